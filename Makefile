@@ -1,0 +1,48 @@
+# Storefleet: `make run` and `make test` do all set-up on a fresh machine (Python 3.11, make and
+# the system package manager are all they need).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+export FLASK_APP := wsgi
+
+.PHONY: run test install install-dev vendor node chromium clean
+
+run: install vendor
+	$(VENV)/bin/flask dev
+
+test: install-dev vendor chromium
+	$(PY) -m pytest
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(VENV)/bin/python
+	$(PIP) install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(PIP) install --quiet -r requirements-dev.txt
+	touch $@
+
+# htmx (and any front-end package) comes from the npm registry into the git-ignored static/vendor/.
+vendor: static/vendor/htmx.min.js
+
+static/vendor/htmx.min.js: package.json | node
+	npm install --no-audit --no-fund --loglevel=error
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
+
+node:
+	@command -v npm >/dev/null || { apt-get update && apt-get install -y --no-install-recommends nodejs npm; }
+
+# Browser tests drive Debian's Chromium; install it when it is missing.
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update && apt-get install -y --no-install-recommends chromium; }
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor .pytest_cache

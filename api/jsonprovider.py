@@ -1,0 +1,47 @@
+"""JSON with exact money: Decimals are written as JSON numbers with their own digits (10.00)."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+from uuid import UUID
+
+import simplejson
+from flask.json.provider import JSONProvider
+
+
+def isoformat_utc(value: datetime) -> str:
+    """ISO 8601 in UTC with a Z; naive datetimes (SQLite) are UTC by construction."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _default(value: Any):
+    if isinstance(value, datetime):
+        return isoformat_utc(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json", by_alias=True)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+class DecimalJSONProvider(JSONProvider):
+    mimetype = "application/json"
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        kwargs.setdefault("default", _default)
+        kwargs.setdefault("use_decimal", True)
+        kwargs.setdefault("ensure_ascii", False)
+        return simplejson.dumps(obj, **kwargs)
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        # Numbers in requests become Decimal, so money never passes through a float.
+        kwargs.setdefault("use_decimal", True)
+        return simplejson.loads(s, **kwargs)
+
+    def response(self, *args: Any, **kwargs: Any):
+        obj = self._prepare_response_obj(args, kwargs)
+        return self._app.response_class(self.dumps(obj), mimetype=self.mimetype)

@@ -1,0 +1,102 @@
+"""Tenant provisioning (section 1 of multi-tenant-platform-api.md) and health (section 8)."""
+from __future__ import annotations
+
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import BaseModel, Field
+
+from api.presenters import provisioning_status_dto
+from api.schemas import CamelModel, problem_responses
+from core.auth.guards import bearer_token
+from core.errors import Unauthorized
+from core.health import health_report
+from core.tenancy import provisioning
+
+bp = APIBlueprint("platform", __name__, abp_tags=[Tag(name="Tenant provisioning")])
+
+
+class InitProvisioningRequest(CamelModel):
+    slug: str = Field(description="Unique identifier (lowercase, alphanumeric + hyphens)")
+    name: str = Field(min_length=1, max_length=200, description="Display name of the store")
+    plan: str = Field(description='One of: "Basic", "Premium", "Enterprise"')
+
+
+class InitProvisioningResponse(CamelModel):
+    provisioning_id: str
+    confirm_token: str
+    next: str
+    message: str
+
+
+class ConfirmProvisioningResponse(CamelModel):
+    provisioning_id: str
+    status: str
+    message: str
+    status_endpoint: str
+
+
+class ProvisioningStepDto(CamelModel):
+    step: str
+    status: str
+    started_at: str | None
+    completed_at: str | None
+    log: str | None
+    error_message: str | None
+
+
+class ProvisioningStatusResponse(CamelModel):
+    status: str
+    tenant_slug: str | None
+    db_name: str | None
+    steps: list[ProvisioningStepDto]
+
+
+class ProvisioningPath(BaseModel):
+    provisioning_id: str
+
+
+class HealthResponse(BaseModel):
+    status: str
+    timestamp: str
+    checks: dict[str, dict[str, str]]
+
+
+@bp.post("/provision/tenants/init", responses={200: InitProvisioningResponse, **problem_responses(400, 409)})
+def init_provisioning(body: InitProvisioningRequest):
+    """Create a Pending tenant and return its single-use, 15-minute confirmation token."""
+    tenant, token = provisioning.init_provisioning(body.slug, body.name, body.plan)
+    return {
+        "provisioningId": tenant.id,
+        "confirmToken": token,
+        "next": "/provision/tenants/confirm",
+        "message": "Provisioning initialized. Use the confirmation token within 15 minutes to proceed.",
+    }
+
+
+@bp.post("/provision/tenants/confirm", security=[{"bearer": []}],
+         responses={200: ConfirmProvisioningResponse, **problem_responses(400, 401, 404, 503)})
+def confirm_provisioning():
+    """Spend the confirmation token and queue the tenant for provisioning."""
+    token = bearer_token()
+    if token is None:
+        raise Unauthorized("The confirmation token is required as 'Authorization: Bearer <token>'.")
+    tenant = provisioning.confirm_provisioning(token)
+    return {
+        "provisioningId": tenant.id,
+        "status": "QUEUED",
+        "message": "Provisioning confirmed and queued for processing",
+        "statusEndpoint": f"/provision/tenants/{tenant.id}/status",
+    }
+
+
+@bp.get("/provision/tenants/<provisioning_id>/status",
+        responses={200: ProvisioningStatusResponse, **problem_responses(404)})
+def provisioning_status(path: ProvisioningPath):
+    """The tenant's status and its three recorded steps."""
+    return provisioning_status_dto(provisioning.provisioning_status(path.provisioning_id))
+
+
+@bp.get("/health", responses={200: HealthResponse, 503: HealthResponse}, doc_ui=True)
+def health():
+    """Healthy when the control database and Redis both answer; otherwise 503 naming the failure."""
+    report = health_report()
+    return report, 200 if report["status"] == "Healthy" else 503

@@ -1,0 +1,49 @@
+"""Domain objects to the API's camelCase dictionaries (shared by several API modules)."""
+from __future__ import annotations
+
+from api.jsonprovider import isoformat_utc
+from core.tenancy.features import effective_features, effective_limits
+from core.tenancy.models import Tenant, TenantStatus
+
+
+def _iso(value):
+    return isoformat_utc(value) if value is not None else None
+
+
+def step_dto(step) -> dict:
+    return {
+        "step": step.step,
+        "status": step.status,
+        "startedAt": _iso(step.started_at),
+        "completedAt": _iso(step.completed_at),
+        "log": step.log,
+        "errorMessage": step.error_message,
+    }
+
+
+def provisioning_status_dto(tenant: Tenant) -> dict:
+    ready = tenant.status == TenantStatus.READY
+    return {
+        "status": tenant.status,
+        "tenantSlug": tenant.slug if ready else None,
+        "dbName": tenant.db_name if ready else None,
+        "steps": [step_dto(step) for step in tenant.steps],
+    }
+
+
+def tenant_dto(tenant: Tenant) -> dict:
+    return {
+        "id": tenant.id,
+        "slug": tenant.slug,
+        "name": tenant.name,
+        "status": tenant.status,
+        "planCode": tenant.plan_code,
+        "dbName": tenant.db_name,
+        "createdAt": _iso(tenant.created_at),
+        "updatedAt": _iso(tenant.updated_at),
+        "features": effective_features(tenant),
+        "limits": effective_limits(tenant),
+        "featureOverrides": tenant.feature_overrides or {},
+        "limitOverrides": tenant.limit_overrides or {},
+        "steps": [step_dto(step) for step in tenant.steps],
+    }

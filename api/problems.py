@@ -1,0 +1,108 @@
+"""One error shape. Domain errors and HTTP errors become application/problem+json for API
+clients and HTML pages for browsers; unexpected exceptions become a 500 with no trace."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, json, render_template, request
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from core.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+# Paths answered in JSON; every other path belongs to the HTML storefront and portals.
+API_PREFIXES = ("/api", "/auth/", "/.well-known/", "/provision/", "/public/", "/superadmin/", "/health",
+                "/inventory", "/product-provisioner/", "/purchase-gateway/")
+
+
+def is_api_request() -> bool:
+    path = request.path
+    return any(path == p.rstrip("/") or path.startswith(p) for p in API_PREFIXES)
+
+
+def problem(status: int, title: str, detail: str, *, errors: dict | None = None, type_: str | None = None,
+            headers: dict | None = None, **extra) -> Response:
+    body = {"type": type_ or f"https://storefleet.dev/problems/{status}", "title": title, "status": status,
+            "detail": detail, "instance": request.path}
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def pydantic_errors(exc: ValidationError) -> dict[str, list[str]]:
+    """Pydantic errors keyed by field path in the request's own names ('products.0.quantity')."""
+    errors: dict[str, list[str]] = {}
+    for error in exc.errors(include_url=False):
+        location = ".".join(str(part) for part in error["loc"]) or "body"
+        message = error["msg"]
+        if message.startswith("Value error, "):
+            message = message[len("Value error, "):]
+        errors.setdefault(location, []).append(message)
+    return errors
+
+
+def validation_problem(errors: dict[str, list[str]]) -> Response:
+    return problem(400, "Validation Error", "One or more validation errors occurred.", errors=errors,
+                   type_="https://storefleet.dev/problems/validation-error")
+
+
+def validation_error_response(exc: ValidationError) -> Response:
+    """flask-openapi3's hook for request models that fail validation: 400 ProblemDetails."""
+    return validation_problem(pydantic_errors(exc))
+
+
+def _html_error(status: int, title: str, detail: str) -> tuple[str, int]:
+    return render_template("errors/error.html", status=status, title=title, detail=detail), status
+
+
+def handle_domain_error(exc: DomainError):
+    if not is_api_request():
+        return _html_error(exc.status, exc.title, exc.detail)
+    if exc.status == 400 and exc.errors:
+        return validation_problem(exc.errors)
+    headers = {"Retry-After": str(exc.data["retry_after"])} if "retry_after" in exc.data else None
+    return problem(exc.status, exc.title, exc.detail, errors=exc.errors, headers=headers,
+                   type_=f"https://storefleet.dev/problems/{exc.code}")
+
+
+def handle_http_exception(exc: HTTPException):
+    if exc.response is not None and exc.response.mimetype == PROBLEM_JSON:
+        return exc.response  # already a problem (flask-openapi3 validation answers)
+    title = exc.name
+    detail = exc.description or title
+    if not is_api_request():
+        return _html_error(exc.code or 500, title, detail)
+    headers = {}
+    if exc.code == 405 and exc.valid_methods:
+        headers["Allow"] = ", ".join(exc.valid_methods)
+    if exc.code == 429:
+        retry_after = getattr(exc, "retry_after", None) or (exc.get_headers() and dict(exc.get_headers()).get("Retry-After"))
+        if retry_after:
+            headers["Retry-After"] = str(retry_after)
+    return problem(exc.code or 500, title, detail, headers=headers)
+
+
+def handle_unexpected(exc: Exception):
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    original = exc
+    if isinstance(exc, InternalServerError) and exc.original_exception is not None:
+        original = exc.original_exception
+    if isinstance(original, HTTPException) and not isinstance(original, InternalServerError):
+        return handle_http_exception(original)
+    detail = "An unexpected error occurred. It has been logged."
+    if not is_api_request():
+        return _html_error(500, "Internal Server Error", detail)
+    return problem(500, "Internal Server Error", detail)
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,1 @@
+"""Storefleet's domain: everything the web layers and the jobs share."""

@@ -1,0 +1,97 @@
+"""Users, API clients and the two OAuth2 grants. Passwords and client secrets are stored hashed."""
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from core.auth.models import CLIENT_ROLES, ApiClient, Role, User
+from core.auth.tokens import issue_access_token
+from core.errors import Conflict, Unauthorized, ValidationFailed
+from core.extensions import db
+from core.tenancy.models import Tenant, utcnow
+
+LOCKOUT_THRESHOLD = 5
+LOCKOUT_PERIOD = timedelta(minutes=15)
+# Compared against when the user does not exist, so both paths cost one hash check.
+_DUMMY_HASH = generate_password_hash("storefleet-dummy-password")
+
+
+def hash_secret(secret: str) -> str:
+    return generate_password_hash(secret)
+
+
+def create_user(email: str, password: str, role: Role, tenant: Tenant | None = None) -> User:
+    """A super admin (no tenant) or a store admin of one tenant; the password is stored hashed."""
+    email = email.strip().lower()
+    if len(password) < 8:
+        raise ValidationFailed.field("password", "Password must be at least 8 characters long.")
+    if db.session.scalar(db.select(User).filter_by(email=email)) is not None:
+        raise Conflict(f"A user with email {email} already exists.")
+    user = User(email=email, password_hash=hash_secret(password), role=role,
+                tenant_id=tenant.id if tenant else None)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def ensure_superadmin(email: str, password: str) -> tuple[User, bool]:
+    """Create the super admin if missing; returns (user, created). Never changes a password."""
+    user = db.session.scalar(db.select(User).filter_by(email=email.strip().lower()))
+    if user is not None:
+        return user, False
+    return create_user(email, password, Role.SUPERADMIN), True
+
+
+def authenticate_user(email: str, password: str) -> User:
+    """Check a password; repeated failures lock the account for LOCKOUT_PERIOD."""
+    user = db.session.scalar(db.select(User).filter_by(email=(email or "").strip().lower()))
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        raise Unauthorized("Invalid email or password.")
+    now = utcnow()
+    locked_until = user.locked_until
+    if locked_until is not None and locked_until.tzinfo is None:
+        locked_until = locked_until.replace(tzinfo=now.tzinfo)
+    if locked_until is not None and locked_until > now:
+        raise Unauthorized("Too many failed attempts; try again later.")
+    if not user.is_active or not check_password_hash(user.password_hash, password or ""):
+        user.failed_logins += 1
+        if user.failed_logins >= LOCKOUT_THRESHOLD:
+            user.locked_until = now + LOCKOUT_PERIOD
+            user.failed_logins = 0
+        # The failure must count even though the request fails: commit it before raising.
+        db.session.commit()
+        raise Unauthorized("Invalid email or password.")
+    user.failed_logins = 0
+    user.locked_until = None
+    return user
+
+
+def create_api_client(tenant: Tenant, name: str, role: str, customer_id: str | None = None) -> tuple[ApiClient, str]:
+    """Issue credentials; returns (client, plain secret). The secret is only ever shown once."""
+    if role not in CLIENT_ROLES:
+        raise ValidationFailed.field("role", f"Role must be one of: {', '.join(CLIENT_ROLES)}.")
+    if role == Role.CUSTOMER and not customer_id:
+        raise ValidationFailed.field("customerId", "A customer client needs a customerId.")
+    secret = secrets.token_urlsafe(32)
+    client = ApiClient(client_id=f"sf_{secrets.token_hex(12)}", secret_hash=hash_secret(secret), name=name,
+                       role=role, tenant_id=tenant.id, customer_id=customer_id)
+    db.session.add(client)
+    db.session.flush()
+    return client, secret
+
+
+def password_grant(username: str, password: str) -> dict:
+    user = authenticate_user(username, password)
+    return issue_access_token(subject=user.id, tenant=user.tenant.slug if user.tenant else None, roles=[user.role])
+
+
+def client_credentials_grant(client_id: str, client_secret: str) -> dict:
+    client = db.session.scalar(db.select(ApiClient).filter_by(client_id=client_id or ""))
+    valid = client is not None and client.revoked_at is None
+    if not check_password_hash(client.secret_hash if valid else _DUMMY_HASH, client_secret or "") or not valid:
+        raise Unauthorized("Invalid client credentials.")
+    return issue_access_token(subject=client.client_id, tenant=client.tenant.slug, roles=[client.role],
+                              customer_id=client.customer_id)

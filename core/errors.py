@@ -1,0 +1,93 @@
+"""Domain errors: one class per kind of failure, each with a stable code and an HTTP status.
+
+Services raise these; `api.problems` maps them (and every HTTPException) to problem+json for
+API clients and to HTML pages for browsers. Nothing else decides an error's status code.
+"""
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+
+class ErrorCode(StrEnum):
+    VALIDATION = "validation-error"
+    NOT_FOUND = "not-found"
+    CONFLICT = "conflict"
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
+    FEATURE_DISABLED = "feature-disabled"
+    LIMIT_EXCEEDED = "limit-exceeded"
+    TENANT_NOT_RESOLVED = "tenant-not-resolved"
+    TENANT_LOCKED = "tenant-locked"
+    INSUFFICIENT_STOCK = "insufficient-stock"
+    IDEMPOTENCY_CONFLICT = "idempotency-conflict"
+    SERVICE_UNAVAILABLE = "service-unavailable"
+    PROVISIONING_FAILED = "provisioning-failed"
+
+
+class DomainError(Exception):
+    status = 400
+    code = ErrorCode.VALIDATION
+    title = "Bad Request"
+
+    def __init__(self, detail: str, *, errors: dict[str, list[str]] | None = None, **data: Any):
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+        self.data = data
+
+
+class ValidationFailed(DomainError):
+    status, code, title = 400, ErrorCode.VALIDATION, "Validation Error"
+
+    @classmethod
+    def field(cls, field: str, message: str) -> "ValidationFailed":
+        return cls("One or more validation errors occurred.", errors={field: [message]})
+
+
+class NotFound(DomainError):
+    status, code, title = 404, ErrorCode.NOT_FOUND, "Not Found"
+
+
+class Conflict(DomainError):
+    status, code, title = 409, ErrorCode.CONFLICT, "Conflict"
+
+
+class InsufficientStock(Conflict):
+    code, title = ErrorCode.INSUFFICIENT_STOCK, "Insufficient Stock"
+
+
+class IdempotencyConflict(Conflict):
+    code, title = ErrorCode.IDEMPOTENCY_CONFLICT, "Idempotency Key Conflict"
+
+
+class Unauthorized(DomainError):
+    status, code, title = 401, ErrorCode.UNAUTHORIZED, "Unauthorized"
+
+
+class Forbidden(DomainError):
+    status, code, title = 403, ErrorCode.FORBIDDEN, "Forbidden"
+
+
+class FeatureDisabled(Forbidden):
+    code, title = ErrorCode.FEATURE_DISABLED, "Feature Disabled"
+
+
+class LimitExceeded(Forbidden):
+    code, title = ErrorCode.LIMIT_EXCEEDED, "Plan Limit Exceeded"
+
+
+class TenantNotResolved(DomainError):
+    status, code, title = 409, ErrorCode.TENANT_NOT_RESOLVED, "Tenant not resolved"
+
+
+class TenantLocked(DomainError):
+    status, code, title = 423, ErrorCode.TENANT_LOCKED, "Tenant Locked"
+
+
+class ServiceUnavailable(DomainError):
+    status, code, title = 503, ErrorCode.SERVICE_UNAVAILABLE, "Service Unavailable"
+
+
+class ProvisioningFailed(DomainError):
+    status, code, title = 500, ErrorCode.PROVISIONING_FAILED, "Provisioning Failed"

@@ -1,0 +1,35 @@
+"""Health checks of the parts every request depends on: the control database and Redis."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from redis.exceptions import RedisError
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from core.extensions import db
+from core.queues import redis_client
+
+
+def _check(probe) -> dict:
+    try:
+        probe()
+    except (SQLAlchemyError, RedisError, OSError) as exc:
+        return {"status": "Unhealthy", "error": type(exc).__name__}
+    return {"status": "Healthy"}
+
+
+def health_report() -> dict:
+    """{"status": "Healthy"|"Unhealthy", "timestamp", "checks": {name: {"status", "error"?}}}."""
+    checks = {
+        "controlDatabase": _check(lambda: db.session.execute(text("SELECT 1"))),
+        "redis": _check(lambda: redis_client().ping()),
+    }
+    if checks["controlDatabase"]["status"] != "Healthy":
+        db.session.rollback()
+    healthy = all(check["status"] == "Healthy" for check in checks.values())
+    return {
+        "status": "Healthy" if healthy else "Unhealthy",
+        "timestamp": datetime.now(timezone.utc),
+        "checks": checks,
+    }

@@ -1,0 +1,5 @@
+"""Imports every model module, so both metadata collections are complete wherever this is imported
+(migrations, the app factory, tests)."""
+from core.auth import models as auth_models  # noqa: F401
+from core.catalog import models as catalog_models  # noqa: F401
+from core.tenancy import models as tenancy_models  # noqa: F401

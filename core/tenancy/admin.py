@@ -1,0 +1,64 @@
+"""What a super admin changes on a tenant: status (suspend/resume), plan, feature and limit overrides."""
+from __future__ import annotations
+
+from core.errors import Conflict, NotFound, ValidationFailed
+from core.extensions import db
+from core.tenancy.features import FEATURES, LIMITS
+from core.tenancy.models import Plan, Tenant, TenantStatus
+
+SETTABLE_STATUSES = (TenantStatus.SUSPENDED, TenantStatus.READY)
+
+
+def list_tenants() -> list[Tenant]:
+    return list(db.session.scalars(db.select(Tenant).order_by(Tenant.created_at.desc(), Tenant.slug)))
+
+
+def get_tenant(slug: str) -> Tenant:
+    tenant = db.session.scalar(db.select(Tenant).filter_by(slug=slug))
+    if tenant is None:
+        raise NotFound(f"Tenant '{slug}' not found.")
+    return tenant
+
+
+def _merge_overrides(current: dict, changes: dict, names: tuple[str, ...], field: str, kind) -> dict:
+    merged = dict(current or {})
+    for name, value in changes.items():
+        if name not in names:
+            raise ValidationFailed.field(f"{field}.{name}", f"Unknown {field[:-1]} '{name}'.")
+        if value is None:
+            merged.pop(name, None)  # null removes the override: the plan's value applies again
+        elif kind is int and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise ValidationFailed.field(f"{field}.{name}", "Limits must be non-negative integers.")
+        elif kind is bool and not isinstance(value, bool):
+            raise ValidationFailed.field(f"{field}.{name}", "Features must be true, false or null.")
+        else:
+            merged[name] = value
+    return merged
+
+
+def update_tenant(slug: str, *, status: str | None = None, plan_code: str | None = None,
+                  features: dict | None = None, limits: dict | None = None, name: str | None = None) -> Tenant:
+    """Suspend or resume (only a provisioned tenant: Ready ↔ Suspended), change plan or overrides."""
+    tenant = get_tenant(slug)
+    if status is not None:
+        if status not in SETTABLE_STATUSES:
+            raise ValidationFailed.field("status", "Status must be 'Suspended' or 'Ready'.")
+        if tenant.status not in SETTABLE_STATUSES:
+            raise Conflict(f"Tenant is {tenant.status}; only a Ready or Suspended tenant can change status"
+                           + (" (use repair)." if tenant.status == TenantStatus.FAILED else "."))
+        tenant.status = status
+    if plan_code is not None:
+        plan = db.session.get(Plan, plan_code.strip().upper())
+        if plan is None:
+            raise NotFound(f"Plan '{plan_code}' not found.")
+        tenant.plan_code, tenant.plan = plan.code, plan
+    if features is not None:
+        tenant.feature_overrides = _merge_overrides(tenant.feature_overrides, features, FEATURES, "features", bool)
+    if limits is not None:
+        tenant.limit_overrides = _merge_overrides(tenant.limit_overrides, limits, LIMITS, "limits", int)
+    if name is not None:
+        if not name.strip():
+            raise ValidationFailed.field("name", "Name must not be empty.")
+        tenant.name = name.strip()
+    db.session.flush()
+    return tenant

@@ -1,0 +1,112 @@
+"""Tenant database engines: one per database URL, kept in a bounded LRU.
+
+A deployment may hold thousands of tenants; an engine per tenant kept forever would exhaust
+connections and memory. The registry keeps at most TENANT_ENGINE_CACHE_SIZE engines, each with a
+small pool, and disposes of the least recently used one when it must make room.
+"""
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections import OrderedDict
+from contextlib import contextmanager
+from typing import Iterator
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """Every SQLite connection, control or tenant: WAL, a busy timeout, foreign keys on."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        # Let SQLAlchemy's "begin" event below emit BEGIN, so writers can take the lock early.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn) -> None:
+    """SQLite: writing transactions start with BEGIN IMMEDIATE, so two writers queue on the busy
+    timeout instead of one failing when it upgrades a read lock; reads use a plain BEGIN."""
+    if conn.dialect.name == "sqlite":
+        immediate = conn.get_execution_options().get("sqlite_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def make_engine(url: str, *, pool_size: int = 2, max_overflow: int = 3) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        # SQLite files need no pool: opening one is cheap and a pool per file would hold handles.
+        return create_engine(url, poolclass=NullPool, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    return create_engine(
+        url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True, pool_recycle=1800
+    )
+
+
+class EngineRegistry:
+    """A bounded, thread-safe LRU of engines keyed by database URL."""
+
+    def __init__(self, capacity: int = 64, pool_size: int = 2, max_overflow: int = 3) -> None:
+        self.capacity = capacity
+        self.pool_size = pool_size
+        self.max_overflow = max_overflow
+        self._engines: OrderedDict[str, Engine] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._engines)
+
+    def engine(self, url: str) -> Engine:
+        with self._lock:
+            engine = self._engines.get(url)
+            if engine is not None:
+                self._engines.move_to_end(url)
+                return engine
+            engine = make_engine(url, pool_size=self.pool_size, max_overflow=self.max_overflow)
+            self._engines[url] = engine
+            while len(self._engines) > self.capacity:
+                _, evicted = self._engines.popitem(last=False)
+                evicted.dispose()
+            return engine
+
+    def forget(self, url: str) -> None:
+        """Dispose of the engine of `url` (before its database is dropped)."""
+        with self._lock:
+            engine = self._engines.pop(url, None)
+        if engine is not None:
+            engine.dispose()
+
+    def dispose_all(self) -> None:
+        with self._lock:
+            engines, self._engines = list(self._engines.values()), OrderedDict()
+        for engine in engines:
+            engine.dispose()
+
+    def sessionmaker(self, url: str, *, write: bool) -> sessionmaker:
+        bind = self.engine(url)
+        if write:
+            bind = bind.execution_options(sqlite_immediate=True)
+        return sessionmaker(bind=bind, expire_on_commit=False)
+
+    @contextmanager
+    def session(self, url: str, *, write: bool = True) -> Iterator[Session]:
+        """A session that commits once at the end, or rolls back once on any error."""
+        session = self.sessionmaker(url, write=write)()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()

@@ -1,0 +1,241 @@
+"""Tenant provisioning: init → confirm → the three steps (in an RQ job), direct create, repair.
+
+Every step is idempotent, so a retried job or a repair never loses data: CreateDatabase creates
+the database only if it is missing, ApplyMigrations upgrades to head, SeedData seeds only an empty
+catalog. A failing step leaves the tenant Failed with the step's errorMessage.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+from flask import current_app
+from redis.exceptions import RedisError
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from core.auth.tokens import issue_confirm_token, verify_confirm_token
+from core.errors import (Conflict, NotFound, ProvisioningFailed, ServiceUnavailable, Unauthorized,
+                         ValidationFailed)
+from core.extensions import db
+from core.queues import PROVISIONING, queue
+from core.tenancy import migrations
+from core.tenancy.models import (STEP_ORDER, Plan, ProvisioningStep, StepName, StepStatus, Tenant,
+                                 TenantStatus, utcnow)
+from core.tenancy.resolve import engines
+
+log = logging.getLogger(__name__)
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+RESERVED_SLUGS = frozenset({"admin", "api", "www", "static", "auth"})
+# Statuses in which a provisioning job still has work to do (a retried job resumes from these).
+RUNNABLE = {TenantStatus.QUEUED, TenantStatus.PROVISIONING, TenantStatus.SEEDING}
+
+
+def validate_slug(slug: str) -> str:
+    if not 3 <= len(slug) <= 63:
+        raise ValidationFailed.field("slug", "Slug must be between 3 and 63 characters long.")
+    if not SLUG_PATTERN.match(slug):
+        raise ValidationFailed.field(
+            "slug", "Slug must be lowercase alphanumeric with hyphens only (no leading, trailing or double hyphens).")
+    if slug in RESERVED_SLUGS:
+        raise ValidationFailed.field("slug", f"'{slug}' is reserved.")
+    return slug
+
+
+def db_name_for(slug: str) -> str:
+    return "ecom_tenant_" + slug.replace("-", "_")
+
+
+def database_url_for(db_name: str) -> str:
+    return current_app.config["TENANT_DATABASE_URL"].replace("{db_name}", db_name)
+
+
+def _new_tenant(slug: str, name: str, plan: Plan) -> Tenant:
+    validate_slug(slug)
+    if not name.strip():
+        raise ValidationFailed.field("name", "Name is required.")
+    if db.session.scalar(db.select(Tenant.id).filter_by(slug=slug)) is not None:
+        raise Conflict(f"A store with slug '{slug}' already exists.")
+    db_name = db_name_for(slug)
+    tenant = Tenant(slug=slug, name=name.strip(), plan_code=plan.code, plan=plan, status=TenantStatus.PENDING,
+                    db_name=db_name, db_url=database_url_for(db_name), feature_overrides={}, limit_overrides={})
+    tenant.steps = [ProvisioningStep(step=step, position=i, status=StepStatus.PENDING)
+                    for i, step in enumerate(STEP_ORDER)]
+    db.session.add(tenant)
+    db.session.flush()
+    return tenant
+
+
+def init_provisioning(slug: str, name: str, plan_name: str) -> tuple[Tenant, str]:
+    """Record a Pending tenant; returns it and its single-use, 15-minute confirm token."""
+    plan = db.session.scalar(db.select(Plan).where(db.func.lower(Plan.name) == plan_name.strip().lower()))
+    if plan is None:
+        names = ", ".join(p.name for p in db.session.scalars(db.select(Plan).order_by(Plan.name)))
+        raise ValidationFailed.field("plan", f"Plan must be one of: {names}.")
+    tenant = _new_tenant(slug, name, plan)
+    token, jti = issue_confirm_token(tenant.id)
+    tenant.confirm_jti = jti
+    return tenant, token
+
+
+def confirm_provisioning(token: str) -> Tenant:
+    """Spend the confirm token and queue the provisioning job. Commits, because the job must
+    see the Queued tenant; if Redis is unreachable the tenant goes back to Pending (503)."""
+    claims = verify_confirm_token(token)
+    tenant = db.session.get(Tenant, claims["sub"])
+    if tenant is None:
+        raise NotFound("Tenant not found.")
+    if tenant.confirm_jti != claims["jti"]:
+        raise Unauthorized("This confirmation token has already been used.")
+    if tenant.status != TenantStatus.PENDING:
+        raise ValidationFailed(f"Tenant is not in pending state (status {tenant.status}).")
+    tenant.confirm_jti = None
+    tenant.status = TenantStatus.QUEUED
+    db.session.commit()
+    try:
+        enqueue_provisioning(tenant.id)
+    except RedisError as exc:
+        tenant.status = TenantStatus.PENDING
+        tenant.confirm_jti = claims["jti"]
+        db.session.commit()
+        raise ServiceUnavailable("The provisioning queue is unavailable; confirm again shortly.") from exc
+    return tenant
+
+
+def enqueue_provisioning(tenant_id: str):
+    from jobs.provisioning import provision_tenant_job
+
+    return queue(PROVISIONING).enqueue(provision_tenant_job, tenant_id, job_timeout=600,
+                                       description=f"provision tenant {tenant_id}")
+
+
+def provisioning_status(provisioning_id: str) -> Tenant:
+    tenant = db.session.get(Tenant, provisioning_id)
+    if tenant is None:
+        raise NotFound("Tenant not found.")
+    return tenant
+
+
+# --- the steps -------------------------------------------------------------------------------
+
+def create_database(tenant: Tenant) -> str:
+    """Create the tenant's database if it does not exist (a real CREATE DATABASE on PostgreSQL)."""
+    url = make_url(tenant.db_url)
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        path = Path(url.database)
+        existed = path.exists()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with engines().engine(tenant.db_url).connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return f"Database {tenant.db_name} {'already exists' if existed else 'created successfully'}"
+    if backend == "postgresql":
+        server = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool)
+        try:
+            with server.connect() as conn:
+                exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database})
+                if exists:
+                    return f"Database {tenant.db_name} already exists"
+                quoted = conn.dialect.identifier_preparer.quote(url.database)
+                conn.execute(text(f"CREATE DATABASE {quoted}"))
+        finally:
+            server.dispose()
+        return f"Database {tenant.db_name} created successfully"
+    raise ProvisioningFailed(f"Unsupported database backend '{backend}'.")
+
+
+def apply_migrations(tenant: Tenant) -> str:
+    revision = migrations.upgrade_to_head(engines().engine(tenant.db_url))
+    return f"Migrations applied successfully (revision {revision})"
+
+
+def seed_data(tenant: Tenant) -> str:
+    from core.catalog.seed import seed_demo_catalog
+
+    with engines().session(tenant.db_url) as session:
+        seeded = seed_demo_catalog(session)
+    return "Demo data seeded successfully" if seeded else "Store already has data; nothing seeded"
+
+
+STEP_FUNCTIONS = {
+    StepName.CREATE_DATABASE: create_database,
+    StepName.APPLY_MIGRATIONS: apply_migrations,
+    StepName.SEED_DATA: seed_data,
+}
+STEP_TENANT_STATUS = {
+    StepName.CREATE_DATABASE: TenantStatus.PROVISIONING,
+    StepName.APPLY_MIGRATIONS: TenantStatus.PROVISIONING,
+    StepName.SEED_DATA: TenantStatus.SEEDING,
+}
+
+
+def _run_step(tenant: Tenant, step: ProvisioningStep) -> None:
+    """Run one step, recording its progress in the control database as it goes (each change is
+    committed so that the status endpoint and the admin page can watch it)."""
+    step.status, step.started_at, step.completed_at = StepStatus.IN_PROGRESS, utcnow(), None
+    step.log = step.error_message = None
+    tenant.status = STEP_TENANT_STATUS[StepName(step.step)]
+    db.session.commit()
+    try:
+        step.log = STEP_FUNCTIONS[StepName(step.step)](tenant)
+    except Exception as exc:  # any failure of a step is recorded on it, then reported
+        log.exception("provisioning step %s failed for tenant %s", step.step, tenant.slug)
+        db.session.rollback()
+        step.status, step.completed_at = StepStatus.FAILED, utcnow()
+        step.error_message = f"{type(exc).__name__}: {exc}"
+        tenant.status = TenantStatus.FAILED
+        db.session.commit()
+        raise ProvisioningFailed(f"Step {step.step} failed: {step.error_message}") from exc
+    step.status, step.completed_at = StepStatus.SUCCESS, utcnow()
+    db.session.commit()
+
+
+def run_provisioning_steps(tenant: Tenant) -> Tenant:
+    """Run CreateDatabase, ApplyMigrations, SeedData in order; the tenant ends Ready or Failed."""
+    for step in sorted(tenant.steps, key=lambda s: s.position):
+        _run_step(tenant, step)
+    tenant.status = TenantStatus.READY
+    db.session.commit()
+    return tenant
+
+
+def provision_queued_tenant(tenant_id: str) -> str:
+    """The body of the provisioning job. Safe to run twice: a Ready or Failed tenant is left as
+    it is (repair is the way back from Failed); an interrupted one resumes, every step idempotent."""
+    tenant = db.session.get(Tenant, tenant_id)
+    if tenant is None:
+        return "missing"
+    if tenant.status not in RUNNABLE:
+        return tenant.status
+    try:
+        run_provisioning_steps(tenant)
+    except ProvisioningFailed:
+        pass  # recorded on the step and the tenant
+    return tenant.status
+
+
+def create_tenant_directly(slug: str, name: str, plan_code: str) -> Tenant:
+    """Create a tenant and run its steps in this request (the super admin's direct path)."""
+    plan = db.session.get(Plan, plan_code.strip().upper())
+    if plan is None:
+        raise NotFound(f"Plan '{plan_code}' not found.")
+    tenant = _new_tenant(slug, name, plan)
+    tenant.status = TenantStatus.QUEUED
+    db.session.commit()
+    return run_provisioning_steps(tenant)
+
+
+def repair_tenant(slug: str) -> Tenant:
+    """Re-run every step idempotently and end Ready; the tenant's data is kept."""
+    tenant = db.session.scalar(db.select(Tenant).filter_by(slug=slug))
+    if tenant is None:
+        raise NotFound(f"Tenant '{slug}' not found.")
+    was_suspended = tenant.status == TenantStatus.SUSPENDED
+    run_provisioning_steps(tenant)
+    if was_suspended:
+        tenant.status = TenantStatus.SUSPENDED
+        db.session.commit()
+    return tenant

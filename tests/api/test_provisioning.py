@@ -1,0 +1,153 @@
+"""Section 1 of multi-tenant-platform-api.md: init → confirm → status, over HTTP."""
+from __future__ import annotations
+
+import pytest
+
+INIT = "/provision/tenants/init"
+CONFIRM = "/provision/tenants/confirm"
+
+
+def init(client, slug="my-store", name="My Awesome Store", plan="Premium"):
+    return client.post(INIT, json={"slug": slug, "name": name, "plan": plan})
+
+
+def test_init_returns_confirm_token_and_pending_tenant(client):
+    response = init(client)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert set(body) == {"provisioningId", "confirmToken", "next", "message"}
+    assert body["next"] == "/provision/tenants/confirm"
+    status = client.get(f"/provision/tenants/{body['provisioningId']}/status").get_json()
+    assert status["status"] == "Pending"
+    assert status["tenantSlug"] is None and status["dbName"] is None
+    assert [s["step"] for s in status["steps"]] == ["CreateDatabase", "ApplyMigrations", "SeedData"]
+    assert {s["status"] for s in status["steps"]} == {"Pending"}
+
+
+@pytest.mark.parametrize("slug", ["ab", "My-Store", "-store", "store-", "my--store", "my_store", "a" * 64, "shop!"])
+def test_init_refuses_bad_slug(client, slug):
+    response = init(client, slug=slug)
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    assert "slug" in response.get_json()["errors"]
+
+
+@pytest.mark.parametrize("slug", ["admin", "api", "www", "static", "auth"])
+def test_init_refuses_reserved_slug(client, slug):
+    response = init(client, slug=slug)
+    assert response.status_code == 400
+    assert "reserved" in response.get_json()["errors"]["slug"][0]
+
+
+def test_init_refuses_unknown_plan(client):
+    response = init(client, plan="Gold")
+    assert response.status_code == 400
+    assert "plan" in response.get_json()["errors"]
+
+
+def test_init_accepts_plan_case_insensitively(client):
+    assert init(client, plan="enterprise").status_code == 200
+
+
+def test_init_duplicate_slug_is_409(client):
+    assert init(client).status_code == 200
+    response = init(client)
+    assert response.status_code == 409
+    assert response.get_json()["title"] == "Conflict"
+
+
+def test_init_missing_fields_lists_each(client):
+    response = client.post(INIT, json={})
+    assert response.status_code == 400
+    assert set(response.get_json()["errors"]) == {"slug", "name", "plan"}
+
+
+def test_confirm_queues_the_job_and_refuses_reuse(client, redis_conn):
+    body = init(client).get_json()
+    headers = {"Authorization": f"Bearer {body['confirmToken']}"}
+    response = client.post(CONFIRM, headers=headers)
+    assert response.status_code == 200
+    assert response.get_json() == {
+        "provisioningId": body["provisioningId"],
+        "status": "QUEUED",
+        "message": "Provisioning confirmed and queued for processing",
+        "statusEndpoint": f"/provision/tenants/{body['provisioningId']}/status",
+    }
+    from rq import Queue
+
+    queued = Queue("provisioning", connection=redis_conn).jobs
+    assert [job.args for job in queued] == [(body["provisioningId"],)]
+    assert client.get(response.get_json()["statusEndpoint"]).get_json()["status"] == "Queued"
+
+    again = client.post(CONFIRM, headers=headers)
+    assert again.status_code == 401
+    assert len(Queue("provisioning", connection=redis_conn).jobs) == 1
+
+
+def test_confirm_without_token_is_401(client):
+    assert client.post(CONFIRM).status_code == 401
+
+
+def test_confirm_with_garbage_token_is_401(client):
+    assert client.post(CONFIRM, headers={"Authorization": "Bearer not.a.jwt"}).status_code == 401
+
+
+def test_confirm_with_expired_token_is_401(make_app, redis_conn):
+    app = make_app(CONFIRM_TOKEN_TTL_SECONDS=-60)
+    client = app.test_client()
+    token = init(client).get_json()["confirmToken"]
+    response = client.post(CONFIRM, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+    assert "expired" in response.get_json()["detail"]
+
+
+def test_confirm_with_access_token_is_401(client, superadmin_headers):
+    init(client)
+    assert client.post(CONFIRM, headers=superadmin_headers).status_code == 401
+
+
+def test_confirm_token_is_not_an_access_token(client):
+    token = init(client).get_json()["confirmToken"]
+    response = client.get("/superadmin/tenants", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+
+
+def test_confirm_of_deleted_tenant_is_404(client, app):
+    body = init(client).get_json()
+    with app.app_context():
+        from core.extensions import db
+        from core.tenancy.models import Tenant
+
+        db.session.delete(db.session.get(Tenant, body["provisioningId"]))
+        db.session.commit()
+    response = client.post(CONFIRM, headers={"Authorization": f"Bearer {body['confirmToken']}"})
+    assert response.status_code == 404
+
+
+def test_confirm_of_tenant_not_pending_is_400(client, app):
+    body = init(client).get_json()
+    with app.app_context():
+        from core.extensions import db
+        from core.tenancy.models import Tenant
+
+        db.session.get(Tenant, body["provisioningId"]).status = "Failed"
+        db.session.commit()
+    response = client.post(CONFIRM, headers={"Authorization": f"Bearer {body['confirmToken']}"})
+    assert response.status_code == 400
+
+
+def test_confirm_with_redis_down_is_503_and_token_still_usable(make_app, tmp_path):
+    app = make_app(REDIS_URL=f"unix://{tmp_path / 'nothing-listens-here.sock'}")
+    client = app.test_client()
+    body = init(client).get_json()
+    headers = {"Authorization": f"Bearer {body['confirmToken']}"}
+    response = client.post(CONFIRM, headers=headers)
+    assert response.status_code == 503
+    status = client.get(f"/provision/tenants/{body['provisioningId']}/status").get_json()
+    assert status["status"] == "Pending"
+
+
+def test_status_of_unknown_tenant_is_404(client):
+    response = client.get("/provision/tenants/00000000-0000-4000-8000-000000000000/status")
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"

