@@ -126,3 +126,112 @@ def get_token(client):
 @pytest.fixture
 def superadmin_headers(get_token):
     return {"Authorization": f"Bearer {get_token()}"}
+
+
+@pytest.fixture
+def live_server(make_app):
+    """Factory: a real gunicorn on an app's DATA_DIR and databases (several processes)."""
+    from tests.support.processes import LiveServer
+
+    servers = []
+
+    def factory(app=None, workers: int = 4, **env):
+        server = LiveServer(app or make_app(), workers=workers, **env)
+        servers.append(server)
+        return server
+
+    yield factory
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def rq_worker():
+    """Factory: real `python -m jobs.worker` processes for an app (stopped after the test)."""
+    from tests.support.processes import Worker
+
+    workers = []
+
+    def factory(app, *queues: str, burst: bool = False, **env):
+        worker = Worker(app, *queues, burst=burst, **env)
+        workers.append(worker)
+        return worker
+
+    yield factory
+    for worker in workers:
+        worker.stop()
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------
+
+def _require_postgres(reason: str):
+    if os.environ.get("REQUIRE_POSTGRES") == "1":
+        pytest.fail(f"REQUIRE_POSTGRES=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """The server of TEST_POSTGRES_URL as a SQLAlchemy URL (psycopg 3); skips when none answers,
+    fails instead under REQUIRE_POSTGRES=1 (CI)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    raw = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    url = make_url(raw).set(drivername="postgresql+psycopg")
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # any connection failure means "no server here"
+        _require_postgres(f"no PostgreSQL at {raw}: {type(exc).__name__}")
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture
+def pg_app(make_app, postgres_url, tmp_path):
+    """An app whose control database and tenant databases are real PostgreSQL databases; every
+    database it created is dropped afterwards."""
+    from flask_migrate import upgrade
+    from sqlalchemy import create_engine, text
+
+    run = uuid.uuid4().hex[:8]
+    control_name = f"sf_test_{run}_control"
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{control_name}"'))
+    control_url = postgres_url.set(database=control_name).render_as_string(hide_password=False)
+    tenant_template = postgres_url.set(database="ecom_tenant_PLACEHOLDER").render_as_string(hide_password=False)
+    tenant_template = tenant_template.replace("ecom_tenant_PLACEHOLDER", "{db_name}")
+    app = make_app(tmp_path / "pg", SQLALCHEMY_DATABASE_URI=control_url, TENANT_DATABASE_URL=tenant_template)
+    with app.app_context():
+        upgrade(directory=str(app.config["CONTROL_MIGRATIONS"]))
+        from core.auth.models import Role
+        from core.auth.services import create_user
+        from core.extensions import db
+
+        create_user(SUPERADMIN_EMAIL, SUPERADMIN_PASSWORD, Role.SUPERADMIN)
+        db.session.commit()
+    yield app
+    with app.app_context():
+        from core.extensions import db
+        from core.tenancy.models import Tenant
+
+        db_names = [t.db_name for t in db.session.scalars(db.select(Tenant))]
+        db.session.remove()
+        db.engine.dispose()
+    app.extensions["storefleet.tenant_engines"].dispose_all()
+    with admin.connect() as conn:
+        for name in [*db_names, control_name]:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def superadmin_headers_pg(pg_app):
+    response = pg_app.test_client().post(
+        "/auth/token", json={"grant_type": "password", "username": SUPERADMIN_EMAIL, "password": SUPERADMIN_PASSWORD})
+    assert response.status_code == 200, response.get_json()
+    return {"Authorization": f"Bearer {response.get_json()['access_token']}"}

@@ -1,0 +1,39 @@
+"""Public configuration and feature flags (sections 2 and 6 of multi-tenant-platform-api.md)."""
+from __future__ import annotations
+
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import BaseModel
+
+from api.schemas import problem_responses
+from api.tenant_context import TenantHeader, current_tenant
+from core.tenancy.features import effective_features, effective_limits, snake_case
+
+bp = APIBlueprint("tenant_config", __name__, abp_tags=[Tag(name="Configuration")])
+
+
+class TenantConfigResponse(BaseModel):
+    name: str
+    slug: str
+    theme: dict
+    seo: dict
+    features: list[str]
+
+
+class FeatureFlagsResponse(BaseModel):
+    features: dict[str, bool]
+    limits: dict[str, int]
+
+
+@bp.get("/public/tenant-config", responses={200: TenantConfigResponse, **problem_responses(409, 423)})
+def tenant_config(header: TenantHeader):
+    """The store's name, theme, SEO and enabled features (in snake_case)."""
+    tenant = current_tenant()
+    enabled = [snake_case(name) for name, on in effective_features(tenant).items() if on]
+    return {"name": tenant.name, "slug": tenant.slug, "theme": {}, "seo": {}, "features": enabled}
+
+
+@bp.get("/api/features", responses={200: FeatureFlagsResponse, **problem_responses(409, 423)})
+def features(header: TenantHeader):
+    """Every feature flag and limit of the store: its plan with the super admin's overrides."""
+    tenant = current_tenant()
+    return {"features": effective_features(tenant), "limits": effective_limits(tenant)}

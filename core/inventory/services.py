@@ -1,0 +1,110 @@
+"""Stock, in one place. Every change is one conditional UPDATE on the product row inside the
+caller's transaction, so stock never goes negative under any number of concurrent processes.
+Several lines are taken in a fixed order (by product id) so two transactions never deadlock."""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Iterable, Mapping
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from core.catalog.models import Product
+from core.errors import InsufficientStock, NotFound, ValidationFailed
+from core.tenancy.base import utcnow
+
+
+def stock_status(quantity: int, threshold: int = 10) -> str:
+    """out_of_stock (0), low_stock (below the product's threshold), in_stock."""
+    if quantity <= 0:
+        return "out_of_stock"
+    if quantity < threshold:
+        return "low_stock"
+    return "in_stock"
+
+
+def _require_positive(quantity: int) -> None:
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        raise ValidationFailed.field("quantity", "Quantity must be a positive integer.")
+
+
+def try_take_stock(session: Session, product_id: str, quantity: int) -> int | None:
+    """Take `quantity` units if that many are there; returns the remaining stock, or None when
+    there were not enough (nothing changed). One statement: UPDATE … WHERE stock >= :q."""
+    _require_positive(quantity)
+    result = session.execute(
+        update(Product)
+        .where(Product.id == product_id, Product.stock >= quantity)
+        .values(stock=Product.stock - quantity, updated_at=utcnow())
+        .returning(Product.stock)
+        .execution_options(synchronize_session=False)
+    )
+    remaining = result.scalar_one_or_none()
+    if remaining is not None:
+        _refresh(session, product_id)
+    return remaining
+
+
+def take_stock(session: Session, product_id: str, quantity: int, *, name: str | None = None) -> int:
+    """Take `quantity` units or raise InsufficientStock (409); returns the remaining stock."""
+    remaining = try_take_stock(session, product_id, quantity)
+    if remaining is None:
+        label = name or product_id
+        raise InsufficientStock(f"Not enough stock for {label} to take {quantity}.", product_id=product_id)
+    return remaining
+
+
+def take_stock_for_lines(session: Session, lines: Iterable[tuple[str, int]], names: Mapping[str, str] | None = None) -> dict[str, int]:
+    """All-or-nothing: take every line's quantity (lines of one product summed), in product-id
+    order. Raises InsufficientStock naming the first short product; the caller's transaction
+    must then roll back, which gives back what was already taken."""
+    wanted: dict[str, int] = defaultdict(int)
+    for product_id, quantity in lines:
+        _require_positive(quantity)
+        wanted[product_id] += quantity
+    return {pid: take_stock(session, pid, wanted[pid], name=(names or {}).get(pid)) for pid in sorted(wanted)}
+
+
+def release_stock(session: Session, product_id: str, quantity: int) -> int:
+    """Give back `quantity` units that were taken (cancel, release); returns the new stock."""
+    _require_positive(quantity)
+    return _add(session, product_id, quantity)
+
+
+def replenish_stock(session: Session, product_id: str, quantity: int) -> int:
+    """Add new units (a shipment arrived); returns the new stock."""
+    _require_positive(quantity)
+    return _add(session, product_id, quantity)
+
+
+def _add(session: Session, product_id: str, quantity: int) -> int:
+    result = session.execute(
+        update(Product)
+        .where(Product.id == product_id)
+        .values(stock=Product.stock + quantity, updated_at=utcnow())
+        .returning(Product.stock)
+        .execution_options(synchronize_session=False)
+    )
+    new_stock = result.scalar_one_or_none()
+    if new_stock is None:
+        raise NotFound("Product not found.")
+    _refresh(session, product_id)
+    return new_stock
+
+
+def _refresh(session: Session, product_id: str) -> None:
+    """Keep an already-loaded Product object in step with the row the UPDATE changed."""
+    product = session.identity_map.get(session.identity_key(Product, product_id))
+    if product is not None:
+        session.refresh(product, ["stock", "updated_at"])
+
+
+def find_product(session: Session, key: str, *, active_only: bool = False) -> Product:
+    """A product by UUID or by SKU; NotFound (404) otherwise."""
+    query = select(Product).where((Product.id == key) | (Product.sku == key))
+    if active_only:
+        query = query.where(Product.is_active.is_(True))
+    product = session.scalar(query)
+    if product is None:
+        raise NotFound(f"Product '{key}' not found.")
+    return product

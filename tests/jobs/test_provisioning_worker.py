@@ -1,0 +1,41 @@
+"""The provisioning job executed by a real `rq` worker process against a real Redis."""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from tests.support.flows import init_and_confirm
+
+
+def test_worker_process_takes_tenant_from_queued_to_ready(app, client, redis_conn, rq_worker):
+    provisioning_id, slug = init_and_confirm(client)
+    worker = rq_worker(app, "provisioning", burst=True)
+    assert worker.wait(timeout=120) == 0
+
+    status = client.get(f"/provision/tenants/{provisioning_id}/status").get_json()
+    assert status["status"] == "Ready", status
+    assert status["tenantSlug"] == slug
+    assert status["dbName"] == "ecom_tenant_" + slug.replace("-", "_")
+    assert [(s["step"], s["status"]) for s in status["steps"]] == [
+        ("CreateDatabase", "Success"), ("ApplyMigrations", "Success"), ("SeedData", "Success")]
+    for step in status["steps"]:
+        assert step["startedAt"] <= step["completedAt"]
+        assert step["log"] and step["errorMessage"] is None
+
+    database = Path(app.config["DATA_DIR"]) / "tenants" / f"{status['dbName']}.db"
+    skus = sqlite3.connect(database).execute("SELECT sku FROM products ORDER BY sku").fetchall()
+    assert [row[0] for row in skus] == ["PROD001", "PROD002", "PROD003", "PROD004", "PROD005"]
+    assert client.get("/public/tenant-config", headers={"X-Tenant-Slug": slug}).status_code == 200
+
+
+def test_retried_job_does_not_seed_twice(app, client, redis_conn, rq_worker):
+    """A second run of the job for a Ready tenant changes nothing (retries are harmless)."""
+    provisioning_id, slug = init_and_confirm(client)
+    assert rq_worker(app, "provisioning", burst=True).wait(timeout=120) == 0
+    with app.app_context():
+        from core.tenancy.provisioning import enqueue_provisioning
+
+        enqueue_provisioning(provisioning_id)
+    assert rq_worker(app, "provisioning", burst=True).wait(timeout=120) == 0
+    database = Path(app.config["DATA_DIR"]) / "tenants" / f"ecom_tenant_{slug.replace('-', '_')}.db"
+    assert sqlite3.connect(database).execute("SELECT count(*) FROM products").fetchone()[0] == 5

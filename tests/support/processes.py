@@ -1,0 +1,118 @@
+"""Real processes for tests: a gunicorn web server and RQ workers on a test's DATA_DIR.
+
+They run the same code as production, configured by environment variables only. Readiness is
+awaited by polling the process's own answer (/health, the job's status), never by sleeping a
+guessed time.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def process_env(app, **extra) -> dict[str, str]:
+    """The environment that configures a process like `app`'s TestingConfig."""
+    config = app.config
+    env = {
+        **os.environ,
+        "DATA_DIR": str(config["DATA_DIR"]),
+        "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
+        "TENANT_DATABASE_URL": config["TENANT_DATABASE_URL"],
+        "REDIS_URL": config["REDIS_URL"],
+        "SECRET_KEY": config["SECRET_KEY"],
+        "PLATFORM_HOST": config["PLATFORM_HOST"],
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def wait_until(predicate, timeout: float = 30.0, interval: float = 0.05, message: str = "condition"):
+    """Poll `predicate` until it returns a truthy value; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+class LiveServer:
+    """gunicorn serving wsgi:app on a free loopback port with `workers` processes."""
+
+    def __init__(self, app, workers: int = 4, threads: int = 1, **env):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        log_path = Path(app.config["DATA_DIR"]) / f"gunicorn-{self.port}.log"
+        self.log = open(log_path, "wb")
+        self.process = subprocess.Popen(
+            [str(VENV_BIN / "gunicorn"), "-w", str(workers), "--threads", str(threads), "-b", f"127.0.0.1:{self.port}",
+             "--graceful-timeout", "5", "--timeout", "60", "wsgi:app"],
+            cwd=ROOT, env=process_env(app, **env), stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        wait_until(self._healthy, timeout=60, message="gunicorn to answer /health")
+
+    def _healthy(self) -> bool:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {self.process.returncode}; see {self.log.name}")
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+class Worker:
+    """`python -m jobs.worker` as a real process (burst or long-running)."""
+
+    def __init__(self, app, *queues: str, burst: bool = False, **env):
+        args = [sys.executable, "-m", "jobs.worker", *queues] + (["--burst"] if burst else [])
+        log_path = Path(app.config["DATA_DIR"]) / f"worker-{time.monotonic_ns()}.log"
+        self.log = open(log_path, "wb")
+        self.process = subprocess.Popen(args, cwd=ROOT, env=process_env(app, **env),
+                                        stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait(self, timeout: float = 60) -> int:
+        return self.process.wait(timeout=timeout)
+
+    def kill(self) -> None:
+        """SIGKILL: the worker dies at once, as a crashed machine would."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.log.close()
