@@ -61,7 +61,7 @@ class Config:
         self.REDIS_URL = _env("REDIS_URL") or f"unix://{embedded_redis_socket(self.DATA_DIR)}"
         self.REDIS_EMBEDDED = _env("REDIS_URL") is None
 
-        self.SUPERADMIN_EMAIL = _env("SUPERADMIN_EMAIL", "admin@storefleet.local")
+        self.SUPERADMIN_EMAIL = _env("SUPERADMIN_EMAIL", "admin@storefleet.dev")
         self.SUPERADMIN_PASSWORD = _env("SUPERADMIN_PASSWORD", "storefleet-admin")
 
         self.JWT_ISSUER = _env("JWT_ISSUER", "storefleet")

@@ -13,7 +13,7 @@ from core.app import create_app
 from core.config import TestingConfig
 
 ROOT = Path(__file__).resolve().parents[1]
-SUPERADMIN_EMAIL = "root@storefleet.test"
+SUPERADMIN_EMAIL = "root@example.com"
 SUPERADMIN_PASSWORD = "correct-horse-battery"
 
 
@@ -129,6 +129,19 @@ def superadmin_headers(get_token):
 
 
 @pytest.fixture
+def superadmin_headers_for():
+    """Factory: super-admin bearer headers obtained through a given app's test client."""
+
+    def factory(client):
+        response = client.post("/auth/token", json={"grant_type": "password", "username": SUPERADMIN_EMAIL,
+                                                     "password": SUPERADMIN_PASSWORD})
+        assert response.status_code == 200, response.get_json()
+        return {"Authorization": f"Bearer {response.get_json()['access_token']}"}
+
+    return factory
+
+
+@pytest.fixture
 def live_server(make_app):
     """Factory: a real gunicorn on an app's DATA_DIR and databases (several processes)."""
     from tests.support.processes import LiveServer
@@ -230,8 +243,5 @@ def pg_app(make_app, postgres_url, tmp_path):
 
 
 @pytest.fixture
-def superadmin_headers_pg(pg_app):
-    response = pg_app.test_client().post(
-        "/auth/token", json={"grant_type": "password", "username": SUPERADMIN_EMAIL, "password": SUPERADMIN_PASSWORD})
-    assert response.status_code == 200, response.get_json()
-    return {"Authorization": f"Bearer {response.get_json()['access_token']}"}
+def superadmin_headers_pg(pg_app, superadmin_headers_for):
+    return superadmin_headers_for(pg_app.test_client())

@@ -39,3 +39,27 @@ def test_retried_job_does_not_seed_twice(app, client, redis_conn, rq_worker):
     assert rq_worker(app, "provisioning", burst=True).wait(timeout=120) == 0
     database = Path(app.config["DATA_DIR"]) / "tenants" / f"ecom_tenant_{slug.replace('-', '_')}.db"
     assert sqlite3.connect(database).execute("SELECT count(*) FROM products").fetchone()[0] == 5
+
+
+def test_failing_step_in_worker_leaves_tenant_failed_and_repair_recovers(
+        make_app, tmp_path, redis_conn, rq_worker, superadmin_headers_for):
+    """CreateDatabase fails in the worker (the tenants folder is a file); the tenant is Failed with
+    the step's error; once the cause is gone, repair brings it to Ready."""
+    blocker = tmp_path / "blocked"
+    blocker.write_text("not a directory")
+    app = make_app(TENANT_DATABASE_URL=f"sqlite:///{blocker}/{{db_name}}.db")
+    client = app.test_client()
+    provisioning_id, slug = init_and_confirm(client)
+    assert rq_worker(app, "provisioning", burst=True).wait(timeout=120) == 0
+
+    status = client.get(f"/provision/tenants/{provisioning_id}/status").get_json()
+    assert status["status"] == "Failed"
+    create_step = status["steps"][0]
+    assert create_step["status"] == "Failed" and "Error" in create_step["errorMessage"]
+    assert [s["status"] for s in status["steps"][1:]] == ["Pending", "Pending"]
+
+    blocker.unlink()
+    repaired = client.post("/superadmin/tenants/repair", headers=superadmin_headers_for(client),
+                           json={"tenant": slug})
+    assert repaired.get_json() == {"tenant": slug, "status": "Ready"}
+    assert client.get(f"/provision/tenants/{provisioning_id}/status").get_json()["status"] == "Ready"

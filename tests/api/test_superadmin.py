@@ -1,0 +1,246 @@
+"""Super-admin JSON API: direct create, repair, tenant administration, users and API clients."""
+from __future__ import annotations
+
+import pytest
+
+
+def test_superadmin_routes_need_a_token(client):
+    assert client.get("/superadmin/tenants").status_code == 401
+
+
+@pytest.mark.parametrize("method,path", [
+    ("get", "/superadmin/tenants"), ("post", "/superadmin/tenants"), ("post", "/superadmin/tenants/repair"),
+    ("get", "/superadmin/tenants/x"), ("patch", "/superadmin/tenants/x"), ("post", "/superadmin/tenants/x/users"),
+    ("post", "/superadmin/tenants/x/api-clients"),
+])
+def test_every_superadmin_route_refuses_anonymous(client, method, path):
+    response = getattr(client, method)(path, json={})
+    assert response.status_code == 401
+    assert response.mimetype == "application/problem+json"
+
+
+def test_create_tenant_directly_is_ready(client, superadmin_headers):
+    response = client.post("/superadmin/tenants", headers=superadmin_headers,
+                           json={"slug": "demo-store", "name": "Demo Store", "planCode": "PREMIUM"})
+    assert response.status_code == 201
+    assert response.get_json() == {"slug": "demo-store", "status": "Ready"}
+    assert client.get("/public/tenant-config", headers={"X-Tenant-Slug": "demo-store"}).status_code == 200
+
+
+def test_create_tenant_unknown_plan_is_404(client, superadmin_headers):
+    response = client.post("/superadmin/tenants", headers=superadmin_headers,
+                           json={"slug": "x-store", "name": "X", "planCode": "GOLD"})
+    assert response.status_code == 404
+
+
+def test_create_tenant_bad_slug_is_400(client, superadmin_headers):
+    response = client.post("/superadmin/tenants", headers=superadmin_headers,
+                           json={"slug": "Bad Slug", "name": "X", "planCode": "BASIC"})
+    assert response.status_code == 400
+    assert "slug" in response.get_json()["errors"]
+
+
+def test_create_tenant_duplicate_is_409(client, superadmin_headers, create_tenant):
+    slug = create_tenant()
+    response = client.post("/superadmin/tenants", headers=superadmin_headers,
+                           json={"slug": slug, "name": "X", "planCode": "BASIC"})
+    assert response.status_code == 409
+
+
+def test_create_tenant_failing_step_is_500_and_recorded(client, superadmin_headers, monkeypatch):
+    from core.tenancy import provisioning
+
+    def broken_seed(tenant):
+        raise RuntimeError("seed exploded")
+
+    monkeypatch.setitem(provisioning.STEP_FUNCTIONS, provisioning.StepName.SEED_DATA, broken_seed)
+    response = client.post("/superadmin/tenants", headers=superadmin_headers,
+                           json={"slug": "will-fail", "name": "F", "planCode": "BASIC"})
+    assert response.status_code == 500
+    assert "seed exploded" in response.get_json()["detail"]
+    tenant = client.get("/superadmin/tenants/will-fail", headers=superadmin_headers).get_json()
+    assert tenant["status"] == "Failed"
+    assert [(s["step"], s["status"]) for s in tenant["steps"]] == [
+        ("CreateDatabase", "Success"), ("ApplyMigrations", "Success"), ("SeedData", "Failed")]
+    assert tenant["steps"][2]["errorMessage"] == "RuntimeError: seed exploded"
+
+
+def test_repair_brings_failed_tenant_to_ready(client, superadmin_headers, monkeypatch):
+    from core.tenancy import provisioning
+
+    original = provisioning.STEP_FUNCTIONS[provisioning.StepName.SEED_DATA]
+    monkeypatch.setitem(provisioning.STEP_FUNCTIONS, provisioning.StepName.SEED_DATA,
+                        lambda tenant: (_ for _ in ()).throw(RuntimeError("disk full")))
+    client.post("/superadmin/tenants", headers=superadmin_headers,
+                json={"slug": "fix-me", "name": "F", "planCode": "BASIC"})
+    assert client.get("/public/tenant-config", headers={"X-Tenant-Slug": "fix-me"}).status_code == 409
+    monkeypatch.setitem(provisioning.STEP_FUNCTIONS, provisioning.StepName.SEED_DATA, original)
+
+    response = client.post("/superadmin/tenants/repair", headers=superadmin_headers, json={"tenant": "fix-me"})
+    assert response.status_code == 200
+    assert response.get_json() == {"tenant": "fix-me", "status": "Ready"}
+    steps = client.get("/superadmin/tenants/fix-me", headers=superadmin_headers).get_json()["steps"]
+    assert {s["status"] for s in steps} == {"Success"}
+
+
+def test_repair_keeps_existing_data(app, client, superadmin_headers, create_tenant):
+    slug = create_tenant()
+    with app.app_context():
+        from sqlalchemy import text
+
+        from core.tenancy.admin import get_tenant
+        from core.tenancy.resolve import engines
+
+        url = get_tenant(slug).db_url
+        with engines().session(url) as session:
+            session.execute(text("UPDATE products SET stock = 3 WHERE sku = 'PROD002'"))
+    assert client.post("/superadmin/tenants/repair", headers=superadmin_headers,
+                       json={"tenant": slug}).status_code == 200
+    with app.app_context():
+        with engines().session(url) as session:
+            assert session.execute(text("SELECT stock FROM products WHERE sku = 'PROD002'")).scalar() == 3
+            assert session.execute(text("SELECT count(*) FROM products")).scalar() == 5
+
+
+def test_repair_unknown_tenant_is_404(client, superadmin_headers):
+    assert client.post("/superadmin/tenants/repair", headers=superadmin_headers,
+                       json={"tenant": "nope-nope"}).status_code == 404
+
+
+def test_repair_failing_is_500(client, superadmin_headers, create_tenant, monkeypatch):
+    from core.tenancy import provisioning
+
+    slug = create_tenant()
+    monkeypatch.setitem(provisioning.STEP_FUNCTIONS, provisioning.StepName.APPLY_MIGRATIONS,
+                        lambda tenant: (_ for _ in ()).throw(RuntimeError("migration broke")))
+    response = client.post("/superadmin/tenants/repair", headers=superadmin_headers, json={"tenant": slug})
+    assert response.status_code == 500
+    assert response.mimetype == "application/problem+json"
+
+
+def test_list_and_get_tenants(client, superadmin_headers, create_tenant):
+    slug = create_tenant(plan_code="BASIC")
+    listed = client.get("/superadmin/tenants", headers=superadmin_headers).get_json()
+    assert slug in [t["slug"] for t in listed]
+    tenant = client.get(f"/superadmin/tenants/{slug}", headers=superadmin_headers).get_json()
+    assert tenant["planCode"] == "BASIC" and tenant["status"] == "Ready"
+    assert tenant["dbName"] == "ecom_tenant_" + slug.replace("-", "_")
+    assert tenant["features"]["productProvisioning"] is False
+    assert tenant["limits"]["maxCartItems"] == 20
+
+
+def test_get_unknown_tenant_is_404(client, superadmin_headers):
+    assert client.get("/superadmin/tenants/unknown-x", headers=superadmin_headers).status_code == 404
+
+
+def test_suspend_then_resume(client, superadmin_headers, create_tenant):
+    slug = create_tenant()
+    store = {"X-Tenant-Slug": slug}
+    response = client.patch(f"/superadmin/tenants/{slug}", headers=superadmin_headers, json={"status": "Suspended"})
+    assert response.status_code == 200 and response.get_json()["status"] == "Suspended"
+    locked = client.get("/public/tenant-config", headers=store)
+    assert locked.status_code == 423 and locked.mimetype == "application/problem+json"
+    client.patch(f"/superadmin/tenants/{slug}", headers=superadmin_headers, json={"status": "Ready"})
+    assert client.get("/public/tenant-config", headers=store).status_code == 200
+
+
+def test_status_change_of_failed_tenant_is_409(app, client, superadmin_headers, create_tenant):
+    slug = create_tenant()
+    with app.app_context():
+        from core.extensions import db
+        from core.tenancy.admin import get_tenant
+
+        get_tenant(slug).status = "Failed"
+        db.session.commit()
+    response = client.patch(f"/superadmin/tenants/{slug}", headers=superadmin_headers, json={"status": "Ready"})
+    assert response.status_code == 409
+
+
+def test_invalid_status_is_400(client, superadmin_headers, create_tenant):
+    slug = create_tenant()
+    response = client.patch(f"/superadmin/tenants/{slug}", headers=superadmin_headers, json={"status": "Deleted"})
+    assert response.status_code == 400 and "status" in response.get_json()["errors"]
+
+
+def test_change_plan_and_overrides(client, superadmin_headers, create_tenant):
+    slug = create_tenant(plan_code="BASIC")
+    response = client.patch(f"/superadmin/tenants/{slug}", headers=superadmin_headers, json={
+        "planCode": "PREMIUM", "features": {"guestCheckout": False}, "limits": {"maxCartItems": 7}})
+    assert response.status_code == 200
+    flags = client.get("/api/features", headers={"X-Tenant-Slug": slug}).get_json()
+    assert flags["features"]["guestCheckout"] is False
+    assert flags["features"]["purchaseGateway"] is True  # from PREMIUM
+    assert flags["limits"]["maxCartItems"] == 7
+    config = client.get("/public/tenant-config", headers={"X-Tenant-Slug": slug}).get_json()
+    assert "guest_checkout" not in config["features"] and "purchase_gateway" in config["features"]
+
+    cleared = client.patch(f"/superadmin/tenants/{slug}", headers=superadmin_headers,
+                           json={"limits": {"maxCartItems": None}}).get_json()
+    assert cleared["limits"]["maxCartItems"] == 100 and cleared["limitOverrides"] == {}
+
+
+@pytest.mark.parametrize("patch,field", [
+    ({"features": {"teleport": True}}, "features.teleport"),
+    ({"limits": {"maxCartItems": -1}}, "limits.maxCartItems"),
+    ({"limits": {"bogus": 1}}, "limits.bogus"),
+])
+def test_invalid_overrides_are_400(client, superadmin_headers, create_tenant, patch, field):
+    slug = create_tenant()
+    response = client.patch(f"/superadmin/tenants/{slug}", headers=superadmin_headers, json=patch)
+    assert response.status_code == 400
+    assert field in response.get_json()["errors"]
+
+
+def test_unknown_plan_on_patch_is_404(client, superadmin_headers, create_tenant):
+    slug = create_tenant()
+    assert client.patch(f"/superadmin/tenants/{slug}", headers=superadmin_headers,
+                        json={"planCode": "GOLD"}).status_code == 404
+
+
+def test_create_store_admin(client, superadmin_headers, create_tenant):
+    slug = create_tenant()
+    response = client.post(f"/superadmin/tenants/{slug}/users", headers=superadmin_headers,
+                           json={"email": "Owner@Shop.example.com", "password": "long-enough"})
+    assert response.status_code == 201
+    assert response.get_json()["email"] == "owner@shop.example.com"
+    duplicate = client.post(f"/superadmin/tenants/{slug}/users", headers=superadmin_headers,
+                            json={"email": "owner@shop.example.com", "password": "long-enough"})
+    assert duplicate.status_code == 409
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"email": "not-an-email", "password": "long-enough"}, "email"),
+    ({"email": "a@example.com", "password": "short"}, "password"),
+])
+def test_create_store_admin_validation(client, superadmin_headers, create_tenant, body, field):
+    slug = create_tenant()
+    response = client.post(f"/superadmin/tenants/{slug}/users", headers=superadmin_headers, json=body)
+    assert response.status_code == 400 and field in response.get_json()["errors"]
+
+
+def test_api_client_secret_shown_once(client, superadmin_headers, create_tenant):
+    slug = create_tenant()
+    response = client.post(f"/superadmin/tenants/{slug}/api-clients", headers=superadmin_headers,
+                           json={"name": "Partner", "role": "partner"})
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["clientId"].startswith("sf_") and len(body["clientSecret"]) >= 32
+    listed = client.get(f"/superadmin/tenants/{slug}", headers=superadmin_headers).get_data(as_text=True)
+    assert body["clientSecret"] not in listed
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"name": "X", "role": "god"}, "role"),
+    ({"name": "", "role": "partner"}, "name"),
+    ({"name": "X", "role": "customer"}, "customerId"),
+])
+def test_api_client_validation(client, superadmin_headers, create_tenant, body, field):
+    slug = create_tenant()
+    response = client.post(f"/superadmin/tenants/{slug}/api-clients", headers=superadmin_headers, json=body)
+    assert response.status_code == 400 and field in response.get_json()["errors"]
+
+
+def test_api_client_for_unknown_tenant_is_404(client, superadmin_headers):
+    response = client.post("/superadmin/tenants/ghost-store/api-clients", headers=superadmin_headers,
+                           json={"name": "X", "role": "partner"})
+    assert response.status_code == 404

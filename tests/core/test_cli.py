@@ -1,0 +1,42 @@
+"""The operator commands behind `make run`: set-up is complete on the first start and reuses the
+data on the next."""
+from __future__ import annotations
+
+from core.app import create_app
+from core.config import TestingConfig
+
+
+def test_setup_migrates_creates_superadmin_and_demo_then_reuses(tmp_path, redis_url):
+    app = create_app(TestingConfig(tmp_path / "fresh", redis_url, SUPERADMIN_EMAIL="boss@example.com",
+                                   SUPERADMIN_PASSWORD="boss-password"))
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["setup"])
+    assert first.exit_code == 0, first.output
+    assert "super admin boss@example.com created" in first.output
+    assert "demo tenant provisioned: Ready" in first.output
+
+    second = runner.invoke(args=["setup"])
+    assert second.exit_code == 0, second.output
+    assert "super admin boss@example.com exists" in second.output
+    assert "demo tenant exists: Ready" in second.output
+
+    client = app.test_client()
+    assert client.get("/public/tenant-config", headers={"X-Tenant-Slug": "demo"}).get_json()["name"] == "Demo Store"
+    token = client.post("/auth/token", json={"grant_type": "password", "username": "boss@example.com",
+                                              "password": "boss-password"})
+    assert token.status_code == 200
+    with app.app_context():
+        from core.extensions import db
+
+        db.engine.dispose()
+
+
+def test_provision_and_repair_commands(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["provision-tenant", "cli-store", "--name", "CLI Store", "--plan", "BASIC"])
+    assert result.exit_code == 0, result.output
+    assert "CreateDatabase" in result.output and "cli-store: Ready" in result.output
+    again = runner.invoke(args=["provision-tenant", "cli-store", "--name", "CLI Store"])
+    assert again.exit_code != 0 and "already exists" in again.output
+    repaired = runner.invoke(args=["repair-tenant", "cli-store"])
+    assert repaired.exit_code == 0 and "cli-store: Ready" in repaired.output

@@ -1,0 +1,42 @@
+"""The tenant engine registry stays bounded however many tenants there are."""
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from core.tenancy.engines import EngineRegistry
+
+
+def test_registry_keeps_at_most_capacity_engines(tmp_path):
+    registry = EngineRegistry(capacity=3)
+    urls = [f"sqlite:///{tmp_path / f't{i}.db'}" for i in range(10)]
+    for url in urls:
+        with registry.session(url, write=True) as session:
+            session.execute(text("CREATE TABLE IF NOT EXISTS x (id INTEGER)"))
+    assert len(registry) == 3
+    assert registry._engines.keys() == set(urls[-3:])
+
+
+def test_recently_used_engine_survives_eviction(tmp_path):
+    registry = EngineRegistry(capacity=2)
+    a, b, c = (f"sqlite:///{tmp_path / f'{n}.db'}" for n in "abc")
+    engine_a = registry.engine(a)
+    registry.engine(b)
+    assert registry.engine(a) is engine_a  # touch a: b is now least recently used
+    registry.engine(c)
+    assert set(registry._engines) == {a, c}
+
+
+def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(tmp_path):
+    registry = EngineRegistry()
+    with registry.engine(f"sqlite:///{tmp_path / 'p.db'}").connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30000
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_postgres_engines_have_small_bounded_pools():
+    registry = EngineRegistry(pool_size=2, max_overflow=3)
+    engine = registry.engine("postgresql+psycopg://u@127.0.0.1:1/never_connected")
+    assert engine.pool.size() == 2 and engine.pool._max_overflow == 3
+    registry.dispose_all()
+    assert len(registry) == 0
