@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from flask_migrate import upgrade as upgrade_control_database
 from werkzeug.serving import run_simple
 
@@ -52,6 +53,7 @@ def prepare_platform(with_demo: bool = True) -> list[str]:
 
 
 @click.command("setup")
+@with_appcontext
 @click.option("--no-demo", is_flag=True, help="Do not provision the demo tenant.")
 def setup(no_demo: bool) -> None:
     """Migrate the control database, create the super admin and the demo tenant."""
@@ -60,6 +62,7 @@ def setup(no_demo: bool) -> None:
 
 
 @click.command("create-superadmin")
+@with_appcontext
 @click.option("--email", prompt=True)
 @click.password_option()
 def create_superadmin(email: str, password: str) -> None:
@@ -76,6 +79,7 @@ def create_superadmin(email: str, password: str) -> None:
 
 
 @click.command("provision-tenant")
+@with_appcontext
 @click.argument("slug")
 @click.option("--name", required=True)
 @click.option("--plan", "plan_code", default="PREMIUM", show_default=True)
@@ -91,6 +95,7 @@ def provision_tenant(slug: str, name: str, plan_code: str) -> None:
 
 
 @click.command("repair-tenant")
+@with_appcontext
 @click.argument("slug")
 def repair_tenant(slug: str) -> None:
     """Re-run every provisioning step of a tenant; its data is kept."""
@@ -111,6 +116,7 @@ def start_embedded_redis(data_dir: Path, socket_path: Path):
 
 
 @click.command("dev")
+@with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=None, help="Defaults to PORT (5000).")
 @click.option("--workers", type=int, default=1, show_default=True, help="RQ worker processes.")

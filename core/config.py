@@ -78,6 +78,7 @@ class TestingConfig(Config):
     """Config for tests: everything under a temporary DATA_DIR given by the test fixture."""
 
     TESTING = True
+    __test__ = False  # not a pytest test class
 
     def __init__(self, data_dir: Path, redis_url: str, **overrides) -> None:
         super().__init__(data_dir)

@@ -28,9 +28,11 @@ def main(argv: list[str] | None = None) -> int:
     jobs._app = app
     with app.app_context():
         connection = redis_client()
-        worker = SimpleWorker(args.queues, connection=connection, name=args.name)
-        logging.getLogger("rq.worker").setLevel(logging.INFO)
-        worker.work(burst=args.burst, with_scheduler=False)
+    # No app context is held while working: each job opens its own (jobs.job_context), so no
+    # database session or transaction outlives the job that used it.
+    worker = SimpleWorker(args.queues, connection=connection, name=args.name)
+    logging.getLogger("rq.worker").setLevel(logging.INFO)
+    worker.work(burst=args.burst, with_scheduler=False)
     return 0
 
 

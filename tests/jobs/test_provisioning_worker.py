@@ -63,3 +63,17 @@ def test_failing_step_in_worker_leaves_tenant_failed_and_repair_recovers(
                            json={"tenant": slug})
     assert repaired.get_json() == {"tenant": slug, "status": "Ready"}
     assert client.get(f"/provision/tenants/{provisioning_id}/status").get_json()["status"] == "Ready"
+
+
+def test_one_worker_process_runs_consecutive_jobs_on_fresh_data(app, client, redis_conn, rq_worker):
+    """A long-lived worker must not read a later tenant through a transaction left open by an
+    earlier job (SQLite snapshots): a worker that is already running provisions both tenants."""
+    worker = rq_worker(app, "provisioning")
+    for _ in range(2):
+        provisioning_id, _slug = init_and_confirm(client)
+        from tests.support.processes import wait_until
+
+        wait_until(lambda: client.get(f"/provision/tenants/{provisioning_id}/status").get_json()["status"]
+                   in ("Ready", "Failed"), timeout=60, message="provisioning to finish")
+        assert client.get(f"/provision/tenants/{provisioning_id}/status").get_json()["status"] == "Ready"
+    worker.stop()
