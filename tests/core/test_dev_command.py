@@ -1,0 +1,56 @@
+"""`flask dev` (what `make run` starts): it serves, and Ctrl-C stops every process it started."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import httpx
+import psutil
+import pytest
+
+from tests.support.processes import ROOT, free_port, wait_until
+
+pytestmark = pytest.mark.slow
+
+
+def _health(url: str):
+    try:
+        response = httpx.get(f"{url}/health", timeout=2)
+    except httpx.TransportError:
+        return None
+    return response.json() if response.status_code == 200 else None
+
+
+def test_dev_serves_then_ctrl_c_stops_everything(tmp_path):
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "DATABASE_URL")}
+    env.update(DATA_DIR=str(tmp_path / "instance"), PORT=str(port), PYTHONUNBUFFERED="1")
+    log = open(tmp_path / "dev.log", "wb")
+    process = subprocess.Popen([str(sys.executable), "-m", "flask", "--app", "wsgi", "dev"], cwd=ROOT, env=env,
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        health = wait_until(lambda: _health(url), timeout=90, message="flask dev to answer /health")
+        assert health["status"] == "Healthy"
+        demo = httpx.get(f"{url}/public/tenant-config", headers={"X-Tenant-Slug": "demo"}).json()
+        assert demo["slug"] == "demo"
+        output = (tmp_path / "dev.log").read_text()
+        assert "admin@storefleet.dev / storefleet-admin" in output
+        assert f"http://demo.localhost:{port}/" in output
+
+        socket_path = str(tmp_path / "instance" / "redis" / "redis.sock")
+        started = psutil.Process(process.pid).children(recursive=True)
+        started += [p for p in psutil.process_iter(["cmdline"]) if socket_path in " ".join(p.info["cmdline"] or [])]
+        assert any("jobs.worker" in " ".join(p.cmdline()) for p in started)
+        assert any("redis-server" in " ".join(p.cmdline()) for p in started)
+
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        assert process.wait(timeout=60) is not None
+        gone, alive = psutil.wait_procs(started, timeout=30)
+        assert alive == [], [p.cmdline() for p in alive]
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        log.close()
