@@ -47,3 +47,17 @@ def tenant_dto(tenant: Tenant) -> dict:
         "limitOverrides": tenant.limit_overrides or {},
         "steps": [step_dto(step) for step in tenant.steps],
     }
+
+
+def customer_dto(customer) -> dict:
+    return {
+        "id": customer.id,
+        "name": customer.name,
+        "address": customer.address,
+        "contactEmail": customer.contact_email,
+        "phone": customer.phone,
+        "externalRef": customer.external_ref,
+        "status": customer.status,
+        "createdAt": _iso(customer.created_at),
+        "updatedAt": _iso(customer.updated_at),
+    }

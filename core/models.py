@@ -2,4 +2,5 @@
 (migrations, the app factory, tests)."""
 from core.auth import models as auth_models  # noqa: F401
 from core.catalog import models as catalog_models  # noqa: F401
+from core.customers import models as customer_models  # noqa: F401
 from core.tenancy import models as tenancy_models  # noqa: F401

@@ -1,0 +1,90 @@
+"""Partner customer provisioning (customer-provisioning-api.md): /api/provisioning/customers."""
+from __future__ import annotations
+
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import BaseModel, Field
+
+from api.presenters import customer_dto
+from api.schemas import CamelModel, problem_responses
+from api.tenant_context import TenantHeader, current_tenant, require_tenant_principal, tenant_db
+from core.auth.models import Role
+from core.customers import services
+from core.customers.services import CustomerData, CustomerPatch
+from core.tenancy.features import require_feature
+
+bp = APIBlueprint("customers", __name__, url_prefix="/api/provisioning/customers",
+                  abp_tags=[Tag(name="Customer provisioning")], abp_security=[{"bearer": []}])
+
+ROLES = (Role.PARTNER, Role.STORE_ADMIN)  # superadmin always passes
+
+
+@bp.before_request
+def partners_only():
+    require_tenant_principal(*ROLES)
+    require_feature(current_tenant(), "customerProvisioning")
+
+
+class CustomerPath(BaseModel):
+    customer_id: str
+
+
+class CustomerListQuery(CamelModel):
+    page: int = Field(1, ge=1)
+    page_size: int = Field(20, ge=1, le=100)
+    status: str | None = Field(None, pattern="^(active|inactive)$")
+
+
+class CustomerDto(CamelModel):
+    id: str
+    name: str
+    address: str | None
+    contact_email: str
+    phone: str | None
+    external_ref: str | None
+    status: str
+    created_at: str
+    updated_at: str
+
+
+ERRORS = problem_responses(400, 401, 403, 404, 409, 423)
+
+
+@bp.post("", responses={201: CustomerDto, **ERRORS})
+def create_customer(header: TenantHeader, body: CustomerData):
+    """Create a customer: company name and contact email required; phone in international form."""
+    customer = services.create_customer(tenant_db(write=True), current_tenant(), body)
+    return customer_dto(customer), 201
+
+
+@bp.get("", responses={**ERRORS})
+def list_customers(header: TenantHeader, query: CustomerListQuery):
+    """The store's customers, newest first, paginated."""
+    items, total = services.list_customers(tenant_db(), page=query.page, page_size=query.page_size,
+                                           status=query.status)
+    return {"items": [customer_dto(c) for c in items], "totalCount": total, "page": query.page,
+            "pageSize": query.page_size, "totalPages": (total + query.page_size - 1) // query.page_size}
+
+
+@bp.get("/<customer_id>", responses={200: CustomerDto, **ERRORS})
+def get_customer(header: TenantHeader, path: CustomerPath):
+    return customer_dto(services.get_customer(tenant_db(), path.customer_id))
+
+
+@bp.put("/<customer_id>", responses={200: CustomerDto, **ERRORS})
+def replace_customer(header: TenantHeader, path: CustomerPath, body: CustomerData):
+    """Replace every field (same validation as create)."""
+    return customer_dto(services.replace_customer(tenant_db(write=True), path.customer_id, body))
+
+
+@bp.patch("/<customer_id>", responses={200: CustomerDto, **ERRORS})
+def patch_customer(header: TenantHeader, path: CustomerPath, body: CustomerPatch):
+    """Change only the fields sent."""
+    customer = services.patch_customer(tenant_db(write=True), current_tenant(), path.customer_id, body)
+    return customer_dto(customer)
+
+
+@bp.delete("/<customer_id>", responses={204: None, **ERRORS})
+def delete_customer(header: TenantHeader, path: CustomerPath):
+    """Deactivate the customer and revoke its API credentials; its history stays."""
+    services.deactivate_customer(tenant_db(write=True), current_tenant(), path.customer_id)
+    return "", 204

@@ -1,0 +1,29 @@
+"""Customers of a store (B2B companies provisioned by partners), in the tenant database."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.tenancy.base import TenantBase, new_uuid, utcnow
+
+
+class CustomerStatus:
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+
+
+class Customer(TenantBase):
+    __tablename__ = "customers"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    name: Mapped[str] = mapped_column(String(200))  # the company name
+    address: Mapped[str | None] = mapped_column(Text)
+    # Stored lower-cased; unique among the store's customers.
+    contact_email: Mapped[str] = mapped_column(String(254), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(20))  # E.164
+    external_ref: Mapped[str | None] = mapped_column(String(100), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=CustomerStatus.ACTIVE, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,0 +1,151 @@
+"""Customer provisioning: create, read, replace, patch, deactivate, list — tenant-scoped.
+
+The input model is here, in the domain, so the partner API and the super-admin onboarding form
+validate a customer the same way.
+"""
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.customers.models import Customer, CustomerStatus
+from core.errors import Conflict, NotFound, ValidationFailed
+from core.tenancy.features import check_limit
+from core.tenancy.models import Tenant, utcnow
+from core.validation import normalize_phone
+
+Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Phone = Annotated[str, AfterValidator(normalize_phone)]
+
+
+class CustomerData(BaseModel):
+    """A customer as a partner sends it (camelCase); PUT sends all of it, PATCH any part."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid",
+                              str_strip_whitespace=True)
+
+    name: Text200 = Field(description="Company name")
+    address: Annotated[str, StringConstraints(max_length=500)] | None = None
+    contact_email: EmailStr
+    phone: Phone | None = Field(None, description="International form, e.g. +44 20 7946 0958; stored in E.164")
+    external_ref: Annotated[str, StringConstraints(max_length=100)] | None = None
+
+
+class CustomerPatch(BaseModel):
+    model_config = CustomerData.model_config
+
+    name: Text200 | None = None
+    address: Annotated[str, StringConstraints(max_length=500)] | None = None
+    contact_email: EmailStr | None = None
+    phone: Phone | None = None
+    external_ref: Annotated[str, StringConstraints(max_length=100)] | None = None
+    status: Annotated[str, StringConstraints(pattern="^(active|inactive)$")] | None = None
+
+
+def _apply(customer: Customer, values: dict) -> None:
+    for field, value in values.items():
+        if field == "contact_email" and value is not None:
+            value = value.lower()
+        setattr(customer, field, value)
+
+
+def _flush_unique(session: Session, email: str) -> None:
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"A customer with contact email {email} already exists.") from exc
+
+
+def _email_taken(session: Session, email: str, except_id: str | None = None) -> bool:
+    query = select(Customer.id).where(Customer.contact_email == email.lower())
+    if except_id:
+        query = query.where(Customer.id != except_id)
+    return session.scalar(query) is not None
+
+
+def create_customer(session: Session, tenant: Tenant, data: CustomerData) -> Customer:
+    """A new active customer. Unique contact email (409); plan limit maxCustomers (403)."""
+    active = session.scalar(select(func.count()).select_from(Customer).where(Customer.status == CustomerStatus.ACTIVE))
+    check_limit(tenant, "maxCustomers", active + 1)
+    if _email_taken(session, data.contact_email):
+        raise Conflict(f"A customer with contact email {data.contact_email} already exists.")
+    customer = Customer(status=CustomerStatus.ACTIVE)
+    _apply(customer, data.model_dump())
+    session.add(customer)
+    _flush_unique(session, data.contact_email)
+    return customer
+
+
+def get_customer(session: Session, customer_id: str) -> Customer:
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound("Customer not found.")
+    return customer
+
+
+def require_active_customer(session: Session, customer_id: str) -> Customer:
+    """The customer, if it exists and is active (credentials are only issued to those)."""
+    customer = session.get(Customer, customer_id) if customer_id else None
+    if customer is None or customer.status != CustomerStatus.ACTIVE:
+        raise ValidationFailed.field("customerId", "No active customer of this store has this id.")
+    return customer
+
+
+def replace_customer(session: Session, customer_id: str, data: CustomerData) -> Customer:
+    """PUT: every field replaced (omitted optional fields become empty)."""
+    customer = get_customer(session, customer_id)
+    if _email_taken(session, data.contact_email, except_id=customer.id):
+        raise Conflict(f"A customer with contact email {data.contact_email} already exists.")
+    _apply(customer, data.model_dump())
+    _flush_unique(session, data.contact_email)
+    return customer
+
+
+def patch_customer(session: Session, tenant: Tenant, customer_id: str, patch: CustomerPatch) -> Customer:
+    """PATCH: only the fields sent change; reactivating counts against maxCustomers."""
+    customer = get_customer(session, customer_id)
+    values = patch.model_dump(exclude_unset=True)
+    for required in ("name", "contact_email"):
+        if required in values and values[required] is None:
+            raise ValidationFailed.field(to_camel(required), "This field cannot be null.")
+    if values.get("contact_email") and _email_taken(session, values["contact_email"], except_id=customer.id):
+        raise Conflict(f"A customer with contact email {values['contact_email']} already exists.")
+    if values.get("status") == CustomerStatus.ACTIVE and customer.status != CustomerStatus.ACTIVE:
+        active = session.scalar(select(func.count()).select_from(Customer)
+                                .where(Customer.status == CustomerStatus.ACTIVE))
+        check_limit(tenant, "maxCustomers", active + 1)
+    _apply(customer, values)
+    _flush_unique(session, customer.contact_email)
+    return customer
+
+
+def deactivate_customer(session: Session, tenant: Tenant, customer_id: str) -> Customer:
+    """DELETE: the customer becomes inactive (its orders and history stay) and every API client
+    issued for it is revoked, so its tokens stop working at once."""
+    from core.auth.models import ApiClient
+    from core.extensions import db
+
+    customer = get_customer(session, customer_id)
+    customer.status = CustomerStatus.INACTIVE
+    db.session.execute(update(ApiClient)
+                       .where(ApiClient.tenant_id == tenant.id, ApiClient.customer_id == customer.id,
+                              ApiClient.revoked_at.is_(None))
+                       .values(revoked_at=utcnow()))
+    session.flush()
+    return customer
+
+
+def list_customers(session: Session, *, page: int, page_size: int, status: str | None = None) -> tuple[list[Customer], int]:
+    query = select(Customer)
+    count = select(func.count()).select_from(Customer)
+    if status:
+        query, count = query.where(Customer.status == status), count.where(Customer.status == status)
+    total = session.scalar(count)
+    items = session.scalars(query.order_by(Customer.created_at.desc(), Customer.id)
+                            .limit(page_size).offset((page - 1) * page_size)).all()
+    return list(items), total
