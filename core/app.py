@@ -9,6 +9,7 @@ from flask_openapi3 import Info, OpenAPI
 
 from core.config import Config
 from core.extensions import csrf, db, htmx, login_manager, migrate
+from core.ratelimit import init_rate_limits
 from core.tenancy.engines import EngineRegistry
 
 API_INFO = Info(
@@ -44,6 +45,7 @@ def create_app(config: Config | None = None) -> OpenAPI:
     login_manager.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)
+    init_rate_limits(app)
     app.extensions["storefleet.tenant_engines"] = EngineRegistry(
         capacity=app.config["TENANT_ENGINE_CACHE_SIZE"],
         pool_size=app.config["TENANT_POOL_SIZE"],

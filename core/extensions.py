@@ -1,4 +1,5 @@
 """Flask extensions, created unbound; `create_app` wires each one once, in a fixed order."""
+from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -21,3 +22,25 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 htmx = Htmx()
+
+
+def _rate_limit_key() -> str:
+    from core.ratelimit import rate_limit_key
+
+    return rate_limit_key()
+
+
+def _client_limit() -> str:
+    from core.ratelimit import client_limit
+
+    return client_limit()
+
+
+def _exempt() -> bool:
+    from core.ratelimit import exempt
+
+    return exempt()
+
+
+limiter = Limiter(key_func=_rate_limit_key, application_limits=[_client_limit],
+                  application_limits_exempt_when=_exempt)

@@ -90,8 +90,9 @@ def redis_conn(app):
         from core.queues import redis_client
 
         conn = redis_client()
-        conn.flushdb()
-        yield conn
+    # No app context is held during the test: requests would share its `g` otherwise.
+    conn.flushdb()
+    return conn
 
 
 @pytest.fixture

@@ -1,0 +1,60 @@
+"""Rate limits per API client per tenant, from the plan's apiRequestsPerMinute (a super admin
+may override it), counted in Redis so they hold across every web process and machine."""
+from __future__ import annotations
+
+from flask import Flask, g, request
+
+from core.auth.guards import current_principal
+from core.extensions import db, limiter
+from core.tenancy.features import effective_limits
+from core.tenancy.models import Tenant
+
+
+def storage_uri(redis_url: str) -> str:
+    """The `limits` library's name for the same Redis (unix sockets are 'redis+unix://')."""
+    if redis_url.startswith("unix://"):
+        return "redis+unix://" + redis_url[len("unix://"):]
+    return redis_url
+
+
+def _client_and_tenant() -> tuple[str, Tenant] | None:
+    """(client subject, tenant) when the request is an API client's call to a store; else None."""
+    if "rate_limited_client" not in g:
+        from api.problems import is_api_request
+
+        result = None
+        if is_api_request() and request.headers.get("Authorization", "").lower().startswith("bearer "):
+            principal = current_principal()
+            if principal is not None and principal.tenant and not principal.is_superadmin:
+                tenant = db.session.scalar(db.select(Tenant).filter_by(slug=principal.tenant))
+                if tenant is not None:
+                    result = (principal.subject, tenant)
+        g.rate_limited_client = result
+    return g.rate_limited_client
+
+
+def rate_limit_key() -> str:
+    found = _client_and_tenant()
+    return f"{found[1].slug}:{found[0]}" if found else "anonymous"
+
+
+def client_limit() -> str:
+    found = _client_and_tenant()
+    per_minute = effective_limits(found[1]).get("apiRequestsPerMinute", 600) if found else 600
+    return f"{per_minute}/minute"
+
+
+def exempt() -> bool:
+    """Only API clients' calls to a store are limited: anonymous shoppers, portal pages and
+    super admins are not counted (and so never touch Redis for it)."""
+    return _client_and_tenant() is None
+
+
+def init_rate_limits(app: Flask) -> None:
+    app.config.setdefault("RATELIMIT_STORAGE_URI", storage_uri(app.config["REDIS_URL"]))
+    app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # A Redis outage must not take the API down with it: limits lapse, requests go on.
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", "storefleet-rl")
+    limiter.init_app(app)
