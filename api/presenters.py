@@ -61,3 +61,14 @@ def customer_dto(customer) -> dict:
         "createdAt": _iso(customer.created_at),
         "updatedAt": _iso(customer.updated_at),
     }
+
+
+def provisioned_product_dto(provisioned) -> dict:
+    return {
+        "id": provisioned.id,
+        "productId": provisioned.product_id,
+        "sku": provisioned.product.sku,
+        "quantity": provisioned.quantity,
+        "customization": provisioned.customization or {},
+        "createdAt": _iso(provisioned.created_at),
+    }

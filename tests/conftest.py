@@ -6,6 +6,7 @@ import os
 import shutil
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -173,6 +174,30 @@ def rq_worker():
     yield factory
     for worker in workers:
         worker.stop()
+
+
+@pytest.fixture
+def store(client, create_tenant, superadmin_headers):
+    """A PREMIUM store with a partner's headers, and helpers issuing credentials of any role
+    (store.credentials) and bearer + X-Tenant-Slug headers for them (store.headers_for)."""
+    slug = create_tenant(plan_code="PREMIUM")
+
+    def credentials(role: str, customer_id: str | None = None) -> dict:
+        body = {"name": f"{role} client", "role": role}
+        if customer_id:
+            body["customerId"] = customer_id
+        response = client.post(f"/superadmin/tenants/{slug}/api-clients", headers=superadmin_headers, json=body)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+    def headers_for(role: str, customer_id: str | None = None) -> dict:
+        creds = credentials(role, customer_id)
+        token = client.post("/auth/token", json={"grant_type": "client_credentials", "client_id": creds["clientId"],
+                                                  "client_secret": creds["clientSecret"]}).get_json()["access_token"]
+        return {"Authorization": f"Bearer {token}", "X-Tenant-Slug": slug}
+
+    return SimpleNamespace(slug=slug, credentials=credentials, headers_for=headers_for,
+                           partner=headers_for("partner"))
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------------

@@ -8,34 +8,6 @@ VALID = {"name": "Acme Corp", "address": "1 Road, Town", "contactEmail": "Buyer@
          "phone": "+44 20 7946 0958", "externalRef": "CRM-1"}
 
 
-@pytest.fixture
-def store(client, create_tenant, superadmin_headers):
-    """A PREMIUM store, a partner token for it and a helper issuing credentials."""
-    slug = create_tenant(plan_code="PREMIUM")
-
-    def credentials(role: str, customer_id: str | None = None) -> dict:
-        body = {"name": f"{role} client", "role": role}
-        if customer_id:
-            body["customerId"] = customer_id
-        response = client.post(f"/superadmin/tenants/{slug}/api-clients", headers=superadmin_headers, json=body)
-        assert response.status_code == 201, response.get_json()
-        return response.get_json()
-
-    def headers_for(role: str, customer_id: str | None = None) -> dict:
-        creds = credentials(role, customer_id)
-        token = client.post("/auth/token", json={"grant_type": "client_credentials", "client_id": creds["clientId"],
-                                                  "client_secret": creds["clientSecret"]}).get_json()["access_token"]
-        return {"Authorization": f"Bearer {token}", "X-Tenant-Slug": slug}
-
-    class Store:
-        pass
-
-    store = Store()
-    store.slug, store.credentials, store.headers_for = slug, credentials, headers_for
-    store.partner = headers_for("partner")
-    return store
-
-
 def create(client, store, **overrides):
     return client.post(BASE, headers=store.partner, json={**VALID, **overrides})
 

@@ -1,0 +1,87 @@
+"""Product provisioner API (product-provisioner-api.md): /product-provisioner/*."""
+from __future__ import annotations
+
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import BaseModel, Field, RootModel
+
+from api.presenters import provisioned_product_dto
+from api.schemas import CamelModel, PositiveInt, problem_responses
+from api.tenant_context import TenantHeader, current_tenant, require_tenant_principal, tenant_db
+from core.auth.models import Role
+from core.errors import Forbidden
+from core.provisioning import services
+from core.tenancy.features import require_feature
+
+bp = APIBlueprint("product_provisioner", __name__, url_prefix="/product-provisioner",
+                  abp_tags=[Tag(name="Product provisioner")], abp_security=[{"bearer": []}])
+
+
+@bp.before_request
+def authenticated_store_callers():
+    require_tenant_principal()
+    require_feature(current_tenant(), "productProvisioning")
+
+
+class ProvisionRequest(CamelModel):
+    product_id: str = Field(min_length=1, description="The product's UUID or SKU")
+    quantity: PositiveInt
+    customization: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+
+class ProvisionedProductDto(CamelModel):
+    id: str
+    product_id: str
+    quantity: int
+    customization: dict
+
+
+class ProvisionedProductList(RootModel[list[ProvisionedProductDto]]):
+    pass
+
+
+class ProvisionResponse(CamelModel):
+    message: str
+    provisioned_products: list[ProvisionedProductDto]
+
+
+class AvailabilityResponse(CamelModel):
+    product_id: str
+    available: bool
+    quantity: int
+
+
+class ProductPath(BaseModel):
+    product_id: str
+
+
+def _customer_id() -> str:
+    principal = require_tenant_principal(Role.CUSTOMER)
+    if not principal.customer_id:
+        raise Forbidden("Only a customer's credentials can provision products.")
+    return principal.customer_id
+
+
+@bp.post("/products", responses={200: ProvisionResponse, **problem_responses(400, 401, 403, 404, 409)})
+def provision(header: TenantHeader, body: ProvisionRequest):
+    """Provision a product for the calling customer, customized as its options require."""
+    provisioned = services.provision_product(tenant_db(write=True), current_tenant(), _customer_id(),
+                                             body.product_id, body.quantity, body.customization)
+    return {"message": "Product provisioned successfully",
+            "provisionedProducts": [provisioned_product_dto(provisioned)]}
+
+
+@bp.get("/products/<product_id>/availability", responses={200: AvailabilityResponse, **problem_responses(401, 404)})
+def product_availability(header: TenantHeader, path: ProductPath):
+    """Whether the product (UUID or SKU) is in stock, and how many units."""
+    product = services.availability(tenant_db(), path.product_id)
+    return {"productId": product.id, "available": product.stock > 0, "quantity": product.stock}
+
+
+@bp.get("/provisioned-products", responses={200: ProvisionedProductList, **problem_responses(401, 403)})
+def provisioned_products(header: TenantHeader):
+    """The caller's provisioned products; a store admin (or super admin) sees the whole store's."""
+    principal = require_tenant_principal(Role.CUSTOMER, Role.STORE_ADMIN)
+    customer_id = None if principal.has_any(Role.STORE_ADMIN) else principal.customer_id
+    if customer_id is None and not principal.has_any(Role.STORE_ADMIN):
+        raise Forbidden("These credentials belong to no customer.")
+    return [provisioned_product_dto(p) for p in services.list_provisioned(tenant_db(), customer_id)]
