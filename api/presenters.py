@@ -72,3 +72,15 @@ def provisioned_product_dto(provisioned) -> dict:
         "customization": provisioned.customization or {},
         "createdAt": _iso(provisioned.created_at),
     }
+
+
+def purchase_dto(purchase) -> dict:
+    return {
+        "purchaseId": purchase.id,
+        "status": purchase.status,
+        "message": purchase.message,
+        "orderId": purchase.order_id,
+        "createdAt": _iso(purchase.created_at),
+        "products": [{"id": item.product_key, "quantity": item.quantity, "status": item.status}
+                     for item in purchase.items],
+    }

@@ -4,4 +4,5 @@ from core.auth import models as auth_models  # noqa: F401
 from core.catalog import models as catalog_models  # noqa: F401
 from core.customers import models as customer_models  # noqa: F401
 from core.provisioning import models as provisioning_models  # noqa: F401
+from core.purchases import models as purchase_models  # noqa: F401
 from core.tenancy import models as tenancy_models  # noqa: F401

@@ -270,3 +270,18 @@ def pg_app(make_app, postgres_url, tmp_path):
 @pytest.fixture
 def superadmin_headers_pg(pg_app, superadmin_headers_for):
     return superadmin_headers_for(pg_app.test_client())
+
+
+@pytest.fixture
+def run_jobs(app, redis_conn):
+    """Run every queued job now, in this process, with an RQ SimpleWorker in burst mode (the
+    real-process worker has tests of its own under tests/jobs)."""
+    from rq import SimpleWorker
+
+    from core.queues import ALL_QUEUES
+
+    def run(target_app=None):
+        with (target_app or app).app_context():
+            SimpleWorker(list(ALL_QUEUES), connection=redis_conn).work(burst=True, with_scheduler=False)
+
+    return run

@@ -1,0 +1,94 @@
+"""Purchase gateway API (purchase-gateway-api.md): /purchase-gateway/purchases."""
+from __future__ import annotations
+
+from flask import request
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import BaseModel, Field
+
+from api.presenters import purchase_dto
+from api.schemas import CamelModel, PositiveInt, problem_responses
+from api.tenant_context import TenantHeader, current_tenant, require_tenant_principal, tenant_db
+from core.auth.models import Role
+from core.errors import Forbidden, ValidationFailed
+from core.purchases import services
+from core.tenancy.features import require_feature
+
+bp = APIBlueprint("purchase_gateway", __name__, url_prefix="/purchase-gateway",
+                  abp_tags=[Tag(name="Purchase gateway")], abp_security=[{"bearer": []}])
+
+
+def _customer_id() -> str:
+    principal = require_tenant_principal(Role.CUSTOMER)
+    if not principal.customer_id:
+        raise Forbidden("Only a customer's credentials can make purchases.")
+    return principal.customer_id
+
+
+@bp.before_request
+def customers_only():
+    _customer_id()
+    require_feature(current_tenant(), "purchaseGateway")
+
+
+class PurchaseLine(CamelModel):
+    id: str = Field(min_length=1, max_length=64, description="Product UUID or SKU")
+    quantity: PositiveInt
+
+
+class PurchaseRequest(CamelModel):
+    products: list[PurchaseLine] = Field(min_length=1)
+
+
+class PurchaseAnswer(CamelModel):
+    purchase_id: str
+    status: str
+    message: str
+
+
+class PurchaseLineStatus(CamelModel):
+    id: str
+    quantity: int
+    status: str
+
+
+class PurchaseStatusAnswer(CamelModel):
+    purchase_id: str
+    status: str
+    message: str
+    products: list[PurchaseLineStatus]
+
+
+class PurchasePath(BaseModel):
+    purchase_id: str
+
+
+class IdempotencyHeader(TenantHeader):
+    idempotency_key: str | None = Field(None, alias="Idempotency-Key", max_length=100,
+                                        description="Optional; a retry with the same key returns the first purchase")
+
+
+@bp.post("/purchases", responses={200: PurchaseAnswer, **problem_responses(400, 401, 403, 409, 429, 503)})
+def initiate(header: IdempotencyHeader, body: PurchaseRequest):
+    """Record the purchase (PENDING) and hand it to the orchestrator; poll its status."""
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not key.strip():
+        raise ValidationFailed.field("Idempotency-Key", "The Idempotency-Key header must not be empty.")
+    tenant = current_tenant()
+    purchase, replayed = services.initiate_purchase(
+        tenant_db(write=True), tenant, _customer_id(), [(line.id, line.quantity) for line in body.products],
+        key, services.enqueue_processing(tenant.slug))
+    answer = {"purchaseId": purchase.id, "status": purchase.status, "message": purchase.message}
+    return answer, 200, ({"Idempotent-Replayed": "true"} if replayed else {})
+
+
+@bp.get("/purchases/<purchase_id>", responses={200: PurchaseStatusAnswer, **problem_responses(401, 403, 404)})
+def purchase_status(header: TenantHeader, path: PurchasePath):
+    """The purchase's status and each product's: RESERVED, OUT_OF_STOCK, NOT_FOUND (RELEASED once cancelled)."""
+    return purchase_dto(services.get_purchase(tenant_db(), _customer_id(), path.purchase_id))
+
+
+@bp.post("/purchases/<purchase_id>/cancel", responses={200: PurchaseAnswer, **problem_responses(401, 403, 404)})
+def cancel(header: TenantHeader, path: PurchasePath):
+    """Cancel the purchase, releasing every reserved unit; cancelling twice is harmless."""
+    purchase = services.cancel_purchase(tenant_db(write=True), _customer_id(), path.purchase_id)
+    return {"purchaseId": purchase.id, "status": purchase.status, "message": purchase.message}

@@ -1,0 +1,147 @@
+"""The purchase gateway and its orchestrator.
+
+Initiation records the purchase PENDING and enqueues the orchestrator job as one step: when
+Redis refuses the job, the purchase is removed again and the caller gets 503, so nothing stays
+recorded. The orchestrator reserves every item and sets the outcome in ONE transaction: a
+worker that dies half-way reserves nothing, and a job run again for a purchase that is no
+longer PENDING does nothing — no unit is ever reserved twice.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+
+from redis.exceptions import RedisError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.catalog.models import Product
+from core.errors import IdempotencyConflict, NotFound, ServiceUnavailable, ValidationFailed
+from core.inventory.services import release_stock, try_take_stock
+from core.purchases.models import ItemStatus, Purchase, PurchaseItem, PurchaseStatus
+from core.tenancy.features import check_limit
+from core.tenancy.models import Tenant
+
+OUTCOME_MESSAGES = {
+    PurchaseStatus.PENDING: "Purchase accepted and queued for processing",
+    PurchaseStatus.COMPLETED: "All products were reserved",
+    PurchaseStatus.PARTIALLY_COMPLETED: "Some products were reserved; see each product's status",
+    PurchaseStatus.FAILED: "No product could be reserved",
+    PurchaseStatus.CANCELLED: "Purchase cancelled; reserved stock was released",
+}
+
+
+def fingerprint(lines: list[tuple[str, int]]) -> str:
+    return hashlib.sha256(json.dumps(lines, separators=(",", ":")).encode()).hexdigest()
+
+
+def get_purchase(session: Session, customer_id: str | None, purchase_id: str, *, lock: bool = False) -> Purchase:
+    """The purchase, if it belongs to `customer_id` (None: any customer of the store); a purchase
+    of another customer is 'not found', never shown."""
+    query = select(Purchase).where(Purchase.id == purchase_id)
+    if customer_id is not None:
+        query = query.where(Purchase.customer_id == customer_id)
+    if lock:
+        query = query.with_for_update()
+    purchase = session.scalar(query)
+    if purchase is None:
+        raise NotFound("Purchase not found.")
+    return purchase
+
+
+def initiate_purchase(session: Session, tenant: Tenant, customer_id: str, lines: list[tuple[str, int]],
+                      idempotency_key: str | None, enqueue) -> tuple[Purchase, bool]:
+    """Record a PENDING purchase and enqueue `enqueue(purchase_id)`. Returns (purchase, replayed):
+    with an Idempotency-Key already used by this customer for the same products, the first
+    purchase is returned; for different products, 409. Commits, because the job reads it."""
+    if not lines:
+        raise ValidationFailed.field("products", "At least one product is required.")
+    check_limit(tenant, "maxProductsPerOrder", len(lines), error=ValidationFailed)
+    print_ = fingerprint(lines)
+    if idempotency_key:
+        existing = session.scalar(select(Purchase).where(Purchase.customer_id == customer_id,
+                                                         Purchase.idempotency_key == idempotency_key))
+        if existing is not None:
+            if existing.fingerprint != print_:
+                raise IdempotencyConflict("This Idempotency-Key was used for a different purchase.")
+            return existing, True
+    purchase = Purchase(customer_id=customer_id, status=PurchaseStatus.PENDING, idempotency_key=idempotency_key,
+                        fingerprint=print_, message=OUTCOME_MESSAGES[PurchaseStatus.PENDING],
+                        items=[PurchaseItem(position=i, product_key=key, quantity=quantity)
+                               for i, (key, quantity) in enumerate(lines)])
+    session.add(purchase)
+    try:
+        session.commit()
+    except IntegrityError:
+        # A concurrent request with the same key won the insert: answer with its purchase.
+        session.rollback()
+        return initiate_purchase(session, tenant, customer_id, lines, idempotency_key, enqueue)
+    try:
+        enqueue(purchase.id)
+    except RedisError as exc:
+        session.delete(purchase)
+        session.commit()
+        raise ServiceUnavailable("The purchase orchestrator is unavailable; nothing was recorded. "
+                                 "Try again shortly.") from exc
+    return purchase, False
+
+
+def process_purchase(session: Session, purchase_id: str) -> str:
+    """The orchestrator: reserve each item atomically (RESERVED / OUT_OF_STOCK / NOT_FOUND), then
+    COMPLETED, PARTIALLY_COMPLETED or FAILED, all in the caller's single transaction. A purchase
+    that is no longer PENDING (done, cancelled) is left alone. Returns the purchase's status."""
+    purchase = session.scalar(select(Purchase).where(Purchase.id == purchase_id).with_for_update())
+    if purchase is None or purchase.status != PurchaseStatus.PENDING:
+        return purchase.status if purchase else "missing"
+    for item in purchase.items:
+        product = session.scalar(select(Product).where(
+            ((Product.id == item.product_key) | (Product.sku == item.product_key)), Product.is_active.is_(True)))
+        item.product_id = product.id if product else None
+        if product is None:
+            item.status = ItemStatus.NOT_FOUND
+    # Rows are locked in product-id order, so two purchases never wait on each other in a cycle.
+    for item in sorted((i for i in purchase.items if i.product_id), key=lambda i: (i.product_id, i.position)):
+        reserved = try_take_stock(session, item.product_id, item.quantity) is not None
+        item.status = ItemStatus.RESERVED if reserved else ItemStatus.OUT_OF_STOCK
+    reserved_count = sum(item.status == ItemStatus.RESERVED for item in purchase.items)
+    if reserved_count == len(purchase.items):
+        purchase.status = PurchaseStatus.COMPLETED
+    elif reserved_count:
+        purchase.status = PurchaseStatus.PARTIALLY_COMPLETED
+    else:
+        purchase.status = PurchaseStatus.FAILED
+    purchase.message = OUTCOME_MESSAGES[PurchaseStatus(purchase.status)]
+    session.flush()
+    return purchase.status
+
+
+def cancel_purchase(session: Session, customer_id: str | None, purchase_id: str) -> Purchase:
+    """Release every reserved unit and mark the purchase CANCELLED. Cancelling a cancelled
+    purchase changes nothing; a PENDING one is cancelled before the orchestrator reserves."""
+    purchase = get_purchase(session, customer_id, purchase_id, lock=True)
+    if purchase.status == PurchaseStatus.CANCELLED:
+        return purchase
+    for item in purchase.items:
+        if item.status == ItemStatus.RESERVED:
+            release_stock(session, item.product_id, item.quantity)
+            item.status = ItemStatus.RELEASED
+    purchase.status = PurchaseStatus.CANCELLED
+    purchase.message = OUTCOME_MESSAGES[PurchaseStatus.CANCELLED]
+    session.flush()
+    return purchase
+
+
+def enqueue_processing(tenant_slug: str):
+    """The enqueue function for initiate_purchase: the orchestrator job on the `purchases` queue,
+    retried up to three times if it fails."""
+    from rq import Retry
+
+    from core.queues import PURCHASES, queue
+    from jobs.purchases import process_purchase_job
+
+    def enqueue(purchase_id: str):
+        return queue(PURCHASES).enqueue(process_purchase_job, tenant_slug, purchase_id, retry=Retry(max=3),
+                                        job_timeout=120, description=f"purchase {purchase_id} of {tenant_slug}")
+
+    return enqueue

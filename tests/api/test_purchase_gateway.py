@@ -1,0 +1,161 @@
+"""Purchase gateway: initiate (PENDING + job), orchestrate, status, cancel, idempotency, 503."""
+from __future__ import annotations
+
+import pytest
+
+PURCHASES = "/purchase-gateway/purchases"
+
+
+@pytest.fixture
+def buyer(client, store):
+    """Factory: a customer of the store and its bearer headers."""
+
+    def factory(email: str = "buyer@acme.example.com"):
+        body = client.post("/api/provisioning/customers", headers=store.partner,
+                           json={"name": "Acme", "contactEmail": email}).get_json()
+        return store.headers_for("customer", body["id"])
+
+    return factory
+
+
+def availability(client, store, sku):
+    return client.get(f"/product-provisioner/products/{sku}/availability", headers=store.partner).get_json()["quantity"]
+
+
+def purchase(client, headers, *lines, key=None):
+    extra = {"Idempotency-Key": key} if key else {}
+    return client.post(PURCHASES, headers={**headers, **extra},
+                       json={"products": [{"id": sku, "quantity": qty} for sku, qty in lines]})
+
+
+def test_purchase_is_pending_then_completed(client, store, buyer, run_jobs, redis_conn):
+    headers = buyer()
+    response = purchase(client, headers, ("PROD001", 2), ("PROD002", 3), ("PROD005", 1))
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "PENDING" and body["purchaseId"] and body["message"]
+    pending = client.get(f"{PURCHASES}/{body['purchaseId']}", headers=headers).get_json()
+    assert [p["status"] for p in pending["products"]] == ["PENDING"] * 3
+
+    run_jobs()
+    done = client.get(f"{PURCHASES}/{body['purchaseId']}", headers=headers).get_json()
+    assert done["status"] == "COMPLETED"
+    assert done["products"] == [{"id": "PROD001", "quantity": 2, "status": "RESERVED"},
+                                {"id": "PROD002", "quantity": 3, "status": "RESERVED"},
+                                {"id": "PROD005", "quantity": 1, "status": "RESERVED"}]
+    assert availability(client, store, "PROD001") == 48 and availability(client, store, "PROD002") == 97
+
+
+def test_partially_completed_and_failed(client, store, buyer, run_jobs):
+    headers = buyer()
+    partial = purchase(client, headers, ("PROD004", 26), ("PROD003", 1), ("NOPE", 1)).get_json()["purchaseId"]
+    failed = purchase(client, headers, ("PROD004", 100)).get_json()["purchaseId"]
+    run_jobs()
+    body = client.get(f"{PURCHASES}/{partial}", headers=headers).get_json()
+    assert body["status"] == "PARTIALLY_COMPLETED"
+    assert [p["status"] for p in body["products"]] == ["OUT_OF_STOCK", "RESERVED", "NOT_FOUND"]
+    assert client.get(f"{PURCHASES}/{failed}", headers=headers).get_json()["status"] == "FAILED"
+    assert availability(client, store, "PROD004") == 25 and availability(client, store, "PROD003") == 29
+
+
+def test_cancel_releases_stock_and_is_harmless_twice(client, store, buyer, run_jobs):
+    headers = buyer()
+    purchase_id = purchase(client, headers, ("PROD001", 5), ("PROD003", 2)).get_json()["purchaseId"]
+    run_jobs()
+    assert availability(client, store, "PROD001") == 45
+    first = client.post(f"{PURCHASES}/{purchase_id}/cancel", headers=headers)
+    assert first.status_code == 200 and first.get_json()["status"] == "CANCELLED"
+    second = client.post(f"{PURCHASES}/{purchase_id}/cancel", headers=headers)
+    assert second.status_code == 200 and second.get_json()["status"] == "CANCELLED"
+    assert availability(client, store, "PROD001") == 50 and availability(client, store, "PROD003") == 30
+    body = client.get(f"{PURCHASES}/{purchase_id}", headers=headers).get_json()
+    assert {p["status"] for p in body["products"]} == {"RELEASED"}
+
+
+def test_cancel_before_processing_reserves_nothing(client, store, buyer, run_jobs):
+    headers = buyer()
+    purchase_id = purchase(client, headers, ("PROD001", 5)).get_json()["purchaseId"]
+    assert client.post(f"{PURCHASES}/{purchase_id}/cancel", headers=headers).get_json()["status"] == "CANCELLED"
+    run_jobs()
+    assert client.get(f"{PURCHASES}/{purchase_id}", headers=headers).get_json()["status"] == "CANCELLED"
+    assert availability(client, store, "PROD001") == 50
+
+
+def test_job_run_twice_reserves_once(app, client, store, buyer, run_jobs):
+    headers = buyer()
+    purchase_id = purchase(client, headers, ("PROD002", 10)).get_json()["purchaseId"]
+    run_jobs()
+    with app.app_context():
+        from core.purchases.services import enqueue_processing
+
+        enqueue_processing(store.slug)(purchase_id)
+    run_jobs()
+    assert availability(client, store, "PROD002") == 90
+
+
+def test_idempotency_key_returns_the_first_purchase(client, store, buyer, redis_conn):
+    headers = buyer()
+    first = purchase(client, headers, ("PROD002", 1), key="k-1")
+    again = purchase(client, headers, ("PROD002", 1), key="k-1")
+    assert again.status_code == 200
+    assert again.get_json()["purchaseId"] == first.get_json()["purchaseId"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    from rq import Queue
+
+    assert len(Queue("purchases", connection=redis_conn)) == 1
+    different = purchase(client, headers, ("PROD002", 2), key="k-1")
+    assert different.status_code == 409
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"products": []}, "products"),
+    ({}, "products"),
+    ({"products": [{"id": "PROD001", "quantity": 0}]}, "products.0.quantity"),
+    ({"products": [{"id": "PROD001", "quantity": -1}]}, "products.0.quantity"),
+    ({"products": [{"id": "PROD001"}]}, "products.0.quantity"),
+    ({"products": [{"quantity": 1}]}, "products.0.id"),
+])
+def test_invalid_purchase_is_400_and_records_nothing(client, store, buyer, redis_conn, body, field):
+    headers = buyer()
+    response = client.post(PURCHASES, headers=headers, json=body)
+    assert response.status_code == 400
+    assert field in response.get_json()["errors"]
+    from rq import Queue
+
+    assert len(Queue("purchases", connection=redis_conn)) == 0
+
+
+def test_too_many_lines_is_400(client, store, buyer, superadmin_headers):
+    client.patch(f"/superadmin/tenants/{store.slug}", headers=superadmin_headers,
+                 json={"limits": {"maxProductsPerOrder": 2}})
+    response = purchase(client, buyer(), ("PROD001", 1), ("PROD002", 1), ("PROD003", 1))
+    assert response.status_code == 400
+
+
+def test_other_customers_purchase_is_404(client, store, buyer):
+    mine = purchase(client, buyer(), ("PROD001", 1)).get_json()["purchaseId"]
+    other = buyer("other@acme.example.com")
+    assert client.get(f"{PURCHASES}/{mine}", headers=other).status_code == 404
+    assert client.post(f"{PURCHASES}/{mine}/cancel", headers=other).status_code == 404
+
+
+def test_other_stores_token_is_refused(client, store, buyer, create_tenant):
+    headers = buyer()
+    other = create_tenant()
+    assert purchase(client, {**headers, "X-Tenant-Slug": other}, ("PROD001", 1)).status_code == 401
+
+
+def test_only_customers_may_purchase(client, store):
+    assert purchase(client, store.partner, ("PROD001", 1)).status_code == 403
+    assert purchase(client, {"X-Tenant-Slug": store.slug}, ("PROD001", 1)).status_code == 401
+
+
+def test_unknown_purchase_is_404(client, store, buyer):
+    assert client.get(f"{PURCHASES}/00000000-0000-4000-8000-000000000000", headers=buyer()).status_code == 404
+
+
+def test_feature_disabled_is_403(client, store, buyer, superadmin_headers):
+    headers = buyer()
+    client.patch(f"/superadmin/tenants/{store.slug}", headers=superadmin_headers,
+                 json={"features": {"purchaseGateway": False}})
+    assert purchase(client, headers, ("PROD001", 1)).status_code == 403
