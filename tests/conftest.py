@@ -149,8 +149,8 @@ def live_server(make_app):
 
     servers = []
 
-    def factory(app=None, workers: int = 4, **env):
-        server = LiveServer(app or make_app(), workers=workers, **env)
+    def factory(app=None, workers: int = 4, port: int | None = None, **env):
+        server = LiveServer(app or make_app(), workers=workers, port=port, **env)
         servers.append(server)
         return server
 

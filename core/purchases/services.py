@@ -12,7 +12,7 @@ import hashlib
 import json
 
 from redis.exceptions import RedisError
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -94,11 +94,13 @@ def process_purchase(session: Session, purchase_id: str) -> str:
     purchase = session.scalar(select(Purchase).where(Purchase.id == purchase_id).with_for_update())
     if purchase is None or purchase.status != PurchaseStatus.PENDING:
         return purchase.status if purchase else "missing"
+    keys = {item.product_key for item in purchase.items}
+    found = session.execute(select(Product.id, Product.sku).where(
+        or_(Product.id.in_(keys), Product.sku.in_(keys)), Product.is_active.is_(True))).all()
+    product_ids = {key: product_id for product_id, sku in found for key in (product_id, sku)}
     for item in purchase.items:
-        product = session.scalar(select(Product).where(
-            ((Product.id == item.product_key) | (Product.sku == item.product_key)), Product.is_active.is_(True)))
-        item.product_id = product.id if product else None
-        if product is None:
+        item.product_id = product_ids.get(item.product_key)
+        if item.product_id is None:
             item.status = ItemStatus.NOT_FOUND
     # Rows are locked in product-id order, so two purchases never wait on each other in a cycle.
     for item in sorted((i for i in purchase.items if i.product_id), key=lambda i: (i.product_id, i.position)):
@@ -141,7 +143,9 @@ def enqueue_processing(tenant_slug: str):
     from jobs.purchases import process_purchase_job
 
     def enqueue(purchase_id: str):
+        # The outcome lives in the purchase row, so RQ keeps no result (result_ttl=0).
         return queue(PURCHASES).enqueue(process_purchase_job, tenant_slug, purchase_id, retry=Retry(max=3),
-                                        job_timeout=120, description=f"purchase {purchase_id} of {tenant_slug}")
+                                        job_timeout=120, result_ttl=0,
+                                        description=f"purchase {purchase_id} of {tenant_slug}")
 
     return enqueue

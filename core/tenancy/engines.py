@@ -15,7 +15,6 @@ from typing import Iterator
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -46,8 +45,10 @@ def _sqlite_begin(conn) -> None:
 def make_engine(url: str, *, pool_size: int = 2, max_overflow: int = 3) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        # SQLite files need no pool: opening one is cheap and a pool per file would hold handles.
-        return create_engine(url, poolclass=NullPool, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        # A small pool per file (bounded like every tenant engine); connections may move between
+        # the threads of a threaded server, one at a time.
+        return create_engine(url, pool_size=pool_size, max_overflow=max_overflow,
+                             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
     return create_engine(
         url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True, pool_recycle=1800
     )

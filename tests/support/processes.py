@@ -57,8 +57,8 @@ def wait_until(predicate, timeout: float = 30.0, interval: float = 0.05, message
 class LiveServer:
     """gunicorn serving wsgi:app on a free loopback port with `workers` processes."""
 
-    def __init__(self, app, workers: int = 4, threads: int = 1, **env):
-        self.port = free_port()
+    def __init__(self, app, workers: int = 4, threads: int = 1, port: int | None = None, **env):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         log_path = Path(app.config["DATA_DIR"]) / f"gunicorn-{self.port}.log"
         self.log = open(log_path, "wb")

@@ -1,0 +1,1 @@
+"""The shop pages on each store's subdomain: http://{slug}.{PLATFORM_HOST}/."""
