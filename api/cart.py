@@ -1,0 +1,127 @@
+"""Shopping cart (section 4 of multi-tenant-platform-api.md): a guest cart per X-Session-Id."""
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import BaseModel, Field
+
+from api.schemas import CamelModel, Money, problem_responses
+from api.tenant_context import TenantHeader, current_tenant, tenant_db
+from core.cart import services as carts
+from core.money import to_money
+from core.tenancy.features import require_feature
+
+bp = APIBlueprint("cart", __name__, url_prefix="/api/cart", abp_tags=[Tag(name="Cart")])
+
+# Quantities are 32-bit integers in the database; anything larger is a malformed request (400).
+MAX_QUANTITY = 2_147_483_647
+Quantity = Annotated[int, Field(strict=True, gt=0, le=MAX_QUANTITY)]
+
+
+@bp.before_request
+def cart_enabled():
+    """The store must be resolved (409/423) and have the cart feature (403) before anything else."""
+    require_feature(current_tenant(), "cart")
+
+
+class SessionHeaders(TenantHeader):
+    x_session_id: UUID = Field(alias="X-Session-Id", description="The guest's session, a UUID")
+
+    @property
+    def session_id(self) -> str:
+        return carts.normalize_session_id(self.x_session_id)
+
+
+class AddToCartRequest(CamelModel):
+    product_id: UUID = Field(description="The product's UUID")
+    quantity: Quantity = Field(description="A positive integer")
+
+
+class UpdateCartItemRequest(CamelModel):
+    quantity: Quantity = Field(description="The new quantity (must be > 0)")
+
+
+class CartItemPath(BaseModel):
+    item_id: str = Field(description="Cart item identifier (from the cart response)")
+
+
+class CartItemDto(CamelModel):
+    id: str
+    product_id: str
+    product_name: str
+    price: Money
+    quantity: int
+    subtotal: Money
+    product_image: str | None
+
+
+class CartDto(CamelModel):
+    id: str
+    session_id: str
+    items: list[CartItemDto]
+    item_count: int
+    subtotal: Money
+
+
+def cart_item_dto(item, *, image: bool = True) -> dict:
+    """CartItemDto: `price` is the unit price at the time of adding; money with two places."""
+    dto = {
+        "id": item.id,
+        "productId": item.product_id,
+        "productName": item.product.name,
+        "price": to_money(item.unit_price),
+        "quantity": item.quantity,
+        "subtotal": to_money(item.unit_price * item.quantity),
+    }
+    if image:
+        dto["productImage"] = (item.product.images or [None])[0]
+    return dto
+
+
+def cart_dto(cart) -> dict:
+    items = [cart_item_dto(item) for item in cart.items]
+    return {
+        "id": cart.id,
+        "sessionId": cart.session_id,
+        "items": items,
+        "itemCount": cart.item_count,
+        "subtotal": to_money(sum(item["subtotal"] for item in items)),
+    }
+
+
+@bp.get("", responses={200: CartDto, **problem_responses(400, 403, 404, 409, 423)})
+def get_cart(header: SessionHeaders):
+    """The session's cart; 404 when it has none or it is empty."""
+    return cart_dto(carts.get_cart(tenant_db(), header.session_id))
+
+
+@bp.post("/items", responses={200: CartDto, **problem_responses(400, 403, 404, 409, 423)})
+def add_item(header: SessionHeaders, body: AddToCartRequest):
+    """Add a product, or more of it when it is already in the cart (one line per product)."""
+    cart = carts.add_item(tenant_db(write=True), current_tenant(), header.session_id, str(body.product_id),
+                          body.quantity)
+    return cart_dto(cart)
+
+
+@bp.put("/items/<item_id>", responses={200: CartDto, **problem_responses(400, 403, 404, 409, 423)})
+def update_item(header: SessionHeaders, path: CartItemPath, body: UpdateCartItemRequest):
+    """Set the quantity of one of this session's cart items."""
+    cart = carts.update_item(tenant_db(write=True), current_tenant(), header.session_id, path.item_id,
+                             body.quantity)
+    return cart_dto(cart)
+
+
+@bp.delete("/items/<item_id>", responses={204: None, **problem_responses(400, 403, 404, 409, 423)})
+def remove_item(header: SessionHeaders, path: CartItemPath):
+    """Remove one of this session's cart items."""
+    carts.remove_item(tenant_db(write=True), header.session_id, path.item_id)
+    return "", 204
+
+
+@bp.delete("", responses={204: None, **problem_responses(400, 403, 409, 423)})
+def clear_cart(header: SessionHeaders):
+    """Remove every item of the session's cart (a cart that is already empty stays so)."""
+    carts.clear_cart(tenant_db(write=True), header.session_id)
+    return "", 204

@@ -1,0 +1,151 @@
+"""Cart verbs, shared by the JSON API and the storefront pages.
+
+Tenant-scoped: every function works on the session of one tenant's database, and a cart is only
+ever reached through its shopper's session id, so an item of another session is "not found".
+A cart never holds more of a product than its stock at the time of the change, nor more units
+in all than the plan's maxCartItems; no stock is taken here (that happens when the order is
+placed, by core.inventory.services).
+"""
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, lazyload, selectinload
+
+from core.cart.models import Cart, CartItem
+from core.catalog.models import Product
+from core.errors import InsufficientStock, NotFound, ValidationFailed
+from core.money import to_money
+from core.tenancy.base import utcnow
+from core.tenancy.features import check_limit
+
+SESSION_FIELD = "X-Session-Id"
+
+# Items with their product, without the product's categories (a cart never shows them).
+_ITEMS = selectinload(Cart.items).joinedload(CartItem.product).lazyload(Product.categories)
+
+
+def normalize_session_id(value: str | uuid.UUID | None) -> str:
+    """The canonical form of a shopper's session id (a UUID); ValidationFailed (400) otherwise."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    try:
+        return str(uuid.UUID((value or "").strip()))
+    except ValueError:
+        raise ValidationFailed.field(SESSION_FIELD, "X-Session-Id must be a UUID.") from None
+
+
+def find_cart(session: Session, session_id: str) -> Cart | None:
+    """The cart of a session with its items and their products, or None."""
+    return session.scalar(select(Cart).where(Cart.session_id == session_id).options(_ITEMS))
+
+
+def get_cart(session: Session, session_id: str) -> Cart:
+    """The session's cart; NotFound (404) when there is none or it is empty."""
+    cart = find_cart(session, session_id)
+    if cart is None or not cart.items:
+        raise NotFound("Cart not found (it is empty).")
+    return cart
+
+
+def lock_cart(session: Session, session_id: str, *, create: bool = False) -> Cart | None:
+    """The session's cart for a change, row-locked until the transaction ends (PostgreSQL: FOR
+    UPDATE; SQLite: the writing transaction already holds the database lock), so two requests
+    of one shopper change it one after the other. Created when missing and `create` is set."""
+    query = select(Cart).where(Cart.session_id == session_id).options(_ITEMS).with_for_update(of=Cart)
+    cart = session.scalar(query)
+    if cart is not None or not create:
+        return cart
+    try:
+        with session.begin_nested():
+            cart = Cart(session_id=session_id, items=[])
+            session.add(cart)
+    except IntegrityError:
+        # A concurrent first request of this session created it: use theirs.
+        cart = session.scalar(query)
+    return cart
+
+
+def _active_product(session: Session, product_id: str) -> Product:
+    product = session.scalar(select(Product).where(Product.id == str(product_id), Product.is_active.is_(True))
+                             .options(lazyload(Product.categories)))
+    if product is None:
+        raise NotFound("Product not found or not active.")
+    return product
+
+
+def _check_available(product: Product, quantity: int) -> None:
+    if not product.is_active:
+        raise InsufficientStock(f"{product.name} is no longer available.", product_id=product.id)
+    if product.stock < quantity:
+        raise InsufficientStock(f"Only {product.stock} of {product.name} in stock; {quantity} requested.",
+                                product_id=product.id, available=product.stock)
+
+
+def _require_quantity(quantity: int) -> None:
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        raise ValidationFailed.field("quantity", "Quantity must be a positive integer.")
+
+
+def add_item(session: Session, tenant, session_id: str, product_id: str, quantity: int) -> Cart:
+    """Add `quantity` of an active product (404 otherwise) to the session's cart, creating the
+    cart if needed; the same product is merged into one line, priced at the product's current
+    finalPrice. The resulting line must not exceed the stock (InsufficientStock, 409) and the
+    cart's units must stay within maxCartItems (LimitExceeded, 403)."""
+    _require_quantity(quantity)
+    product = _active_product(session, product_id)
+    cart = lock_cart(session, session_id, create=True)
+    item = next((i for i in cart.items if i.product_id == product.id), None)
+    current = item.quantity if item else 0
+    _check_available(product, current + quantity)
+    check_limit(tenant, "maxCartItems", cart.item_count + quantity)
+    if item is None:
+        cart.items.append(CartItem(product=product, product_id=product.id, quantity=quantity,
+                                   unit_price=to_money(product.final_price)))
+    else:
+        item.quantity = current + quantity
+        item.unit_price = to_money(product.final_price)
+    cart.updated_at = utcnow()
+    session.flush()
+    return cart
+
+
+def _locked_item(session: Session, session_id: str, item_id: str) -> tuple[Cart, CartItem]:
+    cart = lock_cart(session, session_id)
+    item = next((i for i in cart.items if i.id == str(item_id)), None) if cart else None
+    if item is None:
+        raise NotFound("Cart item not found.")
+    return cart, item
+
+
+def update_item(session: Session, tenant, session_id: str, item_id: str, quantity: int) -> Cart:
+    """Set an item's quantity (> 0). The item must belong to this session's cart (404); the new
+    quantity must be in stock (409) and keep the cart within maxCartItems (403)."""
+    _require_quantity(quantity)
+    cart, item = _locked_item(session, session_id, item_id)
+    _check_available(item.product, quantity)
+    check_limit(tenant, "maxCartItems", cart.item_count - item.quantity + quantity)
+    item.quantity = quantity
+    cart.updated_at = utcnow()
+    session.flush()
+    return cart
+
+
+def remove_item(session: Session, session_id: str, item_id: str) -> Cart:
+    """Remove an item of this session's cart; NotFound (404) when the cart has no such item."""
+    cart, item = _locked_item(session, session_id, item_id)
+    cart.items.remove(item)
+    cart.updated_at = utcnow()
+    session.flush()
+    return cart
+
+
+def clear_cart(session: Session, session_id: str) -> None:
+    """Remove every item of the session's cart; a missing or empty cart is left as it is."""
+    cart = lock_cart(session, session_id)
+    if cart is not None and cart.items:
+        cart.items.clear()
+        cart.updated_at = utcnow()
+        session.flush()

@@ -1,0 +1,36 @@
+"""Idempotency records of a tenant database: one per (caller scope, Idempotency-Key)."""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.tenancy.base import TenantBase, new_uuid, utcnow
+
+
+class IdempotencyState(StrEnum):
+    IN_PROGRESS = "in_progress"  # claimed by a request that is still running (or crashed)
+    COMPLETED = "completed"  # the first answer is stored; later requests replay it
+
+
+class IdempotencyRecord(TenantBase):
+    __tablename__ = "idempotency_records"
+    # The unique constraint decides which of several concurrent requests owns a key.
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    # The tenant and the caller: "<slug>:session:<X-Session-Id>" or "<slug>:sub:<token subject>".
+    scope: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(255))
+    # sha256 of the canonical request (method, path, session, validated body).
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default=IdempotencyState.IN_PROGRESS)
+    response_status: Mapped[int | None]
+    # The JSON document first sent, byte for byte, so a replay answers exactly the same.
+    response_body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the current owner claimed the key; also its fencing token (see services.complete_claim).
+    locked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None]

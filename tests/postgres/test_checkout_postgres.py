@@ -1,0 +1,102 @@
+"""Cart, order and idempotency details that only PostgreSQL can show: row locks and unique
+indexes settling concurrent inserts, timestamptz fencing of idempotency claims, the schema."""
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import create_engine, event
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
+
+from core.cart.models import Cart
+from core.cart.services import lock_cart
+from core.errors import IdempotencyConflict
+from core.idempotency.services import Claim, IdempotentRequest, claim_key, complete_claim
+from core.orders import services as orders
+from core.orders.models import Order, OrderChannel
+from core.tenancy.base import utcnow
+from tests.support.schema import schema_drift
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def store(pg_shop):
+    return pg_shop()
+
+
+@pytest.fixture
+def racing_session(store):
+    """Factory: a session whose first statement starting with `prefix` is preceded by `first()`,
+    committed on another connection — as if a concurrent request had got there just before."""
+    engines = []
+
+    def factory(prefix: str, first) -> Session:
+        engine = create_engine(store.db_url, poolclass=NullPool)
+        engines.append(engine)
+        fired = []
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _race(_conn, _cursor, statement, *_args):
+            if statement.startswith(prefix) and not fired:
+                fired.append(statement)
+                first()
+
+        return Session(engine, expire_on_commit=False)
+
+    yield factory
+    for engine in engines:
+        engine.dispose()
+
+
+def test_a_provisioned_postgres_store_matches_the_models(store):
+    assert schema_drift(store.db_url) == []
+
+
+def test_lock_cart_uses_the_cart_a_concurrent_request_created(store, racing_session):
+    session_id = str(uuid.uuid4())
+    theirs = str(uuid.uuid4())
+
+    def create_theirs():
+        with store.db() as other:
+            other.add(Cart(id=theirs, session_id=session_id))
+
+    with racing_session("INSERT INTO carts", create_theirs) as session, session.begin():
+        cart = lock_cart(session, session_id, create=True)
+        assert cart.id == theirs
+    assert store.count(Cart) == 1
+
+
+def test_create_order_draws_again_when_a_concurrent_order_took_the_number(pg_app, store, racing_session, monkeypatch):
+    with pg_app.app_context():
+        from core.tenancy.admin import get_tenant
+
+        tenant = get_tenant(store.slug)
+        assert tenant.plan is not None
+    drawn = iter([42, 43])
+    monkeypatch.setattr(orders.secrets, "randbelow", lambda _n: next(drawn))
+    taken = f"ORD-{utcnow():%Y%m%d}-000042"
+
+    def take_the_number():
+        with store.db() as other:
+            other.add(Order(number=taken, channel="api", email="x@example.com", subtotal=0, tax=0, shipping=0, total=0))
+
+    with racing_session("INSERT INTO orders", take_the_number) as session, session.begin():
+        order = orders.create_order(session, tenant, [orders.OrderLine(store.product_id("PROD002"), 1)],
+                                    channel=OrderChannel.API, contact=orders.OrderContact(email="b@example.com"))
+    assert order.number.endswith("-000043")
+    assert store.count(Order) == 2 and store.stock("PROD002") == 99
+
+
+def test_a_taken_over_claim_cannot_be_completed_by_its_first_owner(store):
+    request = IdempotentRequest(scope="pg:session:s", key="k", fingerprint="f" * 64)
+    first = claim_key(store.db, request, now=utcnow() - timedelta(minutes=10))
+    second = claim_key(store.db, request)
+    assert isinstance(second, Claim) and second.record_id == first.record_id
+    with pytest.raises(IdempotencyConflict), store.db() as session:
+        complete_claim(session, first, 200, "{}")
+    with store.db() as session:
+        complete_claim(session, second, 200, '{"ok": true}')
+    assert claim_key(store.db, request).body == '{"ok": true}'
