@@ -13,10 +13,10 @@ FORM_ENDPOINTS = {"/auth/token"}
 
 
 def register_api(app: Flask) -> None:
-    from api import auth, platform, superadmin, tenant_config
+    from api import auth, catalog, platform, superadmin, tenant_config
 
     app.json = DecimalJSONProvider(app)
-    for module in (auth, platform, superadmin, tenant_config):
+    for module in (auth, platform, superadmin, tenant_config, catalog):
         app.register_api(module.bp)
         # API calls authenticate with bearer tokens, never cookies: CSRF does not apply.
         csrf.exempt(module.bp)

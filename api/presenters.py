@@ -1,7 +1,11 @@
 """Domain objects to the API's camelCase dictionaries (shared by several API modules)."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from api.jsonprovider import isoformat_utc
+from core.catalog.services import shopper_categories, total_pages
+from core.money import to_money
 from core.tenancy.features import effective_features, effective_limits
 from core.tenancy.models import Tenant, TenantStatus
 
@@ -47,3 +51,50 @@ def tenant_dto(tenant: Tenant) -> dict:
         "limitOverrides": tenant.limit_overrides or {},
         "steps": [step_dto(step) for step in tenant.steps],
     }
+
+
+# --- catalog (camelCase) --------------------------------------------------------------------------
+
+RATIO_CENTS = Decimal("0.01")
+
+
+def _ratio(value: Decimal) -> Decimal:
+    """A discount as sent: two places (0.15) unless the stored four places need more (0.125)."""
+    short = value.quantize(RATIO_CENTS)
+    return short if short == value else value.normalize()
+
+
+def category_summary_dto(category) -> dict:
+    return {"id": category.id, "name": category.name}
+
+
+def product_dto(product) -> dict:
+    """ProductDto of multi-tenant-platform-api.md §3: money as Decimal with two places."""
+    return {
+        "id": product.id,
+        "name": product.name,
+        "description": product.description,
+        "price": to_money(product.price),
+        "discount": _ratio(product.discount),
+        "finalPrice": to_money(product.final_price),
+        "stock": product.stock,
+        "isActive": product.is_active,
+        "images": list(product.images or []),
+        "categories": [category_summary_dto(c) for c in shopper_categories(product)],
+        "dynamicAttributes": dict(product.dynamic_attributes or {}),
+    }
+
+
+def product_list_dto(products, total_count: int, page: int, page_size: int) -> dict:
+    return {
+        "items": [product_dto(p) for p in products],
+        "totalCount": total_count,
+        "page": page,
+        "pageSize": page_size,
+        "totalPages": total_pages(total_count, page_size),
+    }
+
+
+def category_dto(category, product_count: int) -> dict:
+    return {"id": category.id, "name": category.name, "description": category.description,
+            "productCount": product_count}
