@@ -13,10 +13,10 @@ FORM_ENDPOINTS = {"/auth/token"}
 
 
 def register_api(app: Flask) -> None:
-    from api import auth, catalog, platform, superadmin, tenant_config
+    from api import auth, catalog, inventory, platform, superadmin, tenant_config
 
     app.json = DecimalJSONProvider(app)
-    for module in (auth, platform, superadmin, tenant_config, catalog):
+    for module in (auth, platform, superadmin, tenant_config, catalog, inventory):
         app.register_api(module.bp)
         # API calls authenticate with bearer tokens, never cookies: CSRF does not apply.
         csrf.exempt(module.bp)

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from api.jsonprovider import isoformat_utc
 from core.catalog.services import shopper_categories, total_pages
+from core.inventory.services import stock_status
 from core.money import to_money
 from core.tenancy.features import effective_features, effective_limits
 from core.tenancy.models import Tenant, TenantStatus
@@ -98,3 +99,45 @@ def product_list_dto(products, total_count: int, page: int, page_size: int) -> d
 def category_dto(category, product_count: int) -> dict:
     return {"id": category.id, "name": category.name, "description": category.description,
             "productCount": product_count}
+
+
+# --- inventory (snake_case, as inventory-service.md) ----------------------------------------------
+
+def inventory_item_dto(product) -> dict:
+    """A stock level as inventory-service.md answers it; product_id is the SKU."""
+    return {
+        "product_id": product.sku,
+        "name": product.name,
+        "quantity": product.stock,
+        "price": to_money(product.price),
+        "status": stock_status(product.stock, product.low_stock_threshold),
+    }
+
+
+def stock_status_dto(product) -> dict:
+    return {
+        "product_id": product.sku,
+        "quantity": product.stock,
+        "status": stock_status(product.stock, product.low_stock_threshold),
+        "low_stock_threshold": product.low_stock_threshold,
+    }
+
+
+def reservation_dto(change) -> dict:
+    return {
+        "product_id": change.product.sku,
+        "reserved_quantity": change.quantity,
+        "previous_quantity": change.previous,
+        "remaining_quantity": change.current,
+        "status": change.status,
+    }
+
+
+def replenishment_dto(change) -> dict:
+    return {
+        "product_id": change.product.sku,
+        "added_quantity": change.quantity,
+        "previous_quantity": change.previous,
+        "new_quantity": change.current,
+        "status": change.status,
+    }
