@@ -1,7 +1,8 @@
 """The catalog's verbs, each on a session of one tenant's database.
 
 Shoppers only ever see active products; listing, counting and paging happen in SQL, so a page
-costs the same few queries whatever the size of the catalog. `final_price` is stored (and
+costs the same three queries whatever its size. The listing reads plain rows (no ORM objects)
+and its SQL is shaped for SQLite's planner, which has no statistics on a tenant database. `final_price` is stored (and
 indexed) so that price filters run in the index; it is recomputed on every ORM write of a
 product (see core.catalog.models), and create_product sets it explicitly as well.
 """
@@ -9,13 +10,15 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Iterable
 
-from sqlalchemy import func, select, text
+from sqlalchemy import exists, false, func, select, text, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+import core.sqlite_hints  # noqa: F401  (renders the INDEXED BY hints below)
 from core.catalog.models import Category, Product, product_categories
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.inventory.services import MAX_STOCK
@@ -72,37 +75,118 @@ def _check_listing(page: int, page_size: int, search: str, min_price, max_price)
         raise ValidationFailed("One or more validation errors occurred.", errors=errors)
 
 
+@dataclass(frozen=True, slots=True)
+class CategoryRef:
+    id: str
+    name: str
+    is_active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ListedProduct:
+    """A product as a catalog page shows it: plain values read with Core, not an ORM object
+    (a page is read-only, and skipping the identity map halves its cost)."""
+
+    id: str
+    name: str
+    description: str
+    price: Decimal
+    discount: Decimal
+    final_price: Decimal
+    stock: int
+    is_active: bool
+    images: list
+    dynamic_attributes: dict
+    categories: tuple[CategoryRef, ...]
+
+
+LISTED_COLUMNS = (Product.id, Product.name, Product.description, Product.price, Product.discount,
+                  Product.final_price, Product.stock, Product.is_active, Product.images, Product.dynamic_attributes)
+# Walk the (is_active, name) index in order and stop after the page (see core.sqlite_hints).
+BY_NAME = "INDEXED BY ix_products_active_name"
+
+
+def _name_contains(session: Session, term: str):
+    pattern = _like_contains(term)
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite's LIKE already ignores ASCII case, exactly as lower() does (both ASCII-only), and
+        # a bare column lets the LIKE run on the name index's entries, before any row is read.
+        return Product.name.like(pattern, escape=LIKE_ESCAPE)
+    return Product.name.ilike(pattern, escape=LIKE_ESCAPE)
+
+
 def list_products(session: Session, *, page: int, page_size: int, search: str | None = None,
                   category_id: str | None = None, min_price: Decimal | None = None,
-                  max_price: Decimal | None = None) -> tuple[list[Product], int]:
+                  max_price: Decimal | None = None) -> tuple[list[ListedProduct], int]:
     """One page of active products and the number of all that match, ordered by name then id
     (a stable order, so pages never overlap). Only active products are ever listed; search is a
     case-insensitive substring of the name; prices filter on final_price, both ends inclusive.
     Three queries whatever the page size: COUNT, the page (LIMIT/OFFSET), its categories."""
     search = (search or "").strip()
     _check_listing(page, page_size, search, min_price, max_price)
-    conditions = [Product.is_active.is_(True)]
-    if search:
-        conditions.append(Product.name.ilike(_like_contains(search), escape=LIKE_ESCAPE))
+    category_key = None
     if category_id is not None:
         category_key = _uuid_or_none(category_id)
         if category_key is None:
             raise ValidationFailed.field("categoryId", "categoryId must be a UUID.")
-        in_category = select(product_categories.c.product_id).where(product_categories.c.category_id == category_key)
-        conditions.append(Product.id.in_(in_category))
+    conditions = [Product.is_active == true()]
+    if search:
+        conditions.append(_name_contains(session, search))
     if min_price is not None:
         conditions.append(Product.final_price >= min_price)
     if max_price is not None:
         conditions.append(Product.final_price <= max_price)
 
-    total = session.scalar(select(func.count()).select_from(Product).where(*conditions)) or 0
+    total = _count_matches(session, conditions, category_key=category_key, by_name=bool(search),
+                           filtered=bool(search) or min_price is not None or max_price is not None)
     if total <= (page - 1) * page_size:
         return [], total
-    items = session.scalars(
-        select(Product).where(*conditions).order_by(Product.name, Product.id)
-        .limit(page_size).offset((page - 1) * page_size)
+    if category_key is not None:
+        conditions.append(exists().where(product_categories.c.product_id == Product.id,
+                                         product_categories.c.category_id == category_key))
+    # In name order along the name index, stopping once the page is full; without the hint
+    # SQLite would take the price index and sort every product in the price range first.
+    rows = session.execute(
+        select(*LISTED_COLUMNS).where(*conditions).order_by(Product.name, Product.id)
+        .limit(page_size).offset((page - 1) * page_size).with_hint(Product, BY_NAME, "sqlite")
     ).all()
-    return list(items), total
+    categories = _categories_of(session, [row.id for row in rows])
+    return [ListedProduct(*row, categories=categories.get(row.id, ())) for row in rows], total
+
+
+def _count_matches(session: Session, conditions: list, *, category_key: str | None, by_name: bool,
+                   filtered: bool) -> int:
+    """COUNT of the active products that match, shaped so that it reads no more than it must,
+    even under SQLite's planner (which has no statistics on a tenant database)."""
+    if category_key is None:
+        count = select(func.count()).select_from(Product).where(*conditions)
+        if by_name:
+            # The LIKE runs on the name index's entries; only matching names fetch their row.
+            count = count.with_hint(Product, BY_NAME, "sqlite")
+        return session.scalar(count) or 0
+    in_category = product_categories.c.category_id == category_key
+    links = select(func.count()).select_from(product_categories).where(in_category)
+    if not filtered:
+        # The category's links minus its inactive products: both read an index, neither every
+        # active product (the few inactive ones are the only rows probed).
+        inactive = (select(func.count()).select_from(Product)
+                    .join(product_categories, (product_categories.c.product_id == Product.id) & in_category)
+                    .where(Product.is_active == false()))
+        return session.scalar(select(links.scalar_subquery() - inactive.scalar_subquery())) or 0
+    # From the category's side: one probe of the product per link.
+    return session.scalar(links.where(exists().where(Product.id == product_categories.c.product_id, *conditions))) or 0
+
+
+def _categories_of(session: Session, product_ids: list[str]) -> dict[str, tuple[CategoryRef, ...]]:
+    """The categories of these products, by name, in one query."""
+    found: dict[str, list[CategoryRef]] = {}
+    query = (select(product_categories.c.product_id, Category.id, Category.name, Category.is_active)
+             .join(Category, Category.id == product_categories.c.category_id)
+             .where(product_categories.c.product_id.in_(product_ids))
+             .order_by(Category.name, Category.id))
+    for product_id, *category in session.execute(query):
+        found.setdefault(product_id, []).append(CategoryRef(*category))
+    return {product_id: tuple(refs) for product_id, refs in found.items()}
 
 
 def total_pages(total_count: int, page_size: int) -> int:
@@ -115,31 +199,34 @@ def get_active_product(session: Session, product_id: str) -> Product:
     key = _uuid_or_none(product_id)
     product = None
     if key is not None:
-        product = session.scalar(select(Product).where(Product.id == key, Product.is_active.is_(True)))
+        product = session.scalar(select(Product).where(Product.id == key, Product.is_active == true()))
     if product is None:
         raise NotFound(f"Product '{product_id}' not found.")
     return product
 
 
-def shopper_categories(product: Product) -> list[Category]:
-    """The categories a shopper sees on a product: its active ones (already loaded, by name)."""
+def shopper_categories(product) -> list:
+    """The categories a shopper sees on a product (a Product or a ListedProduct): its active
+    ones, by name, as already loaded."""
     return [category for category in product.categories if category.is_active]
 
 
 def list_categories(session: Session) -> list[tuple[Category, int]]:
-    """Every active category with the number of ACTIVE products in it, by name; one grouped
-    query (a category with no active product counts 0)."""
-    active_products = (
-        select(product_categories.c.category_id)
-        .join(Product, Product.id == product_categories.c.product_id)
-        .where(Product.is_active.is_(True))
-        .subquery()
-    )
+    """Every active category with the number of ACTIVE products in it, by name, in one grouped
+    statement (a category with no active product counts 0). Counted as all of the category's
+    products minus its inactive ones: the first reads only the category index, the second only
+    the few inactive products, so the cost does not grow with the number of active products."""
+    linked = (select(product_categories.c.category_id, func.count().label("n"))
+              .group_by(product_categories.c.category_id).subquery())
+    inactive = (select(product_categories.c.category_id, func.count().label("n"))
+                .join(Product, Product.id == product_categories.c.product_id)
+                .where(Product.is_active == false())
+                .group_by(product_categories.c.category_id).subquery())
     counts = (
-        select(Category, func.count(active_products.c.category_id))
-        .outerjoin(active_products, active_products.c.category_id == Category.id)
-        .where(Category.is_active.is_(True))
-        .group_by(Category.id)
+        select(Category, func.coalesce(linked.c.n, 0) - func.coalesce(inactive.c.n, 0))
+        .outerjoin(linked, linked.c.category_id == Category.id)
+        .outerjoin(inactive, inactive.c.category_id == Category.id)
+        .where(Category.is_active == true())
         .order_by(Category.name, Category.id)
     )
     return [(category, count) for category, count in session.execute(counts)]

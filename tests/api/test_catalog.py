@@ -146,10 +146,14 @@ def test_list_products_filters_by_category(client, shop, create_category, create
     create_product(slug, "Speaker", category_ids=[audio])
     create_product(slug, "Camera", category_ids=[video])
     create_product(slug, "Headset", category_ids=[audio, video])
+    create_product(slug, "Retired speaker", category_ids=[audio], is_active=False)
     create_product(slug, "Loose cable")
     body = client.get(PRODUCTS, headers=tenant(slug), query_string={"categoryId": audio}).get_json()
     assert [item["name"] for item in body["items"]] == ["Headset", "Speaker"]
     assert body["totalCount"] == 2
+    narrowed = client.get(PRODUCTS, headers=tenant(slug), query_string={"categoryId": audio, "search": "speak"})
+    assert [item["name"] for item in narrowed.get_json()["items"]] == ["Speaker"]
+    assert narrowed.get_json()["totalCount"] == 1
     # The product still shows all its categories, not only the one filtered on.
     assert [c["name"] for c in body["items"][0]["categories"]] == ["Audio", "Video"]
 
