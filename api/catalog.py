@@ -8,7 +8,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field, RootModel
 
 from api.presenters import category_dto, product_dto, product_list_dto
-from api.schemas import CamelModel, Money, problem_responses
+from api.schemas import CamelModel, Money, ParameterModel, problem_responses
 from api.tenant_context import TenantHeader, current_tenant, tenant_db
 from core.catalog import services as catalog
 from core.tenancy.features import require_feature
@@ -16,7 +16,7 @@ from core.tenancy.features import require_feature
 bp = APIBlueprint("catalog", __name__, url_prefix="/api/catalog", abp_tags=[Tag(name="Catalog")])
 
 
-class ProductListQuery(CamelModel):
+class ProductListQuery(ParameterModel, CamelModel):
     page: int = Field(1, ge=1, description="Page number (1-based)")
     page_size: int = Field(catalog.DEFAULT_PAGE_SIZE, ge=1, le=catalog.MAX_PAGE_SIZE, description="Items per page")
     search: str | None = Field(None, max_length=catalog.MAX_SEARCH_LENGTH, description="Search in product names")
