@@ -29,7 +29,7 @@ def tenant(slug: str) -> dict:
 
 
 @pytest.fixture
-def store(create_tenant, api_client_headers):
+def admin_store(create_tenant, api_client_headers):
     """Factory: a new seeded tenant and the headers of one of its store admins (API client)."""
 
     def factory(**kwargs) -> tuple[str, dict]:
@@ -105,8 +105,8 @@ def test_stock_status_by_uuid(client, create_tenant, create_product):
 
 @pytest.mark.parametrize(("method", "suffix"), [("get", ""), ("get", "/status"), ("put", "/reserve"),
                                                 ("put", "/replenish")])
-def test_inventory_unknown_product_is_404(client, store, method, suffix):
-    slug, headers = store()
+def test_inventory_unknown_product_is_404(client, admin_store, method, suffix):
+    slug, headers = admin_store()
     for key in ("PROD999", str(uuid.uuid4())):
         response = send(client, method, f"{INVENTORY}/{key}{suffix}", headers,
                         '{"quantity": 1}' if method == "put" else None)
@@ -130,8 +130,8 @@ def test_inventory_tenants_are_isolated(client, create_tenant, create_product):
 
 # --- add ----------------------------------------------------------------------------------------
 
-def test_add_product_answers_201_with_the_new_item(client, store):
-    slug, headers = store()
+def test_add_product_answers_201_with_the_new_item(client, admin_store):
+    slug, headers = admin_store()
     response = send(client, "post", INVENTORY, headers, NEW_PRODUCT)
     assert response.status_code == 201
     assert response.headers["Location"] == "/inventory/PROD006"
@@ -145,24 +145,24 @@ def test_add_product_answers_201_with_the_new_item(client, store):
         ("Mechanical Keyboard", Decimal("129.99"), 30)]
 
 
-def test_add_product_with_zero_quantity_is_out_of_stock(client, store):
-    slug, headers = store()
+def test_add_product_with_zero_quantity_is_out_of_stock(client, admin_store):
+    slug, headers = admin_store()
     response = send(client, "post", INVENTORY, headers,
                     '{"product_id": "PROD007", "name": "Preorder", "quantity": 0, "price": 0}')
     assert response.status_code == 201
     assert (response.get_json()["status"], response.get_json()["price"]) == ("out_of_stock", Decimal("0.00"))
 
 
-def test_add_product_rounds_the_price_half_up_to_cents(client, store):
-    slug, headers = store()
+def test_add_product_rounds_the_price_half_up_to_cents(client, admin_store):
+    slug, headers = admin_store()
     response = send(client, "post", INVENTORY, headers,
                     '{"product_id": "PROD008", "name": "Half cent", "quantity": 1, "price": 10.005}')
     assert response.status_code == 201
     assert '"price": 10.01' in response.get_data(as_text=True)
 
 
-def test_add_product_with_a_taken_sku_is_409(client, store):
-    slug, headers = store()
+def test_add_product_with_a_taken_sku_is_409(client, admin_store):
+    slug, headers = admin_store()
     body = '{"product_id": "PROD001", "name": "Another", "quantity": 1, "price": 1}'
     response = send(client, "post", INVENTORY, headers, body)
     assert response.status_code == 409
@@ -192,8 +192,8 @@ def test_add_product_with_a_taken_sku_is_409(client, store):
     ({"product_id": str(uuid.uuid4()), "name": "X", "quantity": 1, "price": 1}, "product_id"),
     ({"product_id": 6, "name": "X", "quantity": 1, "price": 1}, "product_id"),
 ])
-def test_add_product_invalid_body_is_400_naming_the_field(client, store, body, field):
-    slug, headers = store()
+def test_add_product_invalid_body_is_400_naming_the_field(client, admin_store, body, field):
+    slug, headers = admin_store()
     response = send(client, "post", INVENTORY, headers, json.dumps(body))
     assert response.status_code == 400
     assert response.mimetype == "application/problem+json"
@@ -202,15 +202,15 @@ def test_add_product_invalid_body_is_400_naming_the_field(client, store, body, f
 
 
 @pytest.mark.parametrize("body", ["[]", '"text"', "null", "{}"])
-def test_add_product_body_that_is_not_an_object_is_400(client, store, body):
-    _, headers = store()
+def test_add_product_body_that_is_not_an_object_is_400(client, admin_store, body):
+    _, headers = admin_store()
     response = send(client, "post", INVENTORY, headers, body)
     assert response.status_code == 400
     assert response.get_json()["errors"]
 
 
-def test_add_product_beyond_the_plan_limit_is_403(client, store, superadmin_headers):
-    slug, headers = store()
+def test_add_product_beyond_the_plan_limit_is_403(client, admin_store, superadmin_headers):
+    slug, headers = admin_store()
     patched = client.patch(f"/superadmin/tenants/{slug}", headers=superadmin_headers, json={"limits": {"maxProducts": 5}})
     assert patched.status_code == 200
     response = send(client, "post", INVENTORY, headers, NEW_PRODUCT)
@@ -223,8 +223,8 @@ def test_add_product_beyond_the_plan_limit_is_403(client, store, superadmin_head
 
 # --- reserve ------------------------------------------------------------------------------------
 
-def test_reserve_takes_stock_and_reports_before_and_after(client, store):
-    slug, headers = store()
+def test_reserve_takes_stock_and_reports_before_and_after(client, admin_store):
+    slug, headers = admin_store()
     response = send(client, "put", f"{INVENTORY}/PROD001/reserve", headers, '{"quantity": 5}')
     assert response.status_code == 200
     assert response.get_json() == {"product_id": "PROD001", "reserved_quantity": 5, "previous_quantity": 50,
@@ -232,16 +232,16 @@ def test_reserve_takes_stock_and_reports_before_and_after(client, store):
     assert stock_of(client, slug, "PROD001") == 45
 
 
-def test_reserve_by_uuid(client, store, create_product):
-    slug, headers = store()
+def test_reserve_by_uuid(client, admin_store, create_product):
+    slug, headers = admin_store()
     product_id = create_product(slug, "Gadget", sku="GADGET", quantity=12)
     response = send(client, "put", f"{INVENTORY}/{product_id}/reserve", headers, '{"quantity": 3}')
     assert response.get_json() == {"product_id": "GADGET", "reserved_quantity": 3, "previous_quantity": 12,
                                    "remaining_quantity": 9, "status": "low_stock"}
 
 
-def test_reserve_beyond_stock_is_409_and_changes_nothing(client, store):
-    slug, headers = store()
+def test_reserve_beyond_stock_is_409_and_changes_nothing(client, admin_store):
+    slug, headers = admin_store()
     response = send(client, "put", f"{INVENTORY}/PROD004/reserve", headers, '{"quantity": 26}')
     assert response.status_code == 409
     assert response.mimetype == "application/problem+json"
@@ -261,8 +261,8 @@ QUANTITY_ERRORS = [{"quantity": 0}, {"quantity": -1}, {"quantity": "1"}, {"quant
 
 @pytest.mark.parametrize("action", ["reserve", "replenish"])
 @pytest.mark.parametrize("body", QUANTITY_ERRORS)
-def test_stock_change_needs_a_positive_whole_quantity(client, store, action, body):
-    slug, headers = store()
+def test_stock_change_needs_a_positive_whole_quantity(client, admin_store, action, body):
+    slug, headers = admin_store()
     response = send(client, "put", f"{INVENTORY}/PROD002/{action}", headers, json.dumps(body))
     assert response.status_code == 400
     assert list(response.get_json()["errors"]) == ["quantity"]
@@ -271,8 +271,8 @@ def test_stock_change_needs_a_positive_whole_quantity(client, store, action, bod
 
 # --- replenish ----------------------------------------------------------------------------------
 
-def test_replenish_adds_stock_and_reports_before_and_after(client, store):
-    slug, headers = store()
+def test_replenish_adds_stock_and_reports_before_and_after(client, admin_store):
+    slug, headers = admin_store()
     send(client, "put", f"{INVENTORY}/PROD003/reserve", headers, '{"quantity": 25}')
     response = send(client, "put", f"{INVENTORY}/PROD003/replenish", headers, '{"quantity": 100}')
     assert response.status_code == 200
@@ -281,16 +281,16 @@ def test_replenish_adds_stock_and_reports_before_and_after(client, store):
     assert stock_of(client, slug, "PROD003") == 105
 
 
-def test_replenish_an_empty_product_to_low_stock(client, store, create_product):
-    slug, headers = store()
+def test_replenish_an_empty_product_to_low_stock(client, admin_store, create_product):
+    slug, headers = admin_store()
     product_id = create_product(slug, "Gadget", sku="GADGET", quantity=0)
     response = send(client, "put", f"{INVENTORY}/{product_id}/replenish", headers, '{"quantity": 2}')
     assert response.get_json() == {"product_id": "GADGET", "added_quantity": 2, "previous_quantity": 0,
                                    "new_quantity": 2, "status": "low_stock"}
 
 
-def test_replenish_past_the_largest_stock_is_409_and_changes_nothing(client, store):
-    slug, headers = store()
+def test_replenish_past_the_largest_stock_is_409_and_changes_nothing(client, admin_store):
+    slug, headers = admin_store()
     response = send(client, "put", f"{INVENTORY}/PROD001/replenish", headers, json.dumps({"quantity": 2 ** 31 - 1}))
     assert response.status_code == 409
     assert stock_of(client, slug, "PROD001") == 50
@@ -334,8 +334,8 @@ def test_inventory_write_with_a_customer_token_is_403(client, create_tenant, api
 
 
 @pytest.mark.parametrize(("method", "path", "body"), WRITES)
-def test_inventory_write_with_a_token_of_another_store_is_401(client, store, create_tenant, method, path, body):
-    _, other_store_admin = store()
+def test_inventory_write_with_a_token_of_another_store_is_401(client, admin_store, create_tenant, method, path, body):
+    _, other_store_admin = admin_store()
     slug = create_tenant()
     response = send(client, method, path, {**other_store_admin, **tenant(slug)}, body)
     assert response.status_code == 401
@@ -365,8 +365,8 @@ def test_inventory_write_checks_the_token_before_the_body(client, create_tenant)
     assert response.status_code == 401
 
 
-def test_inventory_write_with_a_revoked_api_client_is_401(app, client, store):
-    slug, headers = store()
+def test_inventory_write_with_a_revoked_api_client_is_401(app, client, admin_store):
+    slug, headers = admin_store()
     with app.app_context():
         from core.auth.models import ApiClient
         from core.extensions import db
@@ -380,16 +380,16 @@ def test_inventory_write_with_a_revoked_api_client_is_401(app, client, store):
 
 # --- transport and tenant errors ----------------------------------------------------------------
 
-def test_inventory_write_that_is_not_json_is_415(client, store):
-    _, headers = store()
+def test_inventory_write_that_is_not_json_is_415(client, admin_store):
+    _, headers = admin_store()
     response = client.put(f"{INVENTORY}/PROD001/reserve", headers=headers, data="quantity=1",
                           content_type="application/x-www-form-urlencoded")
     assert response.status_code == 415
     assert response.mimetype == "application/problem+json"
 
 
-def test_inventory_write_with_malformed_json_is_400(client, store):
-    _, headers = store()
+def test_inventory_write_with_malformed_json_is_400(client, admin_store):
+    _, headers = admin_store()
     response = send(client, "put", f"{INVENTORY}/PROD001/reserve", headers, '{"quantity": ')
     assert response.status_code == 400
     assert response.mimetype == "application/problem+json"
@@ -427,9 +427,9 @@ def test_inventory_suspended_tenant_is_423(client, create_tenant, superadmin_hea
 
 
 @pytest.mark.parametrize(("method", "path", "body"), WRITES)
-def test_inventory_write_to_a_suspended_tenant_is_423_and_changes_nothing(client, store, superadmin_headers,
+def test_inventory_write_to_a_suspended_tenant_is_423_and_changes_nothing(client, admin_store, superadmin_headers,
                                                                           method, path, body):
-    slug, headers = store()
+    slug, headers = admin_store()
     client.patch(f"/superadmin/tenants/{slug}", headers=superadmin_headers, json={"status": "Suspended"})
     assert send(client, method, path, headers, body).status_code == 423
     client.patch(f"/superadmin/tenants/{slug}", headers=superadmin_headers, json={"status": "Ready"})
