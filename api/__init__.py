@@ -13,12 +13,12 @@ FORM_ENDPOINTS = {"/auth/token"}
 
 
 def register_api(app: Flask) -> None:
-    from api import (auth, cart, checkout, customers, platform, product_provisioner, purchase_gateway,
-                     superadmin, tenant_config)
+    from api import (auth, cart, catalog, checkout, customers, inventory, platform, product_provisioner,
+                     purchase_gateway, superadmin, tenant_config)
 
     app.json = DecimalJSONProvider(app)
-    for module in (auth, platform, superadmin, tenant_config, cart, checkout, customers, product_provisioner,
-                   purchase_gateway):
+    for module in (auth, platform, superadmin, tenant_config, catalog, inventory, cart, checkout, customers,
+                   product_provisioner, purchase_gateway):
         app.register_api(module.bp)
         # API calls authenticate with bearer tokens, never cookies: CSRF does not apply.
         csrf.exempt(module.bp)

@@ -17,6 +17,24 @@ class CamelModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
 
 
+_PARAMETER_SCHEMAS: dict[type, dict] = {}
+
+
+class ParameterModel(BaseModel):
+    """Base of header, query and path models. flask-openapi3 asks such a model for its JSON
+    schema on every request (to read the type of each field); a model's schema cannot change
+    while the app runs, so the argument-less call is computed once per class."""
+
+    @classmethod
+    def model_json_schema(cls, *args, **kwargs) -> dict:
+        if args or kwargs:
+            return super().model_json_schema(*args, **kwargs)
+        schema = _PARAMETER_SCHEMAS.get(cls)
+        if schema is None:
+            schema = _PARAMETER_SCHEMAS[cls] = super().model_json_schema()
+        return schema
+
+
 class Problem(BaseModel):
     """RFC 9457 ProblemDetails, the shape of every error."""
 

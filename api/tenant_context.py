@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from flask import g, request
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy.orm import Session
 
+from api.schemas import ParameterModel
 from core.auth.guards import Principal, require_principal
 from core.tenancy.models import Tenant
 from core.tenancy.resolve import find_tenant, require_ready, tenant_session
@@ -12,7 +13,7 @@ from core.tenancy.resolve import find_tenant, require_ready, tenant_session
 TENANT_HEADER = "X-Tenant-Slug"
 
 
-class TenantHeader(BaseModel):
+class TenantHeader(ParameterModel):
     """Documents the header in the OpenAPI document; the value is read by current_tenant()."""
 
     # Optional here so that a missing header answers the documented 409, not a 400.

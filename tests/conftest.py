@@ -285,3 +285,107 @@ def run_jobs(app, redis_conn):
             SimpleWorker(list(ALL_QUEUES), connection=redis_conn).work(burst=True, with_scheduler=False)
 
     return run
+
+
+# --- tenant data: sessions, products, categories, tokens, query counting -------------------------
+
+@pytest.fixture
+def tenant_session(app):
+    """Factory: a context manager giving a session on a tenant's database; commits at the end."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def factory(slug: str):
+        from core.tenancy.admin import get_tenant
+        from core.tenancy.resolve import engines
+
+        with app.app_context():
+            tenant = get_tenant(slug)
+            with engines().session(tenant.db_url) as session:
+                yield session
+
+    return factory
+
+
+@pytest.fixture
+def create_category(tenant_session):
+    """Factory: a category in a tenant's database; returns its id."""
+
+    def factory(slug: str, name: str | None = None, *, description: str = "", is_active: bool = True) -> str:
+        from core.catalog.models import Category
+
+        with tenant_session(slug) as session:
+            category = Category(name=name or f"Category {uuid.uuid4().hex[:8]}", description=description,
+                                is_active=is_active)
+            session.add(category)
+            session.flush()
+            return category.id
+
+    return factory
+
+
+@pytest.fixture
+def create_product(app, tenant_session):
+    """Factory: a product created through core.catalog.services.create_product; returns its id."""
+
+    def factory(slug: str, name: str | None = None, *, sku: str | None = None, price="10.00",
+                quantity: int = 10, **fields) -> str:
+        from decimal import Decimal
+
+        from core.catalog.services import create_product as create
+        from core.tenancy.admin import get_tenant
+
+        with tenant_session(slug) as session:
+            product = create(session, get_tenant(slug), sku=sku or f"SKU-{uuid.uuid4().hex[:10]}",
+                             name=name or f"Product {uuid.uuid4().hex[:8]}", price=Decimal(str(price)),
+                             quantity=quantity, **fields)
+            return product.id
+
+    return factory
+
+
+@pytest.fixture
+def api_client_headers(client, superadmin_headers):
+    """Factory: Authorization headers of a new API client of a tenant with `role`
+    (POST /superadmin/tenants/{slug}/api-clients, then the client_credentials grant)."""
+
+    def factory(slug: str, role: str = "store_admin", customer_id: str | None = None) -> dict:
+        created = client.post(f"/superadmin/tenants/{slug}/api-clients", headers=superadmin_headers,
+                              json={"name": f"{role} client", "role": role, "customerId": customer_id})
+        assert created.status_code == 201, created.get_json()
+        credentials = created.get_json()
+        token = client.post("/auth/token", json={"grant_type": "client_credentials",
+                                                 "client_id": credentials["clientId"],
+                                                 "client_secret": credentials["clientSecret"]})
+        assert token.status_code == 200, token.get_json()
+        return {"Authorization": f"Bearer {token.get_json()['access_token']}"}
+
+    return factory
+
+
+@pytest.fixture
+def count_queries(app):
+    """Factory: a context manager collecting every SQL statement sent to a tenant's database."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import event
+
+    @contextmanager
+    def factory(slug: str):
+        from core.tenancy.admin import get_tenant
+        from core.tenancy.resolve import engines
+
+        with app.app_context():
+            engine = engines().engine(get_tenant(slug).db_url)
+        statements: list[str] = []
+
+        def record(_conn, _cursor, statement, _parameters, _context, _executemany):
+            statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            yield statements
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+
+    return factory

@@ -4,9 +4,10 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Column, ForeignKey, Index, Numeric, String, Table, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, Column, ForeignKey, Index, Numeric, String, Table, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.money import final_price
 from core.tenancy.base import TenantBase, new_uuid, utcnow
 
 product_categories = Table(
@@ -57,3 +58,13 @@ class Product(TenantBase):
 
     categories: Mapped[list[Category]] = relationship(secondary=product_categories, lazy="selectin",
                                                       order_by=Category.name)
+
+
+@event.listens_for(Product, "before_insert")
+@event.listens_for(Product, "before_update")
+def _keep_final_price(_mapper, _connection, product: Product) -> None:
+    """final_price is derived: every ORM write of a product recomputes it from price and discount
+    (an unchanged value writes nothing). Bulk UPDATE statements must set it themselves."""
+    if product.price is not None:
+        discount = product.discount if product.discount is not None else Decimal("0")
+        product.final_price = final_price(product.price, discount)

@@ -4,14 +4,18 @@ Several lines are taken in a fixed order (by product id) so two transactions nev
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Iterable, Mapping
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from core.catalog.models import Product
-from core.errors import InsufficientStock, NotFound, ValidationFailed
+from core.errors import Conflict, InsufficientStock, NotFound, ValidationFailed
 from core.tenancy.base import utcnow
+
+# The stock column is a 32-bit integer on PostgreSQL; no quantity or stock may pass it.
+MAX_STOCK = 2_147_483_647
 
 
 def stock_status(quantity: int, threshold: int = 10) -> str:
@@ -26,6 +30,8 @@ def stock_status(quantity: int, threshold: int = 10) -> str:
 def _require_positive(quantity: int) -> None:
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
         raise ValidationFailed.field("quantity", "Quantity must be a positive integer.")
+    if quantity > MAX_STOCK:
+        raise ValidationFailed.field("quantity", f"Quantity must be at most {MAX_STOCK}.")
 
 
 def try_take_stock(session: Session, product_id: str, quantity: int) -> int | None:
@@ -80,14 +86,16 @@ def replenish_stock(session: Session, product_id: str, quantity: int) -> int:
 def _add(session: Session, product_id: str, quantity: int) -> int:
     result = session.execute(
         update(Product)
-        .where(Product.id == product_id)
+        .where(Product.id == product_id, Product.stock <= MAX_STOCK - quantity)
         .values(stock=Product.stock + quantity, updated_at=utcnow())
         .returning(Product.stock)
         .execution_options(synchronize_session=False)
     )
     new_stock = result.scalar_one_or_none()
     if new_stock is None:
-        raise NotFound("Product not found.")
+        if session.scalar(select(Product.id).where(Product.id == product_id)) is None:
+            raise NotFound("Product not found.")
+        raise Conflict(f"Adding {quantity} units would take the stock past {MAX_STOCK}.", product_id=product_id)
     _refresh(session, product_id)
     return new_stock
 
@@ -108,3 +116,43 @@ def find_product(session: Session, key: str, *, active_only: bool = False) -> Pr
     if product is None:
         raise NotFound(f"Product '{key}' not found.")
     return product
+
+
+# --- the inventory service's verbs: products named by SKU or UUID ------------------------------
+
+@dataclass(frozen=True)
+class StockChange:
+    """What one reserve or replenish did: `previous` and `current` are the row's stock just
+    before and just after the conditional UPDATE (so they are exact under concurrency)."""
+
+    product: Product
+    quantity: int
+    previous: int
+    current: int
+
+    @property
+    def status(self) -> str:
+        return stock_status(self.current, self.product.low_stock_threshold)
+
+
+def reserve_product_stock(session: Session, key: str, quantity: int) -> StockChange:
+    """Take `quantity` units of the product named by SKU or UUID: one conditional UPDATE, so
+    stock never goes negative; beyond the stock → InsufficientStock (409) and nothing changes."""
+    _require_positive(quantity)
+    product = find_product(session, key)
+    remaining = take_stock(session, product.id, quantity, name=f"{product.name} ({product.sku})")
+    return StockChange(product, quantity, previous=remaining + quantity, current=remaining)
+
+
+def replenish_product_stock(session: Session, key: str, quantity: int) -> StockChange:
+    """Add `quantity` new units to the product named by SKU or UUID (one atomic UPDATE)."""
+    _require_positive(quantity)
+    product = find_product(session, key)
+    new_stock = replenish_stock(session, product.id, quantity)
+    return StockChange(product, quantity, previous=new_stock - quantity, current=new_stock)
+
+
+def list_inventory(session: Session) -> list[Product]:
+    """Every product of the store, active or not, by SKU: the stock levels the inventory lists."""
+    # Categories are not part of a stock level: skip their selectin load.
+    return list(session.scalars(select(Product).options(lazyload(Product.categories)).order_by(Product.sku)))

@@ -1,0 +1,127 @@
+"""The inventory service (inventory-service.md): stock levels of the tenant's products, named by
+SKU (PROD001) or UUID, answered in the document's snake_case. Reads are open; writes need a
+store_admin (or superadmin) token of the tenant. `GET /health` is served by api.platform."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import request
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import BaseModel, Field, RootModel, field_validator
+
+from api.presenters import (inventory_item_dto, replenishment_dto, reservation_dto, stock_status_dto)
+from api.schemas import Money, problem_responses
+from api.tenant_context import TenantHeader, current_tenant, require_tenant_principal, tenant_db
+from core.auth.models import Role
+from core.catalog.services import MAX_PRICE, create_product, sku_problem
+from core.inventory import services as inventory
+from core.inventory.services import MAX_STOCK
+
+bp = APIBlueprint("inventory", __name__, url_prefix="/inventory", abp_tags=[Tag(name="Inventory")])
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+BEARER = [{"bearer": []}]
+
+
+@bp.before_request
+def writes_need_a_store_admin():
+    """Checked before the body is read, so an anonymous caller learns nothing from validation."""
+    if request.method in WRITE_METHODS:
+        require_tenant_principal(Role.STORE_ADMIN)
+
+
+class InventoryPath(BaseModel):
+    product_id: str = Field(description="SKU (PROD001) or UUID of the product")
+
+
+class NewInventoryItem(BaseModel):
+    product_id: str = Field(description="The new product's SKU, e.g. PROD006")
+    name: str = Field(min_length=1, max_length=200)
+    quantity: int = Field(strict=True, ge=0, le=MAX_STOCK)
+    price: Decimal = Field(ge=0, le=MAX_PRICE)
+
+    @field_validator("product_id")
+    @classmethod
+    def _valid_sku(cls, value: str) -> str:
+        value = value.strip()
+        if (problem := sku_problem(value)) is not None:
+            raise ValueError(problem)
+        return value
+
+
+class StockQuantity(BaseModel):
+    quantity: int = Field(strict=True, gt=0, le=MAX_STOCK, description="A positive whole number of units")
+
+
+class InventoryItem(BaseModel):
+    product_id: str
+    name: str
+    quantity: int
+    price: Money
+    status: str = Field(description="in_stock, low_stock or out_of_stock")
+
+
+class InventoryList(RootModel[list[InventoryItem]]):
+    pass
+
+
+class ReservationResponse(BaseModel):
+    product_id: str
+    reserved_quantity: int
+    previous_quantity: int
+    remaining_quantity: int
+    status: str
+
+
+class ReplenishmentResponse(BaseModel):
+    product_id: str
+    added_quantity: int
+    previous_quantity: int
+    new_quantity: int
+    status: str
+
+
+class StockStatusResponse(BaseModel):
+    product_id: str
+    quantity: int
+    status: str
+    low_stock_threshold: int
+
+
+@bp.get("", responses={200: InventoryList, **problem_responses(409, 423)})
+def list_inventory(header: TenantHeader):
+    """Every product of the store with its current stock level, by SKU."""
+    return [inventory_item_dto(product) for product in inventory.list_inventory(tenant_db())]
+
+
+@bp.post("", security=BEARER, responses={201: InventoryItem, **problem_responses(400, 401, 403, 409, 415, 423)})
+def add_product(body: NewInventoryItem, header: TenantHeader):
+    """Add a new product; its SKU must be unused and the plan's maxProducts not reached."""
+    product = create_product(tenant_db(write=True), current_tenant(), sku=body.product_id, name=body.name,
+                             price=body.price, quantity=body.quantity)
+    return inventory_item_dto(product), 201, {"Location": f"{bp.url_prefix}/{product.sku}"}
+
+
+@bp.get("/<product_id>", responses={200: InventoryItem, **problem_responses(404, 409, 423)})
+def get_inventory_item(path: InventoryPath, header: TenantHeader):
+    """The product's current stock and price."""
+    return inventory_item_dto(inventory.find_product(tenant_db(), path.product_id))
+
+
+@bp.put("/<product_id>/reserve", security=BEARER,
+        responses={200: ReservationResponse, **problem_responses(400, 401, 403, 404, 409, 415, 423)})
+def reserve(path: InventoryPath, body: StockQuantity, header: TenantHeader):
+    """Take units out of stock atomically; more than there is → 409 and nothing changes."""
+    return reservation_dto(inventory.reserve_product_stock(tenant_db(write=True), path.product_id, body.quantity))
+
+
+@bp.put("/<product_id>/replenish", security=BEARER,
+        responses={200: ReplenishmentResponse, **problem_responses(400, 401, 403, 404, 409, 415, 423)})
+def replenish(path: InventoryPath, body: StockQuantity, header: TenantHeader):
+    """Add units to stock (a shipment arrived)."""
+    return replenishment_dto(inventory.replenish_product_stock(tenant_db(write=True), path.product_id, body.quantity))
+
+
+@bp.get("/<product_id>/status", responses={200: StockStatusResponse, **problem_responses(404, 409, 423)})
+def stock_status(path: InventoryPath, header: TenantHeader):
+    """in_stock, low_stock (below the product's threshold) or out_of_stock."""
+    return stock_status_dto(inventory.find_product(tenant_db(), path.product_id))

@@ -1,0 +1,314 @@
+"""The catalog's verbs, each on a session of one tenant's database.
+
+Shoppers only ever see active products; listing, counting and paging happen in SQL, so a page
+costs the same three queries whatever its size. The listing reads plain rows (no ORM objects)
+and its SQL is shaped for SQLite's planner, which has no statistics on a tenant database. `final_price` is stored (and
+indexed) so that price filters run in the index; it is recomputed on every ORM write of a
+product (see core.catalog.models), and create_product sets it explicitly as well.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Iterable
+
+from sqlalchemy import exists, false, func, select, text, true
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+import core.sqlite_hints  # noqa: F401  (renders the INDEXED BY hints below)
+from core.catalog.models import Category, Product, product_categories
+from core.errors import Conflict, NotFound, ValidationFailed
+from core.inventory.services import MAX_STOCK
+from core.money import final_price, to_money
+from core.tenancy.features import check_limit
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+# Numeric(12, 2): the largest amount a price column holds.
+MAX_PRICE = Decimal("9999999999.99")
+MAX_SEARCH_LENGTH = 200
+SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+LIKE_ESCAPE = "\\"
+
+
+def _uuid_or_none(value) -> str | None:
+    """The canonical text of a UUID (as ids are stored), or None when `value` is not one."""
+    try:
+        return str(uuid.UUID(str(value)))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def sku_problem(sku) -> str | None:
+    """Why `sku` cannot name a product, or None when it can. A SKU travels in URL paths, and
+    products are looked up by SKU or UUID, so a SKU is a short token that is never a UUID."""
+    if not isinstance(sku, str) or not SKU_PATTERN.match(sku):
+        return ("SKU must be 1–64 characters: letters, digits, '.', '_' or '-', "
+                "starting with a letter or digit.")
+    if _uuid_or_none(sku) is not None:
+        return "SKU must not be a UUID."
+    return None
+
+
+def _like_contains(term: str) -> str:
+    escaped = term.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", LIKE_ESCAPE + "%").replace("_", LIKE_ESCAPE + "_")
+    return f"%{escaped}%"
+
+
+def _check_listing(page: int, page_size: int, search: str, min_price, max_price) -> None:
+    errors: dict[str, list[str]] = {}
+    if len(search) > MAX_SEARCH_LENGTH:
+        errors["search"] = [f"search must be at most {MAX_SEARCH_LENGTH} characters."]
+    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+        errors["page"] = ["page must be an integer of at least 1."]
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
+        errors["pageSize"] = [f"pageSize must be an integer from 1 to {MAX_PAGE_SIZE}."]
+    for field, value in (("minPrice", min_price), ("maxPrice", max_price)):
+        if value is not None and not (isinstance(value, Decimal) and value.is_finite() and value >= 0):
+            errors[field] = [f"{field} must be a decimal number of at least 0."]
+    if not errors and min_price is not None and max_price is not None and min_price > max_price:
+        errors["minPrice"] = ["minPrice must not be greater than maxPrice."]
+    if errors:
+        raise ValidationFailed("One or more validation errors occurred.", errors=errors)
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryRef:
+    id: str
+    name: str
+    is_active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ListedProduct:
+    """A product as a catalog page shows it: plain values read with Core, not an ORM object
+    (a page is read-only, and skipping the identity map halves its cost)."""
+
+    id: str
+    name: str
+    description: str
+    price: Decimal
+    discount: Decimal
+    final_price: Decimal
+    stock: int
+    is_active: bool
+    images: list
+    dynamic_attributes: dict
+    categories: tuple[CategoryRef, ...]
+
+
+LISTED_COLUMNS = (Product.id, Product.name, Product.description, Product.price, Product.discount,
+                  Product.final_price, Product.stock, Product.is_active, Product.images, Product.dynamic_attributes)
+# Walk the (is_active, name) index in order and stop after the page (see core.sqlite_hints).
+BY_NAME = "INDEXED BY ix_products_active_name"
+
+
+def _name_contains(session: Session, term: str):
+    pattern = _like_contains(term)
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite's LIKE already ignores ASCII case, exactly as lower() does (both ASCII-only), and
+        # a bare column lets the LIKE run on the name index's entries, before any row is read.
+        return Product.name.like(pattern, escape=LIKE_ESCAPE)
+    return Product.name.ilike(pattern, escape=LIKE_ESCAPE)
+
+
+def list_products(session: Session, *, page: int, page_size: int, search: str | None = None,
+                  category_id: str | None = None, min_price: Decimal | None = None,
+                  max_price: Decimal | None = None) -> tuple[list[ListedProduct], int]:
+    """One page of active products and the number of all that match, ordered by name then id
+    (a stable order, so pages never overlap). Only active products are ever listed; search is a
+    case-insensitive substring of the name; prices filter on final_price, both ends inclusive.
+    Three queries whatever the page size: COUNT, the page (LIMIT/OFFSET), its categories."""
+    search = (search or "").strip()
+    _check_listing(page, page_size, search, min_price, max_price)
+    category_key = None
+    if category_id is not None:
+        category_key = _uuid_or_none(category_id)
+        if category_key is None:
+            raise ValidationFailed.field("categoryId", "categoryId must be a UUID.")
+    conditions = [Product.is_active == true()]
+    if search:
+        conditions.append(_name_contains(session, search))
+    if min_price is not None:
+        conditions.append(Product.final_price >= min_price)
+    if max_price is not None:
+        conditions.append(Product.final_price <= max_price)
+
+    total = _count_matches(session, conditions, category_key=category_key, by_name=bool(search),
+                           filtered=bool(search) or min_price is not None or max_price is not None)
+    if total <= (page - 1) * page_size:
+        return [], total
+    if category_key is not None:
+        conditions.append(exists().where(product_categories.c.product_id == Product.id,
+                                         product_categories.c.category_id == category_key))
+    # In name order along the name index, stopping once the page is full; without the hint
+    # SQLite would take the price index and sort every product in the price range first.
+    rows = session.execute(
+        select(*LISTED_COLUMNS).where(*conditions).order_by(Product.name, Product.id)
+        .limit(page_size).offset((page - 1) * page_size).with_hint(Product, BY_NAME, "sqlite")
+    ).all()
+    categories = _categories_of(session, [row.id for row in rows])
+    return [ListedProduct(*row, categories=categories.get(row.id, ())) for row in rows], total
+
+
+def _count_matches(session: Session, conditions: list, *, category_key: str | None, by_name: bool,
+                   filtered: bool) -> int:
+    """COUNT of the active products that match, shaped so that it reads no more than it must,
+    even under SQLite's planner (which has no statistics on a tenant database)."""
+    if category_key is None:
+        count = select(func.count()).select_from(Product).where(*conditions)
+        if by_name:
+            # The LIKE runs on the name index's entries; only matching names fetch their row.
+            count = count.with_hint(Product, BY_NAME, "sqlite")
+        return session.scalar(count) or 0
+    in_category = product_categories.c.category_id == category_key
+    links = select(func.count()).select_from(product_categories).where(in_category)
+    if not filtered:
+        # The category's links minus its inactive products: both read an index, neither every
+        # active product (the few inactive ones are the only rows probed).
+        inactive = (select(func.count()).select_from(Product)
+                    .join(product_categories, (product_categories.c.product_id == Product.id) & in_category)
+                    .where(Product.is_active == false()))
+        return session.scalar(select(links.scalar_subquery() - inactive.scalar_subquery())) or 0
+    # From the category's side: one probe of the product per link.
+    return session.scalar(links.where(exists().where(Product.id == product_categories.c.product_id, *conditions))) or 0
+
+
+def _categories_of(session: Session, product_ids: list[str]) -> dict[str, tuple[CategoryRef, ...]]:
+    """The categories of these products, by name, in one query."""
+    found: dict[str, list[CategoryRef]] = {}
+    query = (select(product_categories.c.product_id, Category.id, Category.name, Category.is_active)
+             .join(Category, Category.id == product_categories.c.category_id)
+             .where(product_categories.c.product_id.in_(product_ids))
+             .order_by(Category.name, Category.id))
+    for product_id, *category in session.execute(query):
+        found.setdefault(product_id, []).append(CategoryRef(*category))
+    return {product_id: tuple(refs) for product_id, refs in found.items()}
+
+
+def total_pages(total_count: int, page_size: int) -> int:
+    return -(-total_count // page_size)
+
+
+def get_active_product(session: Session, product_id: str) -> Product:
+    """An active product by its UUID; NotFound (404) when it is unknown, inactive, or the id
+    is not a UUID at all (a shopper cannot tell an inactive product from a missing one)."""
+    key = _uuid_or_none(product_id)
+    product = None
+    if key is not None:
+        product = session.scalar(select(Product).where(Product.id == key, Product.is_active == true()))
+    if product is None:
+        raise NotFound(f"Product '{product_id}' not found.")
+    return product
+
+
+def shopper_categories(product) -> list:
+    """The categories a shopper sees on a product (a Product or a ListedProduct): its active
+    ones, by name, as already loaded."""
+    return [category for category in product.categories if category.is_active]
+
+
+def list_categories(session: Session) -> list[tuple[Category, int]]:
+    """Every active category with the number of ACTIVE products in it, by name, in one grouped
+    statement (a category with no active product counts 0). Counted as all of the category's
+    products minus its inactive ones: the first reads only the category index, the second only
+    the few inactive products, so the cost does not grow with the number of active products."""
+    linked = (select(product_categories.c.category_id, func.count().label("n"))
+              .group_by(product_categories.c.category_id).subquery())
+    inactive = (select(product_categories.c.category_id, func.count().label("n"))
+                .join(Product, Product.id == product_categories.c.product_id)
+                .where(Product.is_active == false())
+                .group_by(product_categories.c.category_id).subquery())
+    counts = (
+        select(Category, func.coalesce(linked.c.n, 0) - func.coalesce(inactive.c.n, 0))
+        .outerjoin(linked, linked.c.category_id == Category.id)
+        .outerjoin(inactive, inactive.c.category_id == Category.id)
+        .where(Category.is_active == true())
+        .order_by(Category.name, Category.id)
+    )
+    return [(category, count) for category, count in session.execute(counts)]
+
+
+def _decimal(value, field: str, errors: dict) -> Decimal | None:
+    if isinstance(value, (bool, float)):
+        # A float has already lost the cents; the API hands over Decimals parsed from JSON.
+        errors[field] = [f"{field} must be a decimal number, not a float."]
+        return None
+    try:
+        number = Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        errors[field] = [f"{field} must be a decimal number."]
+        return None
+    if not number.is_finite():
+        errors[field] = [f"{field} must be a decimal number."]
+        return None
+    return number
+
+
+def _lock_product_creation(session: Session) -> None:
+    """PostgreSQL: serialise product creation in this database for the rest of the transaction,
+    so two concurrent creates cannot both pass the plan's maxProducts count. (SQLite writers
+    are already serialised by BEGIN IMMEDIATE.)"""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext('storefleet.create_product'))"))
+
+
+def create_product(session: Session, tenant, *, sku: str, name: str, price, quantity: int,
+                   description: str = "", discount=0, images: Iterable[str] | None = None,
+                   dynamic_attributes: dict | None = None, customization_options: dict | None = None,
+                   category_ids: Iterable[str] = (), low_stock_threshold: int = 10,
+                   is_active: bool = True) -> Product:
+    """Add a product to the tenant's catalog. Invariants: the SKU is unique (Conflict 409), the
+    plan's maxProducts is never exceeded (LimitExceeded 403), price is a Decimal ≥ 0 rounded to
+    cents, discount is within 0..1, stock is a non-negative integer, and final_price is
+    price × (1 − discount). Flushes; the caller commits."""
+    errors: dict[str, list[str]] = {}
+    sku = sku.strip() if isinstance(sku, str) else sku
+    if (problem := sku_problem(sku)) is not None:
+        errors["sku"] = [problem]
+    name = name.strip() if isinstance(name, str) else ""
+    if not name or len(name) > 200:
+        errors["name"] = ["Name is required (at most 200 characters)."]
+    amount = _decimal(price, "price", errors)
+    if amount is not None and not 0 <= amount <= MAX_PRICE:
+        errors["price"] = [f"price must be from 0 to {MAX_PRICE}."]
+    ratio = _decimal(discount, "discount", errors)
+    if ratio is not None and not 0 <= ratio <= 1:
+        errors["discount"] = ["discount must be from 0 to 1."]
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 <= quantity <= MAX_STOCK:
+        errors["quantity"] = [f"quantity must be an integer from 0 to {MAX_STOCK}."]
+    if isinstance(low_stock_threshold, bool) or not isinstance(low_stock_threshold, int) or low_stock_threshold < 0:
+        errors["lowStockThreshold"] = ["lowStockThreshold must be a non-negative integer."]
+    category_ids = list(category_ids)
+    categories = []
+    if category_ids:
+        keys = [_uuid_or_none(c) for c in category_ids]
+        categories = list(session.scalars(select(Category).where(Category.id.in_([k for k in keys if k]))))
+        if None in keys or len(categories) != len(set(keys)):
+            errors["categoryIds"] = ["Every category id must name an existing category."]
+    if errors:
+        raise ValidationFailed("One or more validation errors occurred.", errors=errors)
+
+    _lock_product_creation(session)
+    if session.scalar(select(Product.id).where(Product.sku == sku)) is not None:
+        raise Conflict(f"A product with SKU '{sku}' already exists.", sku=sku)
+    existing = session.scalar(select(func.count()).select_from(Product)) or 0
+    check_limit(tenant, "maxProducts", existing + 1)
+
+    amount, ratio = to_money(amount), ratio.quantize(Decimal("0.0001"))
+    product = Product(
+        sku=sku, name=name, description=description or "", price=amount, discount=ratio,
+        final_price=final_price(amount, ratio), stock=quantity, low_stock_threshold=low_stock_threshold,
+        is_active=bool(is_active), images=list(images or []), dynamic_attributes=dict(dynamic_attributes or {}),
+        customization_options=dict(customization_options or {}), categories=categories,
+    )
+    session.add(product)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        # Another transaction took the SKU between our check and our insert.
+        raise Conflict(f"A product with SKU '{sku}' already exists.", sku=sku) from exc
+    return product
