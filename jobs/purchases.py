@@ -14,4 +14,4 @@ def process_purchase_job(tenant_slug: str, purchase_id: str) -> str:
 
         tenant = get_tenant(tenant_slug)
         with engines().session(tenant.db_url, write=True) as session:
-            return process_purchase(session, purchase_id)
+            return process_purchase(session, tenant, purchase_id)

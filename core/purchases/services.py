@@ -17,8 +17,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.catalog.models import Product
+from core.customers.models import Customer
 from core.errors import IdempotencyConflict, NotFound, ServiceUnavailable, ValidationFailed
 from core.inventory.services import release_stock, try_take_stock
+from core.orders.models import OrderChannel
+from core.orders.services import OrderContact, OrderLine, cancel_order, create_order, get_order
 from core.purchases.models import ItemStatus, Purchase, PurchaseItem, PurchaseStatus
 from core.tenancy.features import check_limit
 from core.tenancy.models import Tenant
@@ -87,9 +90,10 @@ def initiate_purchase(session: Session, tenant: Tenant, customer_id: str, lines:
     return purchase, False
 
 
-def process_purchase(session: Session, purchase_id: str) -> str:
+def process_purchase(session: Session, tenant: Tenant, purchase_id: str) -> str:
     """The orchestrator: reserve each item atomically (RESERVED / OUT_OF_STOCK / NOT_FOUND), then
-    COMPLETED, PARTIALLY_COMPLETED or FAILED, all in the caller's single transaction. A purchase
+    COMPLETED, PARTIALLY_COMPLETED or FAILED, and an order (channel api) of what was reserved,
+    all in the caller's single transaction. A purchase
     that is no longer PENDING (done, cancelled) is left alone. Returns the purchase's status."""
     purchase = session.scalar(select(Purchase).where(Purchase.id == purchase_id).with_for_update())
     if purchase is None or purchase.status != PurchaseStatus.PENDING:
@@ -114,6 +118,16 @@ def process_purchase(session: Session, purchase_id: str) -> str:
     else:
         purchase.status = PurchaseStatus.FAILED
     purchase.message = OUTCOME_MESSAGES[PurchaseStatus(purchase.status)]
+    reserved = [item for item in purchase.items if item.status == ItemStatus.RESERVED]
+    if reserved:
+        # The stock is already taken above, in this same transaction: the order only records it.
+        customer = session.get(Customer, purchase.customer_id)
+        order = create_order(session, tenant, [OrderLine(item.product_id, item.quantity) for item in reserved],
+                             channel=OrderChannel.API, contact=OrderContact(email=customer.contact_email,
+                                                                            phone=customer.phone,
+                                                                            shipping_address=customer.address),
+                             customer_id=customer.id, take_stock=False)
+        purchase.order_id = order.id
     session.flush()
     return purchase.status
 
@@ -124,9 +138,15 @@ def cancel_purchase(session: Session, customer_id: str | None, purchase_id: str)
     purchase = get_purchase(session, customer_id, purchase_id, lock=True)
     if purchase.status == PurchaseStatus.CANCELLED:
         return purchase
+    if purchase.order_id:
+        # The order holds exactly the reserved units: cancelling it releases them, once.
+        cancel_order(session, get_order(session, purchase.order_id))
+    else:
+        for item in purchase.items:
+            if item.status == ItemStatus.RESERVED:
+                release_stock(session, item.product_id, item.quantity)
     for item in purchase.items:
         if item.status == ItemStatus.RESERVED:
-            release_stock(session, item.product_id, item.quantity)
             item.status = ItemStatus.RELEASED
     purchase.status = PurchaseStatus.CANCELLED
     purchase.message = OUTCOME_MESSAGES[PurchaseStatus.CANCELLED]

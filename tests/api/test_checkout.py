@@ -286,7 +286,9 @@ def test_place_order_with_guest_checkout_still_refuses_a_bad_token(client, store
 
 
 def test_place_order_by_a_customer_token_records_the_customer(client, store):
-    customer_id = str(uuid.uuid4())
+    customer_id = client.post("/api/provisioning/customers",
+                              headers={**store.token_headers("partner"), "X-Tenant-Slug": store.slug},
+                              json={"name": "Acme", "contactEmail": "buyer@acme.example.com"}).get_json()["id"]
     session_id = store.cart_with(("PROD002", 1))
     assert store.place_order(session_id, headers=store.token_headers("customer", customer_id)).status_code == 200
     assert orders_of(store)[0].customer_id == customer_id

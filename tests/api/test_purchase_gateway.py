@@ -159,3 +159,26 @@ def test_feature_disabled_is_403(client, store, buyer, superadmin_headers):
     client.patch(f"/superadmin/tenants/{store.slug}", headers=superadmin_headers,
                  json={"features": {"purchaseGateway": False}})
     assert purchase(client, headers, ("PROD001", 1)).status_code == 403
+
+
+def test_reserved_items_become_an_api_order_cancelled_with_the_purchase(app, client, store, buyer, run_jobs):
+    headers = buyer()
+    purchase_id = purchase(client, headers, ("PROD001", 2), ("NOPE", 1), ("PROD005", 1)).get_json()["purchaseId"]
+    run_jobs()
+    body = client.get(f"{PURCHASES}/{purchase_id}", headers=headers).get_json()
+    assert body["status"] == "PARTIALLY_COMPLETED" and body["orderId"]
+    with app.app_context():
+        from core.orders.models import Order
+        from core.tenancy.admin import get_tenant
+        from core.tenancy.resolve import engines
+
+        url = get_tenant(store.slug).db_url
+        with engines().session(url, write=False) as session:
+            order = session.get(Order, body["orderId"])
+            assert order.channel == "api" and order.status == "PENDING"
+            assert sorted((i.sku, i.quantity) for i in order.items) == [("PROD001", 2), ("PROD005", 1)]
+    client.post(f"{PURCHASES}/{purchase_id}/cancel", headers=headers)
+    with app.app_context():
+        with engines().session(url, write=False) as session:
+            assert session.get(Order, body["orderId"]).status == "CANCELLED"
+    assert availability(client, store, "PROD001") == 50 and availability(client, store, "PROD005") == 40

@@ -51,4 +51,15 @@ def test_purchase_with_redis_down_is_503_and_nothing_recorded(make_app, tmp_path
     assert client.get("/api/features", headers={"X-Tenant-Slug": slug}).status_code == 200
     assert client.get("/api/provisioning/customers", headers=partner).status_code == 200
     assert client.get("/product-provisioner/products/PROD001/availability", headers=customer).status_code == 200
+    shopper = {"X-Tenant-Slug": slug, "X-Session-Id": "550e8400-e29b-41d4-a716-446655440000"}
+    products = client.get("/api/catalog/products", headers=shopper)
+    assert products.status_code == 200
+    product_id = next(p["id"] for p in products.get_json()["items"] if p["name"] == "USB-C Charger")
+    assert client.post("/api/cart/items", headers=shopper, json={"productId": product_id, "quantity": 1}).status_code == 200
+    assert client.post("/api/checkout/quote", headers=shopper, json={}).status_code == 200
+    key = "9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d"
+    placed = client.post("/api/checkout/place-order", headers={**shopper, "Idempotency-Key": key}, json={
+        "idempotencyKey": key, "email": "customer@example.com", "phone": "+1234567890",
+        "shippingAddress": "123 Main St, City, State 12345, Country", "paymentMethod": "CreditCard"})
+    assert placed.status_code == 200, placed.get_json()
     assert client.get("/health").status_code == 503
