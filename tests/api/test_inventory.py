@@ -329,7 +329,10 @@ def test_inventory_write_with_another_role_is_403(client, create_tenant, api_cli
 @pytest.mark.parametrize(("method", "path", "body"), WRITES)
 def test_inventory_write_with_a_customer_token_is_403(client, create_tenant, api_client_headers, method, path, body):
     slug = create_tenant()
-    headers = {**tenant(slug), **api_client_headers(slug, "customer", customer_id=str(uuid.uuid4()))}
+    partner = {**tenant(slug), **api_client_headers(slug, "partner")}
+    customer_id = client.post("/api/provisioning/customers", headers=partner,
+                              json={"name": "Acme", "contactEmail": "buyer@acme.example.com"}).get_json()["id"]
+    headers = {**tenant(slug), **api_client_headers(slug, "customer", customer_id=customer_id)}
     assert send(client, method, path, headers, body).status_code == 403
 
 
