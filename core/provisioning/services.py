@@ -45,7 +45,9 @@ def provision_product(session: Session, tenant: Tenant, customer_id: str, produc
     """Provision `quantity` of a product (UUID or SKU) for the customer. The customer's row is
     locked first, so concurrent provisionings of one customer count the quota one at a time;
     the stock is taken by a conditional update (409 when short), so it never goes negative."""
-    customer = session.scalar(select(Customer).where(Customer.id == customer_id).with_for_update())
+    # FOR NO KEY UPDATE: serializes this customer's provisionings without blocking the foreign-key
+    # checks (KEY SHARE) of its purchases and provisioned rows, which would deadlock with them.
+    customer = session.scalar(select(Customer).where(Customer.id == customer_id).with_for_update(key_share=True))
     if customer is None or customer.status != CustomerStatus.ACTIVE:
         raise NotFound("Customer not found.")
     product = find_product(session, product_key, active_only=True)
