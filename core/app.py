@@ -54,11 +54,13 @@ def create_app(config: Config | None = None) -> OpenAPI:
 
     import core.auth.login  # noqa: F401  (the user loader)
     import core.models  # noqa: F401  (all tables known before anything queries)
+    from admin import register_admin
     from api import register_api
     from api.problems import register_error_handlers
     from core.cli import register_cli
 
     register_api(app)
+    register_admin(app)
     register_error_handlers(app)
     register_cli(app)
     app.teardown_appcontext(_close_tenant_sessions)

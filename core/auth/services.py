@@ -44,6 +44,14 @@ def ensure_superadmin(email: str, password: str) -> tuple[User, bool]:
     return create_user(email, password, Role.SUPERADMIN), True
 
 
+def ensure_store_admin(email: str, password: str, tenant: Tenant) -> tuple[User, bool]:
+    """Create a store admin of `tenant` if no user has this email; returns (user, created)."""
+    user = db.session.scalar(db.select(User).filter_by(email=email.strip().lower()))
+    if user is not None:
+        return user, False
+    return create_user(email, password, Role.STORE_ADMIN, tenant), True
+
+
 def authenticate_user(email: str, password: str) -> User:
     """Check a password; repeated failures lock the account for LOCKOUT_PERIOD."""
     user = db.session.scalar(db.select(User).filter_by(email=(email or "").strip().lower()))
@@ -67,6 +75,24 @@ def authenticate_user(email: str, password: str) -> User:
     user.failed_logins = 0
     user.locked_until = None
     return user
+
+
+def authenticate_portal_user(email: str, password: str, tenant: Tenant | None) -> User:
+    """A portal sign-in: the password check of authenticate_user (with its lock-out), and the
+    user must belong to the portal of this host — a super admin on the platform host (tenant
+    None), a store admin of `tenant` on its subdomain. Anyone else is refused with the same
+    answer as a wrong password, so the portal never tells which accounts exist elsewhere."""
+    user = authenticate_user(email, password)
+    if not may_use_portal(user, tenant):
+        raise Unauthorized("Invalid email or password.")
+    return user
+
+
+def may_use_portal(user: User, tenant: Tenant | None) -> bool:
+    """Whether a signed-in user may use the portal of this host (see authenticate_portal_user)."""
+    if tenant is None:
+        return user.role == Role.SUPERADMIN
+    return user.role == Role.STORE_ADMIN and user.tenant_id == tenant.id
 
 
 def create_api_client(tenant: Tenant, name: str, role: str, customer_id: str | None = None) -> tuple[ApiClient, str]:

@@ -14,17 +14,22 @@ def test_setup_migrates_creates_superadmin_and_demo_then_reuses(tmp_path, redis_
     assert first.exit_code == 0, first.output
     assert "super admin boss@example.com created" in first.output
     assert "demo tenant provisioned: Ready" in first.output
+    assert "demo store admin owner@demo.storefleet.dev created" in first.output
 
     second = runner.invoke(args=["setup"])
     assert second.exit_code == 0, second.output
     assert "super admin boss@example.com exists" in second.output
     assert "demo tenant exists: Ready" in second.output
+    assert "demo store admin owner@demo.storefleet.dev exists" in second.output
 
     client = app.test_client()
     assert client.get("/public/tenant-config", headers={"X-Tenant-Slug": "demo"}).get_json()["name"] == "Demo Store"
     token = client.post("/auth/token", json={"grant_type": "password", "username": "boss@example.com",
                                               "password": "boss-password"})
     assert token.status_code == 200
+    store_admin = client.post("/auth/token", json={"grant_type": "password", "username": "owner@demo.storefleet.dev",
+                                                    "password": "demo-store-admin"})
+    assert store_admin.status_code == 200
     with app.app_context():
         from core.extensions import db
 

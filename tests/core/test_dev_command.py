@@ -38,6 +38,7 @@ def test_dev_serves_then_ctrl_c_stops_everything(tmp_path):
         assert demo["slug"] == "demo"
         output = (tmp_path / "dev.log").read_text()
         assert "admin@storefleet.dev / storefleet-admin" in output
+        assert "owner@demo.storefleet.dev / demo-store-admin" in output
         assert f"http://demo.localhost:{port}/" in output
 
         socket_path = str(tmp_path / "instance" / "redis" / "redis.sock")

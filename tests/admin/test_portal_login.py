@@ -1,0 +1,128 @@
+"""Signing in to the portals: the host decides the portal, only its own users get in, a new
+session starts at sign-in, wrong passwords lock the account for a while, CSRF is enforced."""
+from __future__ import annotations
+
+import pytest
+
+from tests.admin.conftest import STORE_ADMIN_PASSWORD
+from tests.conftest import SUPERADMIN_EMAIL, SUPERADMIN_PASSWORD
+from tests.support.html import csrf_token
+
+
+def test_superadmin_signs_in_on_the_platform_host_and_sees_the_tenants(client, sign_in, platform_host,
+                                                                       create_tenant):
+    slug = create_tenant(name="Listed Store")
+    response = sign_in(platform_host)
+    assert response.status_code == 302 and response.headers["Location"] == "/admin/tenants"
+    page = client.get("/admin/tenants", base_url=f"http://{platform_host}").get_data(as_text=True)
+    assert "Listed Store" in page and slug in page and "Sign out" in page
+
+
+def test_store_admin_signs_in_on_its_store(client, sign_in, shop_with_admin):
+    response = sign_in(shop_with_admin.host, shop_with_admin.admin_email, STORE_ADMIN_PASSWORD)
+    assert response.status_code == 302 and response.headers["Location"] == "/admin/dashboard"
+    assert client.get("/admin/dashboard", base_url=f"http://{shop_with_admin.host}").status_code == 200
+
+
+@pytest.mark.parametrize("who", ["superadmin-on-store", "other-store-admin", "store-admin-on-platform"])
+def test_accounts_of_another_portal_are_refused_like_a_wrong_password(who, client, sign_in, shop_with_admin,
+                                                                      create_tenant, create_store_admin,
+                                                                      platform_host):
+    if who == "superadmin-on-store":
+        host, email, password = shop_with_admin.host, SUPERADMIN_EMAIL, SUPERADMIN_PASSWORD
+    elif who == "other-store-admin":
+        host, email, password = shop_with_admin.host, create_store_admin(create_tenant()), STORE_ADMIN_PASSWORD
+    else:
+        host, email, password = platform_host, shop_with_admin.admin_email, STORE_ADMIN_PASSWORD
+    response = sign_in(host, email, password)
+    assert response.status_code == 401
+    assert "Invalid email or password." in response.get_data(as_text=True)
+    landing = "/admin/tenants" if host == platform_host else "/admin/dashboard"
+    assert client.get(landing, base_url=f"http://{host}").status_code == 302
+
+
+def test_wrong_password_shows_the_error_beside_the_field(sign_in, platform_host):
+    response = sign_in(platform_host, SUPERADMIN_EMAIL, "not-the-password")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 401
+    assert 'id="password-error"' in html and 'aria-describedby="password-error"' in html
+
+
+def test_repeated_wrong_passwords_lock_the_account_for_a_while(sign_in, platform_host):
+    for _ in range(5):
+        assert sign_in(platform_host, SUPERADMIN_EMAIL, "wrong-password").status_code == 401
+    locked = sign_in(platform_host)  # the right password, during the lock-out
+    assert locked.status_code == 401
+    assert "Too many failed attempts" in locked.get_data(as_text=True)
+
+
+def test_sign_in_without_its_csrf_token_is_refused(client, platform_host):
+    response = client.post("/admin/login", base_url=f"http://{platform_host}",
+                           data={"email": SUPERADMIN_EMAIL, "password": SUPERADMIN_PASSWORD})
+    assert response.status_code == 400
+    assert client.get("/admin/tenants", base_url=f"http://{platform_host}").status_code == 302
+
+
+def test_sign_in_starts_a_new_session(client, sign_in, platform_host):
+    base = f"http://{platform_host}"
+    before = csrf_token(client.get("/admin/login", base_url=base).get_data(as_text=True))
+    cookie_before = client.get_cookie("session", domain=platform_host.split(":")[0])
+    assert sign_in(platform_host).status_code == 302
+    after = csrf_token(client.get("/admin/tenants", base_url=base).get_data(as_text=True))
+    assert after != before
+    assert client.get_cookie("session", domain=platform_host.split(":")[0]).value != cookie_before.value
+
+
+@pytest.mark.parametrize("portal,path", [("platform", "/admin/"), ("platform", "/admin/tenants"),
+                                         ("store", "/admin/"), ("store", "/admin/dashboard")])
+def test_signed_out_pages_redirect_to_sign_in(portal, path, client, platform_host, shop_with_admin):
+    host = platform_host if portal == "platform" else shop_with_admin.host
+    response = client.get(path, base_url=f"http://{host}")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/admin/login?next=")
+
+
+def test_htmx_requests_of_a_signed_out_visitor_are_sent_to_sign_in(client, platform_host):
+    response = client.get("/admin/tenants", base_url=f"http://{platform_host}", headers={"HX-Request": "true"})
+    assert response.headers["HX-Redirect"].startswith("/admin/login?next=")
+
+
+def test_sign_in_returns_to_the_page_asked_for_but_never_to_another_site(sign_in, platform_host):
+    assert sign_in(platform_host, next="/admin/tenants?page=2").headers["Location"] == "/admin/tenants?page=2"
+
+
+@pytest.mark.parametrize("target", ["http://evil.example/admin", "//evil.example/admin", "/elsewhere"])
+def test_sign_in_ignores_a_next_outside_the_portal(target, sign_in, platform_host):
+    assert sign_in(platform_host, next=target).headers["Location"] == "/admin/tenants"
+
+
+def test_a_store_admin_session_carried_to_another_store_is_refused(client, sign_in, shop_with_admin, create_tenant,
+                                                                   store_host):
+    assert sign_in(shop_with_admin.host, shop_with_admin.admin_email, STORE_ADMIN_PASSWORD).status_code == 302
+    other = store_host(create_tenant())
+    cookie = client.get_cookie("session", domain=shop_with_admin.host.split(":")[0])
+    client.set_cookie("session", cookie.value, domain=other.split(":")[0])
+    response = client.get("/admin/dashboard", base_url=f"http://{other}")
+    assert response.status_code == 403
+    assert "cannot manage this site" in response.get_data(as_text=True)
+
+
+def test_each_portal_answers_only_on_its_own_host(client, sign_in, platform_host, shop_with_admin):
+    sign_in(platform_host)
+    assert client.get("/admin/dashboard", base_url=f"http://{platform_host}").status_code == 404
+    sign_in(shop_with_admin.host, shop_with_admin.admin_email, STORE_ADMIN_PASSWORD)
+    assert client.get("/admin/tenants", base_url=f"http://{shop_with_admin.host}").status_code == 404
+
+
+def test_sign_out_ends_the_session(client, sign_in, platform_host):
+    base = f"http://{platform_host}"
+    sign_in(platform_host)
+    page = client.get("/admin/tenants", base_url=base).get_data(as_text=True)
+    response = client.post("/admin/logout", base_url=base, data={"csrf_token": csrf_token(page)})
+    assert response.status_code == 302
+    assert client.get("/admin/tenants", base_url=base).status_code == 302
+
+
+def test_sign_in_page_of_an_unknown_store_is_a_friendly_404(client, store_host):
+    response = client.get("/admin/login", base_url=f"http://{store_host('no-such-store')}")
+    assert response.status_code == 404 and "text/html" in response.content_type
