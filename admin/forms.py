@@ -113,6 +113,6 @@ class ReplenishForm(FlaskForm):
     store = HiddenField(validators=[DataRequired()])
     product = HiddenField(validators=[DataRequired()])
     q = HiddenField()
-    quantity = IntegerField("Units to add", validators=[InputRequired("Enter how many units to add."),
-                                                         NumberRange(min=1, max=2_147_483_647,
-                                                                     message="Add at least 1 unit.")])
+    quantity = IntegerField("Units to add", validators=[
+        InputRequired("Enter how many units to add."), NumberRange(min=1, message="Add at least 1 unit."),
+        NumberRange(max=2_147_483_647, message="Add at most 2147483647 units at a time.")])

@@ -239,18 +239,26 @@ def onboard_customer():
     return redirect(url_for(".customer", slug=store.slug, customer_id=customer.id), 303)
 
 
+def _customer_page(slug: str, customer_id: str, form: IssueCredentialsForm, status: int = 200):
+    store, found = operations.store_customer(slug, customer_id)
+    return render_template("admin/platform/customer.html", store=store, customer=found, form=form), status
+
+
 @bp.get("/customers/<slug>/<customer_id>")
 def customer(slug: str, customer_id: str):
-    store, found = operations.store_customer(slug, customer_id)
-    return render_template("admin/platform/customer.html", store=store, customer=found,
-                           form=IssueCredentialsForm(formdata=None))
+    return _customer_page(slug, customer_id, IssueCredentialsForm(formdata=None))
 
 
 @bp.post("/customers/<slug>/<customer_id>/credentials")
 def issue_credentials(slug: str, customer_id: str):
     """Issue API credentials (role customer) and show the secret this once; it is stored hashed."""
-    IssueCredentialsForm().validate_on_submit()  # CSRF is checked for every POST by CSRFProtect
-    found, client, secret = operations.issue_customer_credentials(slug, customer_id)
+    form = IssueCredentialsForm()  # its CSRF token is checked for every POST by CSRFProtect
+    try:
+        found, client, secret = operations.issue_customer_credentials(slug, customer_id)
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        return _customer_page(slug, customer_id, form, show_errors(form, exc))
     response = render_template("admin/platform/credentials.html", store=tenancy_admin.get_tenant(slug),
                                customer=found, client=client, secret=secret)
     return response, 201, {"Cache-Control": "no-store"}

@@ -61,7 +61,9 @@ def issue_customer_credentials(slug: str, customer_id: str) -> tuple[Customer, A
     """API credentials of role customer for an active customer of the store; returns the customer,
     the client and its plain secret, which is stored hashed and never shown again."""
     tenant = ready_store(slug)
-    customer = customers.require_active_customer(tenant_session(tenant, write=False), customer_id)
+    session = tenant_session(tenant, write=False)
+    customer = customers.get_customer(session, customer_id)  # NotFound for an id of another store
+    customers.require_active_customer(session, customer.id)
     client, secret = create_api_client(tenant, f"{customer.name} (customer)", Role.CUSTOMER, customer.id)
     return customer, client, secret
 
