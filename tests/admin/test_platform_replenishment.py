@@ -60,7 +60,7 @@ def test_replenish_shows_the_new_quantity_and_status_at_once(portal, create_tena
     assert "Added 4 to Spare Battery (BATT-01): now 4 (low stock)." in flashes(page)
     row = page[page.index(f'<tr id="product-{product_id}" class="just-changed">'):]
     row = row[:row.index("</tr>")]
-    assert '<td class="quantity">4</td>' in row and '<span class="badge low_stock">low stock</span>' in row
+    assert '<td class="quantity" data-label="Quantity">4</td>' in row and '<span class="badge low_stock">low stock</span>' in row
     assert stock_of(portal.client, slug, "BATT-01")["quantity"] == 4
 
     again = portal.post("/admin/replenish", {"store": slug, "product": product_id, "quantity": "20"})

@@ -258,11 +258,11 @@ def test_overrides_are_reflected_in_the_features_api_and_can_go_back_to_the_plan
     page = portal.get(f"/admin/tenants/{slug}").get_data(as_text=True)
     push_row = page[page.index('<label for="feature_push">'):]
     push_row = push_row[:push_row.index("</tr>")]
-    assert "<td>off</td>" in push_row  # the plan's value, shown against the override
+    assert 'data-label="Premium plan">off</td>' in push_row  # the plan's value, beside the override
     assert '<option selected value="on">On</option>' in push_row and "override" in push_row
     limit_row = page[page.index('<label for="limit_maxCartItems">'):]
     limit_row = limit_row[:limit_row.index("</tr>")]
-    assert "<td>100</td>" in limit_row and 'value="7"' in limit_row
+    assert 'data-label="Premium plan">100</td>' in limit_row and 'value="7"' in limit_row
 
     back = portal.post(f"/admin/tenants/{slug}/overrides", overrides())
     assert back.status_code == 303
