@@ -31,10 +31,6 @@ class TenantStatusForm(FlaskForm):
     status = HiddenField(validators=[AnyOf(["Suspended", "Ready"])])
 
 
-class RepairTenantForm(FlaskForm):
-    """Only its CSRF token: the button is the whole form."""
-
-
 class PlanForm(FlaskForm):
     plan_code = SelectField("Plan", validators=[DataRequired()], validate_choice=False)
 

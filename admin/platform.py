@@ -12,7 +12,7 @@ from wtforms.fields.choices import SelectChoice
 
 from admin.auth import require_portal_user
 from admin.forms import (CustomerForm, IssueCredentialsForm, OverridesForm, PlanForm, ProductSearchForm,
-                         ProvisionTenantForm, RepairTenantForm, ReplenishForm, StoreAdminForm, TenantStatusForm)
+                         ProvisionTenantForm, ReplenishForm, StoreAdminForm, TenantStatusForm)
 from core.customers.services import CustomerData
 from core.errors import DomainError, NotFound, ValidationFailed
 from core.inventory.services import stock_status
@@ -48,14 +48,16 @@ def show_errors(form, exc: DomainError, fields: dict[str, str] | None = None, de
     fields = fields or {}
     placed = False
     for name, messages in (exc.errors or {}).items():
-        field = form._fields.get(fields.get(name, name))
-        target = field.errors if field is not None else form.form_errors
-        target.extend(messages)
+        errors_of(form, fields.get(name, name)).extend(messages)
         placed = True
     if not placed:
-        field = form._fields.get(default) if default else None
-        (field.errors if field is not None else form.form_errors).append(exc.detail)
+        errors_of(form, default).append(exc.detail)
     return exc.status
+
+
+def errors_of(form, name: str | None) -> list[str]:
+    """The error list of the form's field `name`, or the form's own when it has no such field."""
+    return form[name].errors if name and name in form else form.form_errors
 
 
 def plan_choices() -> list[SelectChoice]:
@@ -105,7 +107,7 @@ def _tenant_page(slug: str, status: int = 200, **forms):
     return render_template("admin/platform/tenant.html", store=store, polling=store.status not in SETTLED,
                            features=FEATURES, limits=LIMITS, effective_features=effective_features(store),
                            effective_limits=effective_limits(store), admins=tenancy_admin.store_admins(store),
-                           action_form=RepairTenantForm(formdata=None), **forms), status
+                           **forms), status
 
 
 @bp.get("/tenants/<slug>")
@@ -114,15 +116,14 @@ def tenant(slug: str):
     tenant is Ready or Failed)."""
     if wants_partial():
         store = tenancy_admin.get_tenant(slug)
-        return render_template("admin/platform/_progress.html", store=store, polling=store.status not in SETTLED,
-                               action_form=RepairTenantForm(formdata=None))
+        return render_template("admin/platform/_progress.html", store=store, polling=store.status not in SETTLED)
     return _tenant_page(slug)
 
 
 @bp.post("/tenants/<slug>/repair")
 def repair_tenant(slug: str):
-    """Re-run the steps now (each is idempotent); the page shows how it ended."""
-    RepairTenantForm().validate_on_submit()  # CSRF is checked for every POST by CSRFProtect
+    """Re-run the steps now (each is idempotent); the page shows how it ended. (Like every POST,
+    CSRFProtect has checked its token before this runs.)"""
     try:
         repaired = provisioning.repair_tenant(slug)
     except DomainError as exc:
@@ -226,9 +227,8 @@ def onboard_customer():
         data = CustomerData(**form.customer_values())
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
-            message = error["msg"].removeprefix("Value error, ")
-            field = form._fields.get(str(error["loc"][0])) if error["loc"] else None
-            (field.errors if field is not None else form.form_errors).append(message)
+            field = str(error["loc"][0]) if error["loc"] else None
+            errors_of(form, field).append(error["msg"].removeprefix("Value error, "))
         return _customers_page(form, 400)
     try:
         store, customer = operations.onboard_customer(form.store.data, data)
