@@ -15,6 +15,7 @@ from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
 
 from core.auth.tokens import issue_confirm_token, verify_confirm_token
@@ -116,10 +117,14 @@ def queue_new_tenant(slug: str, name: str, plan_code: str) -> Tenant:
     if plan is None:
         names = ", ".join(p.code for p in db.session.scalars(db.select(Plan).order_by(Plan.code)))
         raise ValidationFailed.field("plan", f"Plan must be one of: {names}.")
-    tenant = _new_tenant(slug, name, plan)
-    tenant.status = TenantStatus.QUEUED
-    tenant_id = tenant.id
-    db.session.commit()
+    try:
+        tenant = _new_tenant(slug, name, plan)
+        tenant.status = TenantStatus.QUEUED
+        tenant_id = tenant.id
+        db.session.commit()
+    except IntegrityError as exc:  # the same slug committed by a concurrent request
+        db.session.rollback()
+        raise Conflict(f"A store with slug '{slug}' already exists.") from exc
     try:
         enqueue_provisioning(tenant_id)
     except RedisError as exc:

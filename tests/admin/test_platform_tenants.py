@@ -101,6 +101,7 @@ def test_provision_queues_the_apis_job_and_the_page_polls_its_progress(portal, a
     assert "<html" not in polled
     assert 'hx-get="/admin/tenants/queued-store" hx-trigger="every 1s"' in polled
     assert 'hx-swap="outerHTML"' in polled and 'data-status="Queued"' in polled
+    assert "waiting for a worker of the provisioning queue" in polled
 
 
 def test_progress_fragment_shows_the_running_step_then_ready_and_stops_polling(portal, app, redis_conn, run_jobs):
