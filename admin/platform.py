@@ -1,14 +1,31 @@
-"""The super-admin portal on the platform host: http://{PLATFORM_HOST}/admin/."""
+"""The super-admin portal on the platform host: http://{PLATFORM_HOST}/admin/.
+
+Handlers parse a form, call one core service and render; a domain error is shown beside the
+field it names (or above the form) with its own status code, and the request's unit of work
+(api.finish_unit_of_work) commits once on success or rolls back once on failure.
+"""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from pydantic import ValidationError
+from wtforms.fields.choices import SelectChoice
 
 from admin.auth import require_portal_user
-from core.errors import NotFound
+from admin.forms import (CustomerForm, IssueCredentialsForm, OverridesForm, PlanForm, ProductSearchForm,
+                         ProvisionTenantForm, ReplenishForm, StoreAdminForm, TenantStatusForm)
+from core.customers.services import CustomerData
+from core.errors import DomainError, NotFound, ValidationFailed
+from core.inventory.services import stock_status
 from core.tenancy import admin as tenancy_admin
+from core.tenancy import operations, provisioning
+from core.tenancy.features import FEATURES, LIMITS, effective_features, effective_limits
 from core.tenancy.hosts import host_slug
+from core.tenancy.models import TenantStatus
 
 bp = Blueprint("platform_admin", __name__, url_prefix="/admin")
+
+# Statuses after which a tenant's progress no longer changes on its own: the page stops polling.
+SETTLED = {TenantStatus.READY, TenantStatus.FAILED, TenantStatus.SUSPENDED, TenantStatus.PENDING}
 
 
 @bp.before_request
@@ -19,6 +36,275 @@ def superadmins_only():
     return require_portal_user()
 
 
+def wants_partial() -> bool:
+    """An htmx request for a fragment (a history restore wants the whole page)."""
+    return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-History-Restore-Request")
+
+
+def show_errors(form, exc: DomainError, fields: dict[str, str] | None = None, default: str | None = None) -> int:
+    """Put a domain error beside the form's fields: each entry of exc.errors on the field it names
+    (`fields` maps the error's names to the form's), anything else on `default` or above the
+    form. Returns the status code to answer with."""
+    fields = fields or {}
+    placed = False
+    for name, messages in (exc.errors or {}).items():
+        errors_of(form, fields.get(name, name)).extend(messages)
+        placed = True
+    if not placed:
+        errors_of(form, default).append(exc.detail)
+    return exc.status
+
+
+def errors_of(form, name: str | None) -> list[str]:
+    """The error list of the form's field `name`, or the form's own when it has no such field."""
+    return form[name].errors if name and name in form else form.form_errors
+
+
+def plan_choices() -> list[SelectChoice]:
+    return [SelectChoice(p.code, p.name) for p in tenancy_admin.list_plans()]
+
+
+def store_choices() -> list[SelectChoice]:
+    """Ready stores only: the ones a customer can be onboarded into or stock replenished in."""
+    return [SelectChoice("", "Choose a store…")] + [SelectChoice(t.slug, f"{t.name} ({t.slug})")
+                                                    for t in operations.ready_stores()]
+
+
+# --- tenants ------------------------------------------------------------------------------------
+
+def _tenants_page(form: ProvisionTenantForm, status: int = 200):
+    return render_template("admin/platform/tenants.html", tenants=tenancy_admin.list_tenants(), form=form), status
+
+
 @bp.get("/tenants")
 def tenants():
-    return render_template("admin/platform/tenants.html", tenants=tenancy_admin.list_tenants())
+    form = ProvisionTenantForm(plan="PREMIUM")
+    form.plan.choices = plan_choices()
+    return _tenants_page(form)
+
+
+@bp.post("/tenants")
+def provision_tenant():
+    """Create the tenant and queue the API's provisioning job; its page shows the progress."""
+    form = ProvisionTenantForm()
+    form.plan.choices = plan_choices()
+    if not form.validate():
+        return _tenants_page(form, 400)
+    try:
+        tenant = provisioning.queue_new_tenant(form.slug.data.strip(), form.name.data, form.plan.data)
+    except DomainError as exc:
+        return _tenants_page(form, show_errors(form, exc, default="slug" if exc.status == 409 else None))
+    return redirect(url_for(".tenant", slug=tenant.slug), 303)
+
+
+def _tenant_page(slug: str, status: int = 200, **forms):
+    store = tenancy_admin.get_tenant(slug)
+    if "plan_form" not in forms:
+        forms["plan_form"] = PlanForm(plan_code=store.plan_code)
+    forms["plan_form"].plan_code.choices = plan_choices()
+    forms.setdefault("overrides_form", OverridesForm.for_tenant(store))
+    forms.setdefault("admin_form", StoreAdminForm(formdata=None))
+    return render_template("admin/platform/tenant.html", store=store, polling=store.status not in SETTLED,
+                           features=FEATURES, limits=LIMITS, effective_features=effective_features(store),
+                           effective_limits=effective_limits(store), admins=tenancy_admin.store_admins(store),
+                           **forms), status
+
+
+@bp.get("/tenants/<slug>")
+def tenant(slug: str):
+    """The tenant's page; for htmx, only its progress fragment (which polls itself until the
+    tenant is Ready or Failed)."""
+    if wants_partial():
+        store = tenancy_admin.get_tenant(slug)
+        return render_template("admin/platform/_progress.html", store=store, polling=store.status not in SETTLED)
+    return _tenant_page(slug)
+
+
+@bp.post("/tenants/<slug>/repair")
+def repair_tenant(slug: str):
+    """Re-run the steps now (each is idempotent); the page shows how it ended. (Like every POST,
+    CSRFProtect has checked its token before this runs.)"""
+    try:
+        repaired = provisioning.repair_tenant(slug)
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        flash(f"Repair failed: {exc.detail}")
+    else:
+        flash(f"Repair finished: {repaired.slug} is {repaired.status}.")
+    return redirect(url_for(".tenant", slug=slug), 303)
+
+
+@bp.post("/tenants/<slug>/status")
+def set_tenant_status(slug: str):
+    """Suspend (the store's API and pages answer 423) or resume."""
+    form = TenantStatusForm()
+    if not form.validate():
+        raise ValidationFailed("Status must be 'Suspended' or 'Ready'.")
+    try:
+        changed = tenancy_admin.update_tenant(slug, status=form.status.data)
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        flash(exc.detail)
+        return redirect(url_for(".tenant", slug=slug), 303)
+    flash(f"{changed.name} is {'suspended' if changed.status == TenantStatus.SUSPENDED else 'open again'}.")
+    return redirect(url_for(".tenant", slug=slug), 303)
+
+
+@bp.post("/tenants/<slug>/plan")
+def change_plan(slug: str):
+    form = PlanForm()
+    form.plan_code.choices = plan_choices()
+    if not form.validate():
+        return _tenant_page(slug, 400, plan_form=form)
+    try:
+        changed = tenancy_admin.update_tenant(slug, plan_code=form.plan_code.data)
+    except DomainError as exc:  # an unknown tenant is a 404 page: _tenant_page cannot find it either
+        return _tenant_page(slug, show_errors(form, exc, default="plan_code"), plan_form=form)
+    flash(f"{changed.name} is on the {changed.plan.name} plan.")
+    return redirect(url_for(".tenant", slug=slug), 303)
+
+
+@bp.post("/tenants/<slug>/overrides")
+def change_overrides(slug: str):
+    """Feature and limit overrides; "Plan's value" (or a blank limit) removes an override."""
+    store = tenancy_admin.get_tenant(slug)
+    form = OverridesForm.for_tenant(store)
+    if not form.validate():
+        return _tenant_page(slug, 400, overrides_form=form)
+    try:
+        tenancy_admin.update_tenant(slug, features=form.feature_overrides(), limits=form.limit_overrides())
+    except DomainError as exc:
+        fields = {f"features.{n}": f"feature_{n}" for n in FEATURES} | {f"limits.{n}": f"limit_{n}" for n in LIMITS}
+        return _tenant_page(slug, show_errors(form, exc, fields), overrides_form=form)
+    flash("Features and limits saved.")
+    return redirect(url_for(".tenant", slug=slug) + "#overrides", 303)
+
+
+@bp.post("/tenants/<slug>/admins")
+def add_store_admin(slug: str):
+    """A store admin who signs in at the store's own /admin/."""
+    form = StoreAdminForm()
+    if not form.validate():
+        return _tenant_page(slug, 400, admin_form=form)
+    try:
+        user = tenancy_admin.add_store_admin(slug, form.admin_email.data, form.admin_password.data)
+    except DomainError as exc:
+        return _tenant_page(slug, show_errors(form, exc, {"password": "admin_password", "email": "admin_email"},
+                                              default="admin_email"), admin_form=form)
+    flash(f"{user.email} can now sign in to the store's admin.")
+    return redirect(url_for(".tenant", slug=slug) + "#admins", 303)
+
+
+# --- customer onboarding -------------------------------------------------------------------------
+
+def _customers_page(form: CustomerForm, status: int = 200):
+    form.store.choices = store_choices()
+    slug = form.store.data
+    recent = []
+    if slug:
+        try:
+            recent = operations.recent_customers(slug)
+        except DomainError:
+            recent = []  # the store field already says why
+    return render_template("admin/platform/customers.html", form=form, recent=recent), status
+
+
+@bp.get("/customers")
+def customers():
+    return _customers_page(CustomerForm(formdata=None, store=request.args.get("store", "")))
+
+
+@bp.post("/customers")
+def onboard_customer():
+    """Create the customer with the partner API's validation (CustomerData): its errors, a
+    duplicate email (409) and the plan's maxCustomers (403) are shown beside the fields."""
+    form = CustomerForm()
+    if not form.validate():
+        return _customers_page(form, 400)
+    try:
+        data = CustomerData(**form.customer_values())
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            field = str(error["loc"][0]) if error["loc"] else None
+            errors_of(form, field).append(error["msg"].removeprefix("Value error, "))
+        return _customers_page(form, 400)
+    try:
+        store, customer = operations.onboard_customer(form.store.data, data)
+    except DomainError as exc:
+        default = "contact_email" if exc.status == 409 and "email" in exc.detail else "store"
+        return _customers_page(form, show_errors(form, exc, {"contactEmail": "contact_email"}, default=default))
+    flash(f"{customer.name} is a customer of {store.name}.")
+    return redirect(url_for(".customer", slug=store.slug, customer_id=customer.id), 303)
+
+
+def _customer_page(slug: str, customer_id: str, form: IssueCredentialsForm, status: int = 200):
+    store, found = operations.store_customer(slug, customer_id)
+    return render_template("admin/platform/customer.html", store=store, customer=found, form=form), status
+
+
+@bp.get("/customers/<slug>/<customer_id>")
+def customer(slug: str, customer_id: str):
+    return _customer_page(slug, customer_id, IssueCredentialsForm(formdata=None))
+
+
+@bp.post("/customers/<slug>/<customer_id>/credentials")
+def issue_credentials(slug: str, customer_id: str):
+    """Issue API credentials (role customer) and show the secret this once; it is stored hashed."""
+    form = IssueCredentialsForm()  # its CSRF token is checked for every POST by CSRFProtect
+    try:
+        found, client, secret = operations.issue_customer_credentials(slug, customer_id)
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        return _customer_page(slug, customer_id, form, show_errors(form, exc))
+    response = render_template("admin/platform/credentials.html", store=tenancy_admin.get_tenant(slug),
+                               customer=found, client=client, secret=secret)
+    return response, 201, {"Cache-Control": "no-store"}
+
+
+# --- inventory replenishment ---------------------------------------------------------------------
+
+def _replenish_page(search: ProductSearchForm, status: int = 200, replenish_form: ReplenishForm | None = None,
+                    changed: str | None = None):
+    search.store.choices = store_choices()
+    products, total, store_error = [], 0, None
+    if search.store.data:
+        try:
+            products, total = operations.search_products(search.store.data, search.q.data)
+        except DomainError as exc:
+            store_error = exc.detail
+    context = dict(search=search, products=products, total=total, store_error=store_error,
+                   replenish_form=replenish_form, changed=changed, limit=operations.PRODUCT_SEARCH_LIMIT,
+                   stock_status=stock_status)
+    if wants_partial():
+        return render_template("admin/platform/_product_results.html", **context), status
+    return render_template("admin/platform/replenish.html", **context), status
+
+
+@bp.get("/replenish")
+def replenishment():
+    """Pick a store and a product: the search filters by name or SKU as you type (htmx asks this
+    same URL for the results fragment) and works as a plain GET form without JavaScript."""
+    search = ProductSearchForm(request.args)
+    search.validate()
+    return _replenish_page(search, changed=request.args.get("changed"))
+
+
+@bp.post("/replenish")
+def replenish():
+    """Add units to a product (one conditional UPDATE); the page shows the new quantity and status."""
+    form = ReplenishForm()
+    search = ProductSearchForm(formdata=None, store=form.store.data or "", q=form.q.data or "")
+    if not form.validate():
+        return _replenish_page(search, 400, replenish_form=form)
+    try:
+        change = operations.replenish(form.store.data, form.product.data, form.quantity.data)
+    except DomainError as exc:
+        return _replenish_page(search, show_errors(form, exc, default="quantity" if exc.status == 400 else None),
+                               replenish_form=form)
+    flash(f"Added {change.quantity} to {change.product.name} ({change.product.sku}): now {change.current} "
+          f"({change.status.replace('_', ' ')}).")
+    return redirect(url_for(".replenishment", store=form.store.data, q=form.q.data or None,
+                            changed=change.product.id), 303)

@@ -28,6 +28,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(create_superadmin)
     app.cli.add_command(provision_tenant)
     app.cli.add_command(repair_tenant)
+    app.cli.add_command(migrate_tenants)
 
 
 def prepare_platform(with_demo: bool = True) -> list[str]:
@@ -81,6 +82,26 @@ def create_superadmin(email: str, password: str) -> None:
     click.echo(f"super admin {email} created")
 
 
+def _progress_line(line: str, err: bool = False) -> None:
+    """Echo a line while a progress bar is drawn on stderr: on a terminal the bar's partial line
+    is cleared first, so the line and the redrawn bar never run into each other."""
+    prefix = "\r\033[K" if sys.stderr.isatty() else ""
+    click.echo(prefix + line, err=err)
+
+
+def _run_steps_with_progress(label: str, run) -> Tenant:
+    """Run provisioning steps (`run(on_step)`) under a 3-step progress bar, one line per step."""
+    with click.progressbar(length=3, label=label, file=sys.stderr) as bar:
+        def on_step(step) -> None:
+            _progress_line(f"  {step.step:<16} {step.status:<8} {step.log or step.error_message or ''}")
+            bar.update(1)
+
+        try:
+            return run(on_step)
+        except DomainError as exc:
+            raise click.ClickException(exc.detail) from exc
+
+
 @click.command("provision-tenant")
 @with_appcontext
 @click.argument("slug")
@@ -88,12 +109,8 @@ def create_superadmin(email: str, password: str) -> None:
 @click.option("--plan", "plan_code", default="PREMIUM", show_default=True)
 def provision_tenant(slug: str, name: str, plan_code: str) -> None:
     """Create a tenant and run its provisioning steps here, showing each step."""
-    try:
-        tenant = provisioning.create_tenant_directly(slug, name, plan_code)
-    except DomainError as exc:
-        raise click.ClickException(exc.detail) from exc
-    for step in tenant.steps:
-        click.echo(f"  {step.step:<16} {step.status:<8} {step.log or step.error_message or ''}")
+    tenant = _run_steps_with_progress(
+        f"provisioning {slug}", lambda on_step: provisioning.create_tenant_directly(slug, name, plan_code, on_step))
     click.echo(f"{tenant.slug}: {tenant.status}")
 
 
@@ -102,11 +119,42 @@ def provision_tenant(slug: str, name: str, plan_code: str) -> None:
 @click.argument("slug")
 def repair_tenant(slug: str) -> None:
     """Re-run every provisioning step of a tenant; its data is kept."""
-    try:
-        tenant = provisioning.repair_tenant(slug)
-    except DomainError as exc:
-        raise click.ClickException(exc.detail) from exc
+    tenant = _run_steps_with_progress(f"repairing {slug}",
+                                      lambda on_step: provisioning.repair_tenant(slug, on_step))
     click.echo(f"{tenant.slug}: {tenant.status}")
+
+
+@click.command("migrate-tenants")
+@with_appcontext
+@click.option("--batch-size", type=click.IntRange(min=1), default=50, show_default=True,
+              help="Tenants read from the control database at a time.")
+def migrate_tenants(batch_size: int) -> None:
+    """Upgrade every provisioned tenant's database to the head migration, printing one line per
+    tenant. A failing tenant never stops the rest; the exit code is 1 when any failed."""
+    import logging
+
+    from core.tenancy import migrations
+
+    # Alembic's own INFO lines would run through the progress bar; each tenant's line says it.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    counts = {"upgraded": 0, "at head": 0, "skipped": 0, "failed": 0}
+    total = migrations.count_tenants()
+    click.echo(f"migrating {total} tenant database(s) to {migrations.head_revision()}, {batch_size} at a time")
+    with click.progressbar(length=total, label="tenants", file=sys.stderr) as bar:
+        for result in migrations.migrate_tenants(batch_size):
+            _progress_line(result.describe())
+            if result.failed:
+                counts["failed"] += 1
+            elif result.skipped:
+                counts["skipped"] += 1
+            elif result.before == result.after:
+                counts["at head"] += 1
+            else:
+                counts["upgraded"] += 1
+            bar.update(1)
+    click.echo(", ".join(f"{n} {what}" for what, n in counts.items()))
+    if counts["failed"]:
+        raise SystemExit(1)
 
 
 def _shown_password(variable: str) -> str:

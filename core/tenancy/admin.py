@@ -62,3 +62,24 @@ def update_tenant(slug: str, *, status: str | None = None, plan_code: str | None
         tenant.name = name.strip()
     db.session.flush()
     return tenant
+
+
+def list_plans() -> list[Plan]:
+    return list(db.session.scalars(db.select(Plan).order_by(Plan.code)))
+
+
+def store_admins(tenant: Tenant) -> list:
+    """The store admins (portal users) of a tenant, by email."""
+    from core.auth.models import Role, User
+
+    return list(db.session.scalars(db.select(User).filter_by(tenant_id=tenant.id, role=Role.STORE_ADMIN)
+                                   .order_by(User.email)))
+
+
+def add_store_admin(slug: str, email: str, password: str):
+    """A store admin of the tenant, who signs in at the store's /admin/ (the password is stored
+    hashed; an email already used by any user is a Conflict)."""
+    from core.auth.models import Role
+    from core.auth.services import create_user
+
+    return create_user(email, password, Role.STORE_ADMIN, get_tenant(slug))

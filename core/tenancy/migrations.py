@@ -1,13 +1,17 @@
 """Applying the tenant migration history (migrations/tenant) to one tenant database."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 TENANT_MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations" / "tenant"
 
@@ -34,3 +38,87 @@ def upgrade_to_head(engine: Engine) -> str:
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
     return head_revision()
+
+
+# --- every tenant, for operators (`flask migrate-tenants`) ------------------------------------
+
+@dataclass(frozen=True)
+class TenantMigration:
+    """What migrating one tenant's database did: upgraded (before → after), already at head,
+    skipped (no database to migrate yet) or failed (error)."""
+
+    slug: str
+    before: str | None = None
+    after: str | None = None
+    error: str | None = None
+    skipped: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+    def describe(self) -> str:
+        if self.error is not None:
+            return f"{self.slug}: FAILED: {self.error}"
+        if self.skipped is not None:
+            return f"{self.slug}: skipped ({self.skipped})"
+        if self.before == self.after:
+            return f"{self.slug}: already at head ({self.after})"
+        return f"{self.slug}: upgraded {self.before or 'empty'} → {self.after}"
+
+
+# Tenants whose database is complete and not being built by a provisioning job right now. The
+# others are skipped: a job's ApplyMigrations step, or repair (for Failed), takes them to head.
+MIGRATABLE_STATUSES = ("Ready", "Suspended")
+
+
+def migrate_tenant_database(slug: str, db_url: str) -> TenantMigration:
+    """Upgrade one tenant database to head. Never raises: a failure is the result's `error`.
+    A SQLite database file that is missing is a failure, not a new empty database."""
+    try:
+        url = make_url(db_url)
+        if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+            raise FileNotFoundError(f"database file {url.database} does not exist")
+        engine = create_engine(db_url, poolclass=NullPool)
+        try:
+            before = current_revision(engine)
+            after = upgrade_to_head(engine) if before != head_revision() else before
+        finally:
+            engine.dispose()
+    except Exception as exc:  # one tenant's failure is reported and the others carry on
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        return TenantMigration(slug, error=f"{type(exc).__name__}: {reason}"[:300])
+    return TenantMigration(slug, before=before, after=after)
+
+
+def count_tenants() -> int:
+    from core.extensions import db
+    from core.tenancy.models import Tenant
+
+    return db.session.scalar(db.select(db.func.count()).select_from(Tenant))
+
+
+def migrate_tenants(batch_size: int = 50) -> Iterator[TenantMigration]:
+    """Migrate every provisioned tenant's database to head, in batches of `batch_size` tenants
+    (by slug, keyset-paged, so the control database is never held in one long read). Yields one
+    result per tenant; a failing tenant never stops the rest."""
+    from core.extensions import db
+    from core.tenancy.models import Tenant
+
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    last_slug = ""
+    while True:
+        batch = db.session.execute(
+            db.select(Tenant.slug, Tenant.db_url, Tenant.status).where(Tenant.slug > last_slug)
+            .order_by(Tenant.slug).limit(batch_size)).all()
+        db.session.rollback()  # end the read before the (slow) migrations run
+        if not batch:
+            return
+        for slug, db_url, status in batch:
+            if status not in MIGRATABLE_STATUSES:
+                reason = "repair-tenant migrates it" if status == "Failed" else "its provisioning job migrates it"
+                yield TenantMigration(slug, skipped=f"{status}: {reason}")
+            else:
+                yield migrate_tenant_database(slug, db_url)
+        last_slug = batch[-1].slug

@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
+from typing import Callable
 
 from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
 
 from core.auth.tokens import issue_confirm_token, verify_confirm_token
@@ -105,6 +107,35 @@ def confirm_provisioning(token: str) -> Tenant:
     return tenant
 
 
+def queue_new_tenant(slug: str, name: str, plan_code: str) -> Tenant:
+    """Create a tenant and queue its provisioning job in one step: init and confirm without the
+    token (the super-admin portal's path; the job is the API's, on the `provisioning` queue).
+    The job must see the Queued tenant, so the row is committed before the job is queued; when
+    Redis is unreachable the row is deleted again and ServiceUnavailable (503) is raised, so
+    nothing is left half-made."""
+    plan = db.session.get(Plan, (plan_code or "").strip().upper())
+    if plan is None:
+        names = ", ".join(p.code for p in db.session.scalars(db.select(Plan).order_by(Plan.code)))
+        raise ValidationFailed.field("plan", f"Plan must be one of: {names}.")
+    try:
+        tenant = _new_tenant(slug, name, plan)
+        tenant.status = TenantStatus.QUEUED
+        tenant_id = tenant.id
+        db.session.commit()
+    except IntegrityError as exc:  # the same slug committed by a concurrent request
+        db.session.rollback()
+        raise Conflict(f"A store with slug '{slug}' already exists.") from exc
+    try:
+        enqueue_provisioning(tenant_id)
+    except RedisError as exc:
+        log.warning("provisioning queue unreachable; tenant %s not created: %s", slug, exc)
+        db.session.delete(db.session.get(Tenant, tenant_id))
+        db.session.commit()
+        raise ServiceUnavailable("The provisioning queue (Redis) is unreachable, so the store was not created. "
+                                 "Try again shortly.") from exc
+    return tenant
+
+
 def enqueue_provisioning(tenant_id: str):
     from jobs.provisioning import provision_tenant_job
 
@@ -193,10 +224,18 @@ def _run_step(tenant: Tenant, step: ProvisioningStep) -> None:
     db.session.commit()
 
 
-def run_provisioning_steps(tenant: Tenant) -> Tenant:
-    """Run CreateDatabase, ApplyMigrations, SeedData in order; the tenant ends Ready or Failed."""
+StepCallback = Callable[[ProvisioningStep], None]
+
+
+def run_provisioning_steps(tenant: Tenant, on_step: StepCallback | None = None) -> Tenant:
+    """Run CreateDatabase, ApplyMigrations, SeedData in order; the tenant ends Ready or Failed.
+    `on_step` is told of each step once it has succeeded or failed (the CLI's progress)."""
     for step in sorted(tenant.steps, key=lambda s: s.position):
-        _run_step(tenant, step)
+        try:
+            _run_step(tenant, step)
+        finally:
+            if on_step is not None:
+                on_step(step)
     tenant.status = TenantStatus.READY
     db.session.commit()
     return tenant
@@ -217,7 +256,7 @@ def provision_queued_tenant(tenant_id: str) -> str:
     return tenant.status
 
 
-def create_tenant_directly(slug: str, name: str, plan_code: str) -> Tenant:
+def create_tenant_directly(slug: str, name: str, plan_code: str, on_step: StepCallback | None = None) -> Tenant:
     """Create a tenant and run its steps in this request (the super admin's direct path)."""
     plan = db.session.get(Plan, plan_code.strip().upper())
     if plan is None:
@@ -225,16 +264,16 @@ def create_tenant_directly(slug: str, name: str, plan_code: str) -> Tenant:
     tenant = _new_tenant(slug, name, plan)
     tenant.status = TenantStatus.QUEUED
     db.session.commit()
-    return run_provisioning_steps(tenant)
+    return run_provisioning_steps(tenant, on_step)
 
 
-def repair_tenant(slug: str) -> Tenant:
+def repair_tenant(slug: str, on_step: StepCallback | None = None) -> Tenant:
     """Re-run every step idempotently and end Ready; the tenant's data is kept."""
     tenant = db.session.scalar(db.select(Tenant).filter_by(slug=slug))
     if tenant is None:
         raise NotFound(f"Tenant '{slug}' not found.")
     was_suspended = tenant.status == TenantStatus.SUSPENDED
-    run_provisioning_steps(tenant)
+    run_provisioning_steps(tenant, on_step)
     if was_suspended:
         tenant.status = TenantStatus.SUSPENDED
         db.session.commit()

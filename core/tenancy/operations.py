@@ -1,0 +1,97 @@
+"""What a super admin does inside one store from the platform portal: onboard a customer and
+issue its API credentials, find products and replenish them.
+
+Each verb names the store by slug and works in the store's own database through the request's
+tenant session (core.tenancy.resolve.tenant_session; the request commits once), with the same
+services, validation, plan rules and status rules as the JSON API: the store must be Ready
+(409, or 423 when suspended), customer onboarding needs the customerProvisioning feature.
+"""
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select, true
+from sqlalchemy.orm import lazyload
+
+from core.auth.models import ApiClient, Role
+from core.auth.services import create_api_client
+from core.catalog.models import Product
+from core.customers import services as customers
+from core.customers.models import Customer
+from core.customers.services import CustomerData
+from core.extensions import db
+from core.inventory.services import StockChange, replenish_product_stock
+from core.tenancy.features import require_feature
+from core.tenancy.models import Tenant, TenantStatus
+from core.tenancy.resolve import find_tenant, require_ready, tenant_session
+
+PRODUCT_SEARCH_LIMIT = 50
+
+
+def ready_stores() -> list[Tenant]:
+    """The stores a super admin can work in: Ready ones, by name."""
+    return list(db.session.scalars(db.select(Tenant).filter_by(status=TenantStatus.READY).order_by(Tenant.name,
+                                                                                                     Tenant.slug)))
+
+
+def ready_store(slug: str | None) -> Tenant:
+    """The Ready store of `slug`: TenantNotResolved (409) when unknown or not Ready, TenantLocked (423)."""
+    return require_ready(find_tenant(slug), slug)
+
+
+def onboard_customer(slug: str, data: CustomerData) -> tuple[Tenant, Customer]:
+    """Create an active customer in the store, exactly as POST /api/provisioning/customers does:
+    the customerProvisioning feature (403), a unique contact email (409), maxCustomers (403)."""
+    tenant = ready_store(slug)
+    require_feature(tenant, "customerProvisioning")
+    return tenant, customers.create_customer(tenant_session(tenant, write=True), tenant, data)
+
+
+def store_customer(slug: str, customer_id: str) -> tuple[Tenant, Customer]:
+    """A customer of the store (NotFound for an id of another store: tenant-scoped lookup)."""
+    tenant = ready_store(slug)
+    return tenant, customers.get_customer(tenant_session(tenant, write=False), customer_id)
+
+
+def recent_customers(slug: str, count: int = 10) -> list[Customer]:
+    tenant = ready_store(slug)
+    items, _total = customers.list_customers(tenant_session(tenant, write=False), page=1, page_size=count)
+    return items
+
+
+def issue_customer_credentials(slug: str, customer_id: str) -> tuple[Customer, ApiClient, str]:
+    """API credentials of role customer for an active customer of the store; returns the customer,
+    the client and its plain secret, which is stored hashed and never shown again."""
+    tenant = ready_store(slug)
+    session = tenant_session(tenant, write=False)
+    customer = customers.get_customer(session, customer_id)  # NotFound for an id of another store
+    customers.require_active_customer(session, customer.id)
+    client, secret = create_api_client(tenant, f"{customer.name} (customer)", Role.CUSTOMER, customer.id)
+    return customer, client, secret
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search_products(slug: str, query: str | None) -> tuple[list[Product], int]:
+    """The store's products (active or not) whose name or SKU contains `query` (any case), by
+    SKU; at most PRODUCT_SEARCH_LIMIT of them, with the number that matched."""
+    tenant = ready_store(slug)
+    session = tenant_session(tenant, write=False)
+    condition = true()
+    text = (query or "").strip()
+    if text:
+        pattern = _like(text.lower())
+        condition = or_(func.lower(Product.name).like(pattern, escape="\\"),
+                        func.lower(Product.sku).like(pattern, escape="\\"))
+    total = session.scalar(select(func.count()).select_from(Product).where(condition))
+    items = session.scalars(select(Product).options(lazyload(Product.categories)).where(condition)
+                            .order_by(Product.sku).limit(PRODUCT_SEARCH_LIMIT)).all()
+    return list(items), total
+
+
+def replenish(slug: str, product_key: str, quantity: int) -> StockChange:
+    """Add `quantity` units to the store's product (SKU or id): one conditional UPDATE through
+    core.inventory (the same as PUT /inventory/{id}/replenish); returns the change."""
+    tenant = ready_store(slug)
+    return replenish_product_stock(tenant_session(tenant, write=True), product_key, quantity)
