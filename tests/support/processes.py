@@ -6,6 +6,7 @@ guessed time.
 """
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import socket
@@ -67,16 +68,23 @@ class LiveServer:
              "--graceful-timeout", "5", "--timeout", "60", "wsgi:app"],
             cwd=ROOT, env=process_env(app, **env), stdout=self.log, stderr=subprocess.STDOUT,
         )
-        wait_until(self._healthy, timeout=60, message="gunicorn to answer /health")
+        wait_until(self._healthy, timeout=120, message="gunicorn to answer /health")
 
     def _healthy(self) -> bool:
+        """True once a worker has loaded the app and answers HTTP (any status: /health may say a
+        dependency is down). The socket alone accepts connections as soon as gunicorn's master
+        binds it, long before a worker can answer them."""
         if self.process.poll() is not None:
             raise RuntimeError(f"gunicorn exited with {self.process.returncode}; see {self.log.name}")
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                return True
-        except OSError:
+            connection.request("GET", "/health")
+            connection.getresponse().read()
+            return True
+        except (OSError, http.client.HTTPException):
             return False
+        finally:
+            connection.close()
 
     def stop(self) -> None:
         if self.process.poll() is None:
