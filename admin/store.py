@@ -45,7 +45,7 @@ def store_admins_only():
 def store_context() -> dict:
     """What every store-admin template uses. The tenant only once the guard resolved it (an error
     page of an unknown host renders without one)."""
-    context = {"stock_status": stock_status, "money": _money}
+    context = {"stock_status": stock_status, "money": _money, "percent": _percent}
     if g.get("tenant") is not None:
         context["tenant"] = g.tenant
     return context
@@ -90,11 +90,17 @@ class BarChart:
     bars: list[Bar]
     top: str
     middle: str
-    width: int = 720
+    # A narrow canvas scaled to the page: its 15-unit text stays readable at 375 px.
+    width: int = 480
     height: int = 220
     left: int = 64
-    bottom: int = 28
-    upper: int = 12
+    right: int = 18
+    bottom: int = 30
+    upper: int = 14
+
+    @property
+    def end(self) -> int:
+        return self.width - self.right
 
     @property
     def base(self) -> int:
@@ -116,22 +122,34 @@ def _nice_ceiling(value: Decimal) -> Decimal:
     return 10 * magnitude
 
 
-def bar_chart(days: list, values: list[Decimal], fmt) -> BarChart:
+def bar_chart(days: list, values: list[Decimal], fmt, *, least_top: Decimal = Decimal(1)) -> BarChart:
+    """Bars of `values` (one per day), an axis topped at a round number at least `least_top`,
+    and a date under every seventh bar counted back from today's."""
     chart = BarChart(bars=[], top="", middle="")
-    top = _nice_ceiling(max(values, default=Decimal(0)))
-    slot = (chart.width - chart.left - 8) / max(len(values), 1)
+    top = max(_nice_ceiling(max(values, default=Decimal(0))), least_top)
+    slot = (chart.end - chart.left) / max(len(values), 1)
     span = chart.base - chart.upper
     bars = []
     for index, (day, value) in enumerate(zip(days, values)):
         height = float(Decimal(value) / top) * span
         bars.append(Bar(x=chart.left + index * slot + slot * 0.15, y=chart.base - height, width=slot * 0.7,
                         height=height, label=f"{day:%b} {day.day}", value=fmt(value),
-                        tick=index % 7 == 0 or index == len(values) - 1))
-    return BarChart(bars=bars, top=fmt(top), middle=fmt(top / 2))
+                        tick=(len(values) - 1 - index) % 7 == 0))
+    return BarChart(bars=bars, top=_axis(top), middle=_axis(top / 2))
+
+
+def _axis(value: Decimal) -> str:
+    """An axis mark: whole numbers without cents (100, 2,000), others with them (0.50)."""
+    return f"{int(value):,}" if value == value.to_integral_value() else f"{value:,.2f}"
 
 
 def _money(value) -> str:
     return f"{Decimal(value):,.2f}"
+
+
+def _percent(ratio) -> str:
+    """0.1500 → '15', 0.0525 → '5.25'."""
+    return f"{(Decimal(ratio) * 100).normalize():f}"
 
 
 @bp.get("/dashboard")
@@ -144,7 +162,9 @@ def dashboard():
     return render_template(
         "admin/store/dashboard.html", report=report, restock=restock, restock_total=restock_total,
         revenue_chart=bar_chart(days, [day.revenue for day in report.days], _money),
-        orders_chart=bar_chart(days, [Decimal(day.orders) for day in report.days], lambda v: f"{int(v):,}"))
+        # Order counts are whole: an axis of at least 2 keeps its middle mark a whole number.
+        orders_chart=bar_chart(days, [Decimal(day.orders) for day in report.days], lambda v: f"{int(v):,}",
+                               least_top=Decimal(2)))
 
 
 # --- products ------------------------------------------------------------------------------------

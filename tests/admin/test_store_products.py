@@ -38,6 +38,8 @@ def test_products_lists_every_product_with_its_stock_badge_inactive_ones_too(sto
     few = html[html.index("Few Left"):html.index("Laptop Stand")]
     assert 'class="badge low_stock"' in few and '<span class="quantity" data-testid="quantity">3</span>' in few
     assert "7 products" in html
+    speaker = html[html.index("Bluetooth Speaker"):html.index("Few Left")]
+    assert "127.49 <span class=\"muted\">(−15 %)</span>" in speaker and "149.99" in speaker
 
 
 @pytest.mark.parametrize("term,expected", [("speaker", ["Bluetooth Speaker"]), ("prod00", None),
@@ -185,7 +187,7 @@ def test_replenish_inline_answers_the_stock_cell_with_the_new_quantity_and_statu
     response = store_admin.post(f"/admin/products/{product_id}/replenish", {"quantity": "4"}, htmx=True)
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert html.strip().startswith(f'<td class="stock-cell" id="stock-{product_id}">')
+    assert html.strip().startswith(f'<td class="stock-cell" id="stock-{product_id}"')
     assert '<span class="quantity" data-testid="quantity">4</span>' in html and "low stock" in html
     assert "Added 4 units: 0 → 4." in html
     assert store_admin.stock("GADGET") == 4
