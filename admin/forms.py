@@ -166,10 +166,6 @@ class CancelOrderForm(FlaskForm):
     """Only its CSRF token: the order is in the URL."""
 
 
-class RevokeApiClientForm(FlaskForm):
-    """Only its CSRF token: the client is in the URL."""
-
-
 ROLE_LABELS = {"partner": "Partner (provisions customers)", "customer": "Customer (buys for one customer)",
                "store_admin": "Store admin (inventory writes)", "service": "Service"}
 

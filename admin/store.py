@@ -13,7 +13,7 @@ from wtforms import SelectChoice
 
 from admin.auth import require_portal_user
 from admin.forms import (ApiClientForm, CancelOrderForm, NewProductForm, ProductForm, ReplenishForm,
-                         RevokeApiClientForm, show_domain_error)
+                         show_domain_error)
 from core.auth import services as auth_services
 from core.catalog import services as catalog
 from core.catalog.services import total_pages
@@ -231,18 +231,18 @@ def replenish(product_id: str):
     """Add units to a product's stock (core replenish_product_stock: one conditional UPDATE).
     htmx gets the stock cell back with the new quantity and status; a plain post is redirected."""
     session = store_db(write=True)
+    product = catalog.get_product(session, product_id)  # 404 for an id of another store
     form = ReplenishForm()
     change, status = None, 400
     if form.validate_on_submit():
         try:
-            change = replenish_product_stock(session, catalog.get_product(session, product_id).id, form.quantity.data)
+            change = replenish_product_stock(session, product.id, form.quantity.data)
             status = 200
         except ValidationFailed as exc:
             show_domain_error(form, exc, {"quantity": "quantity"})
         except Conflict as exc:
             form.quantity.errors = [*form.quantity.errors, exc.detail]
             status = exc.status
-    product = change.product if change else catalog.get_product(session, product_id)
     if not request.headers.get("HX-Request"):
         if change:
             flash(f"Added {change.quantity} units of {product.name}: {change.current} in stock.")
@@ -280,14 +280,13 @@ def order(order_id: str):
 def cancel_order(order_id: str):
     """Cancel a PENDING order; its stock is given back. Anything else stays as it was, with the
     reason on the order's page."""
+    # The form is only its CSRF token, which CSRFProtect has checked before this view runs.
     session = store_db(write=True)
-    form = CancelOrderForm()
-    form.validate_on_submit()  # only the CSRF token, which CSRFProtect has already checked
     try:
         cancelled = orders_service.cancel_pending_order(session, order_id)
     except Conflict as exc:
         return render_template("admin/store/order.html", order=orders_service.get_order(session, order_id),
-                               form=form, error=exc.detail), exc.status
+                               form=CancelOrderForm(), error=exc.detail), exc.status
     flash(f"Order {cancelled.number} was cancelled; its stock was given back.")
     return redirect(url_for(".order", order_id=cancelled.id), 303)
 
@@ -341,7 +340,7 @@ def issue_api_client():
 
 @bp.post("/api-clients/<client_pk>/revoke")
 def revoke_api_client(client_pk: str):
-    RevokeApiClientForm().validate_on_submit()  # CSRF only, already checked by CSRFProtect
+    # The form is only its CSRF token, which CSRFProtect has checked before this view runs.
     client = auth_services.revoke_api_client(page_tenant(), client_pk)
     flash(f"API client {client.name} ({client.client_id}) was revoked; its tokens no longer work.")
     return redirect(url_for(".api_clients"), 303)
