@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from urllib.parse import urlsplit
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Iterable
+from urllib.parse import urlsplit
 
 from sqlalchemy import exists, false, func, select, text, true
 from sqlalchemy.exc import IntegrityError
