@@ -1,12 +1,16 @@
 """Forms of the portals (Flask-WTF: every form carries a CSRF token)."""
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
-from wtforms.fields.choices import SelectChoice
-from wtforms import (EmailField, HiddenField, IntegerField, PasswordField, SearchField, SelectField, StringField,
-                     TextAreaField)
-from wtforms.validators import AnyOf, DataRequired, Email, InputRequired, Length, NumberRange, Optional
+import re
 
+from flask_wtf import FlaskForm
+from wtforms import (BooleanField, DecimalField, EmailField, HiddenField, IntegerField, PasswordField, SearchField,
+                     SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField)
+from wtforms.validators import AnyOf, DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from core.auth.models import CLIENT_ROLES
+from core.errors import DomainError
 from core.tenancy.features import FEATURES, LIMITS
 
 
@@ -75,6 +79,9 @@ class StoreAdminForm(FlaskForm):
 class CustomerForm(FlaskForm):
     """The fields of core.customers.CustomerData; it validates them (as the partner API does)."""
 
+    # The partner API's names (CustomerData's aliases) of the fields whose names differ here.
+    DOMAIN_FIELDS = {"contactEmail": "contact_email", "externalRef": "external_ref"}
+
     store = SelectField("Store", validators=[DataRequired()], validate_choice=False)
     name = StringField("Company name")
     contact_email = EmailField("Contact email")
@@ -105,10 +112,175 @@ class ProductSearchForm(FlaskForm):
     q = SearchField("Name or SKU", validators=[Optional(), Length(max=100)])
 
 
-class ReplenishForm(FlaskForm):
+class TenantReplenishForm(FlaskForm):
+    """The super admin's replenishment: a store and one of its products."""
     store = HiddenField(validators=[DataRequired()])
     product = HiddenField(validators=[DataRequired()])
     q = HiddenField()
     quantity = IntegerField("Units to add", validators=[
         InputRequired("Enter how many units to add."), NumberRange(min=1, message="Add at least 1 unit."),
         NumberRange(max=2_147_483_647, message="Add at most 2147483647 units at a time.")])
+def show_domain_error(form: FlaskForm, exc: DomainError, fields: dict[str, str] | None = None,
+                      default: str | None = None) -> int:
+    """Put a domain error beside the fields it names and return its status code to answer with.
+    ValidationFailed.errors is keyed by the API's field names (`lowStockThreshold`); `fields` maps
+    them onto this form's fields (a name the form has maps to itself). An error without fields
+    goes beside `default`, or above the form; one naming no field of the form, above the form."""
+    fields = fields or {}
+    for key, messages in (exc.errors or {}).items():
+        name = fields.get(key, key)
+        if name in form:
+            form[name].errors = [*form[name].errors, *messages]
+        else:
+            form.form_errors.append(f"{key}: {' '.join(messages)}")
+    if not exc.errors:
+        if default and default in form:
+            form[default].errors = [*form[default].errors, exc.detail]
+        else:
+            form.form_errors.append(exc.detail)
+    return exc.status
+
+
+# --- store admin ---------------------------------------------------------------------------------
+
+def _lines(text: str | None) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def parse_attributes(text: str | None) -> dict[str, str]:
+    """'name: value' lines → {name: value}; ValueError naming the first bad line."""
+    attributes: dict[str, str] = {}
+    for line in _lines(text):
+        name, colon, value = line.partition(":")
+        if not colon or not name.strip():
+            raise ValueError(f"'{line[:60]}' is not 'name: value'.")
+        if name.strip() in attributes:
+            raise ValueError(f"'{name.strip()}' is given twice.")
+        attributes[name.strip()] = value.strip()
+    return attributes
+
+
+def format_attributes(attributes: dict | None) -> str:
+    return "\n".join(f"{name}: {value}" for name, value in (attributes or {}).items())
+
+
+OPTION_LINE = re.compile(r"^(?P<name>[^:]+?)\s*(?:\((?P<flag>required|optional)\))?\s*(?::(?P<values>.*))?$",
+                         re.IGNORECASE)
+
+
+def parse_customization(text: str | None) -> dict[str, dict]:
+    """Lines 'name', 'name (required)' or 'name (required): value1, value2' → the product's
+    customization_options ({name: {"required": bool, "values": [...]}}); ValueError otherwise."""
+    options: dict[str, dict] = {}
+    for line in _lines(text):
+        match = OPTION_LINE.match(line)
+        if not match or not match["name"].strip() or "(" in match["name"]:
+            raise ValueError(f"'{line[:60]}' is not 'name (required): value1, value2'.")
+        name = match["name"].strip()
+        if name in options:
+            raise ValueError(f"'{name}' is given twice.")
+        option: dict = {"required": (match["flag"] or "").lower() == "required"}
+        values = [value.strip() for value in (match["values"] or "").split(",") if value.strip()]
+        if values:
+            option["values"] = values
+        options[name] = option
+    return options
+
+
+def format_customization(options: dict | None) -> str:
+    lines = []
+    for name, option in (options or {}).items():
+        line = name + (" (required)" if option.get("required") else "")
+        if option.get("values"):
+            line += ": " + ", ".join(map(str, option["values"]))
+        lines.append(line)
+    return "\n".join(lines)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A group of checkboxes (one per choice), rendered inside a fieldset with a legend."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ProductForm(FlaskForm):
+    """A product's details as the store admin edits them. The form only parses (numbers, the
+    one-per-line text areas); the rules are core.catalog.services', shown beside the fields."""
+
+    # The domain's error keys (the API's field names) → this form's fields.
+    DOMAIN_FIELDS = {"sku": "sku", "name": "name", "price": "price", "discount": "discount",
+                     "quantity": "quantity", "lowStockThreshold": "low_stock_threshold", "categoryIds": "categories",
+                     "images": "images", "dynamicAttributes": "dynamic_attributes",
+                     "customizationOptions": "customization_options"}
+
+    name = StringField("Name", validators=[Length(max=1000)])
+    description = TextAreaField("Description", validators=[Length(max=10_000)])
+    price = DecimalField("Price", places=None, render_kw={"inputmode": "decimal"})
+    discount = DecimalField("Discount (a fraction from 0 to 1: 0.15 is 15 % off)", places=None, default=0,
+                            render_kw={"inputmode": "decimal"})
+    low_stock_threshold = IntegerField("Low-stock threshold (units)", default=10, render_kw={"inputmode": "numeric"})
+    is_active = BooleanField("Active: shown in the storefront", default=True)
+    categories = MultiCheckboxField("Categories", choices=[], validate_choice=False)
+    images = TextAreaField("Image URLs, one per line", render_kw={"rows": 3})
+    dynamic_attributes = TextAreaField("Attributes, one per line as name: value", render_kw={"rows": 4})
+    customization_options = TextAreaField(
+        "Customization options, one per line: name, name (required) or name (required): value1, value2",
+        render_kw={"rows": 3})
+
+    def validate_dynamic_attributes(self, field):
+        try:
+            parse_attributes(field.data)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+
+    def validate_customization_options(self, field):
+        try:
+            parse_customization(field.data)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+
+    def product_values(self) -> dict:
+        """The keyword arguments of create_product / update_product."""
+        return {"name": self.name.data, "description": self.description.data or "", "price": self.price.data,
+                "discount": self.discount.data, "low_stock_threshold": self.low_stock_threshold.data,
+                "is_active": self.is_active.data, "category_ids": list(self.categories.data or []),
+                "images": _lines(self.images.data), "dynamic_attributes": parse_attributes(self.dynamic_attributes.data),
+                "customization_options": parse_customization(self.customization_options.data)}
+
+    @staticmethod
+    def initial(product) -> dict:
+        """The form's values for an existing product."""
+        return {"name": product.name, "description": product.description, "price": product.price,
+                "discount": product.discount.normalize() if product.discount else 0,
+                "low_stock_threshold": product.low_stock_threshold, "is_active": product.is_active,
+                "categories": [category.id for category in product.categories],
+                "images": "\n".join(product.images or []),
+                "dynamic_attributes": format_attributes(product.dynamic_attributes),
+                "customization_options": format_customization(product.customization_options)}
+
+
+class NewProductForm(ProductForm):
+    sku = StringField("SKU", validators=[Length(max=1000)])
+    quantity = IntegerField("Initial stock (units)", default=0, render_kw={"inputmode": "numeric"})
+
+
+class ReplenishForm(FlaskForm):
+    quantity = IntegerField("Units to add", render_kw={"inputmode": "numeric"})
+
+
+class CancelOrderForm(FlaskForm):
+    """Only its CSRF token: the order is in the URL."""
+
+
+ROLE_LABELS = {"partner": "Partner (provisions customers)", "customer": "Customer (buys for one customer)",
+               "store_admin": "Store admin (inventory writes)", "service": "Service"}
+
+
+class ApiClientForm(FlaskForm):
+    DOMAIN_FIELDS = {"name": "name", "role": "role", "customerId": "customer_id"}
+
+    name = StringField("Name", validators=[Length(max=1000)])
+    role = SelectField("Role", choices=[SelectChoice(role.value, ROLE_LABELS[role.value]) for role in CLIENT_ROLES],
+                       validate_choice=False)
+    customer_id = SelectField("Customer (for a customer client)", choices=[], validate_choice=False)

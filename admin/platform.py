@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from pydantic import ValidationError
-from wtforms.fields.choices import SelectChoice
+from wtforms import SelectChoice
 
 from admin.auth import require_portal_user
 from admin.forms import (CustomerForm, IssueCredentialsForm, OverridesForm, PlanForm, ProductSearchForm,
-                         ProvisionTenantForm, ReplenishForm, StoreAdminForm, TenantStatusForm)
+                         ProvisionTenantForm, StoreAdminForm, TenantReplenishForm, TenantStatusForm,
+                         show_domain_error)
 from core.customers.services import CustomerData
 from core.errors import DomainError, NotFound, ValidationFailed
 from core.inventory.services import stock_status
@@ -21,6 +22,7 @@ from core.tenancy import operations, provisioning
 from core.tenancy.features import FEATURES, LIMITS, effective_features, effective_limits
 from core.tenancy.hosts import host_slug
 from core.tenancy.models import TenantStatus
+from core.validation import validation_failed
 
 bp = Blueprint("platform_admin", __name__, url_prefix="/admin")
 
@@ -39,25 +41,6 @@ def superadmins_only():
 def wants_partial() -> bool:
     """An htmx request for a fragment (a history restore wants the whole page)."""
     return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-History-Restore-Request")
-
-
-def show_errors(form, exc: DomainError, fields: dict[str, str] | None = None, default: str | None = None) -> int:
-    """Put a domain error beside the form's fields: each entry of exc.errors on the field it names
-    (`fields` maps the error's names to the form's), anything else on `default` or above the
-    form. Returns the status code to answer with."""
-    fields = fields or {}
-    placed = False
-    for name, messages in (exc.errors or {}).items():
-        errors_of(form, fields.get(name, name)).extend(messages)
-        placed = True
-    if not placed:
-        errors_of(form, default).append(exc.detail)
-    return exc.status
-
-
-def errors_of(form, name: str | None) -> list[str]:
-    """The error list of the form's field `name`, or the form's own when it has no such field."""
-    return form[name].errors if name and name in form else form.form_errors
 
 
 def plan_choices() -> list[SelectChoice]:
@@ -93,7 +76,7 @@ def provision_tenant():
     try:
         tenant = provisioning.queue_new_tenant(form.slug.data.strip(), form.name.data, form.plan.data)
     except DomainError as exc:
-        return _tenants_page(form, show_errors(form, exc, default="slug" if exc.status == 409 else None))
+        return _tenants_page(form, show_domain_error(form, exc, default="slug" if exc.status == 409 else None))
     return redirect(url_for(".tenant", slug=tenant.slug), 303)
 
 
@@ -161,7 +144,7 @@ def change_plan(slug: str):
     try:
         changed = tenancy_admin.update_tenant(slug, plan_code=form.plan_code.data)
     except DomainError as exc:  # an unknown tenant is a 404 page: _tenant_page cannot find it either
-        return _tenant_page(slug, show_errors(form, exc, default="plan_code"), plan_form=form)
+        return _tenant_page(slug, show_domain_error(form, exc, default="plan_code"), plan_form=form)
     flash(f"{changed.name} is on the {changed.plan.name} plan.")
     return redirect(url_for(".tenant", slug=slug), 303)
 
@@ -177,7 +160,7 @@ def change_overrides(slug: str):
         tenancy_admin.update_tenant(slug, features=form.feature_overrides(), limits=form.limit_overrides())
     except DomainError as exc:
         fields = {f"features.{n}": f"feature_{n}" for n in FEATURES} | {f"limits.{n}": f"limit_{n}" for n in LIMITS}
-        return _tenant_page(slug, show_errors(form, exc, fields), overrides_form=form)
+        return _tenant_page(slug, show_domain_error(form, exc, fields), overrides_form=form)
     flash("Features and limits saved.")
     return redirect(url_for(".tenant", slug=slug) + "#overrides", 303)
 
@@ -191,7 +174,7 @@ def add_store_admin(slug: str):
     try:
         user = tenancy_admin.add_store_admin(slug, form.admin_email.data, form.admin_password.data)
     except DomainError as exc:
-        return _tenant_page(slug, show_errors(form, exc, {"password": "admin_password", "email": "admin_email"},
+        return _tenant_page(slug, show_domain_error(form, exc, {"password": "admin_password", "email": "admin_email"},
                                               default="admin_email"), admin_form=form)
     flash(f"{user.email} can now sign in to the store's admin.")
     return redirect(url_for(".tenant", slug=slug) + "#admins", 303)
@@ -211,12 +194,12 @@ def _customers_page(form: CustomerForm, status: int = 200):
     return render_template("admin/platform/customers.html", form=form, recent=recent), status
 
 
-@bp.get("/customers")
+@bp.get("/onboarding")
 def customers():
     return _customers_page(CustomerForm(formdata=None, store=request.args.get("store", "")))
 
 
-@bp.post("/customers")
+@bp.post("/onboarding")
 def onboard_customer():
     """Create the customer with the partner API's validation (CustomerData): its errors, a
     duplicate email (409) and the plan's maxCustomers (403) are shown beside the fields."""
@@ -226,15 +209,12 @@ def onboard_customer():
     try:
         data = CustomerData(**form.customer_values())
     except ValidationError as exc:
-        for error in exc.errors(include_url=False):
-            field = str(error["loc"][0]) if error["loc"] else None
-            errors_of(form, field).append(error["msg"].removeprefix("Value error, "))
-        return _customers_page(form, 400)
+        return _customers_page(form, show_domain_error(form, validation_failed(exc), CustomerForm.DOMAIN_FIELDS))
     try:
         store, customer = operations.onboard_customer(form.store.data, data)
     except DomainError as exc:
         default = "contact_email" if exc.status == 409 and "email" in exc.detail else "store"
-        return _customers_page(form, show_errors(form, exc, {"contactEmail": "contact_email"}, default=default))
+        return _customers_page(form, show_domain_error(form, exc, CustomerForm.DOMAIN_FIELDS, default=default))
     flash(f"{customer.name} is a customer of {store.name}.")
     return redirect(url_for(".customer", slug=store.slug, customer_id=customer.id), 303)
 
@@ -244,12 +224,12 @@ def _customer_page(slug: str, customer_id: str, form: IssueCredentialsForm, stat
     return render_template("admin/platform/customer.html", store=store, customer=found, form=form), status
 
 
-@bp.get("/customers/<slug>/<customer_id>")
+@bp.get("/onboarding/<slug>/<customer_id>")
 def customer(slug: str, customer_id: str):
     return _customer_page(slug, customer_id, IssueCredentialsForm(formdata=None))
 
 
-@bp.post("/customers/<slug>/<customer_id>/credentials")
+@bp.post("/onboarding/<slug>/<customer_id>/credentials")
 def issue_credentials(slug: str, customer_id: str):
     """Issue API credentials (role customer) and show the secret this once; it is stored hashed."""
     form = IssueCredentialsForm()  # its CSRF token is checked for every POST by CSRFProtect
@@ -258,7 +238,7 @@ def issue_credentials(slug: str, customer_id: str):
     except DomainError as exc:
         if exc.status == 404:
             raise
-        return _customer_page(slug, customer_id, form, show_errors(form, exc))
+        return _customer_page(slug, customer_id, form, show_domain_error(form, exc))
     response = render_template("admin/platform/credentials.html", store=tenancy_admin.get_tenant(slug),
                                customer=found, client=client, secret=secret)
     return response, 201, {"Cache-Control": "no-store"}
@@ -266,7 +246,7 @@ def issue_credentials(slug: str, customer_id: str):
 
 # --- inventory replenishment ---------------------------------------------------------------------
 
-def _replenish_page(search: ProductSearchForm, status: int = 200, replenish_form: ReplenishForm | None = None,
+def _replenish_page(search: ProductSearchForm, status: int = 200, replenish_form: TenantReplenishForm | None = None,
                     changed: str | None = None):
     search.store.choices = store_choices()
     products, total, store_error = [], 0, None
@@ -295,14 +275,14 @@ def replenishment():
 @bp.post("/replenish")
 def replenish():
     """Add units to a product (one conditional UPDATE); the page shows the new quantity and status."""
-    form = ReplenishForm()
+    form = TenantReplenishForm()
     search = ProductSearchForm(formdata=None, store=form.store.data or "", q=form.q.data or "")
     if not form.validate():
         return _replenish_page(search, 400, replenish_form=form)
     try:
         change = operations.replenish(form.store.data, form.product.data, form.quantity.data)
     except DomainError as exc:
-        return _replenish_page(search, show_errors(form, exc, default="quantity" if exc.status == 400 else None),
+        return _replenish_page(search, show_domain_error(form, exc, default="quantity" if exc.status == 400 else None),
                                replenish_form=form)
     flash(f"Added {change.quantity} to {change.product.name} ({change.product.sku}): now {change.current} "
           f"({change.status.replace('_', ' ')}).")

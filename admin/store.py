@@ -1,13 +1,36 @@
-"""The store-admin portal on a store's subdomain: http://{slug}.{PLATFORM_HOST}/admin/."""
+"""The store-admin portal on a store's subdomain: http://{slug}.{PLATFORM_HOST}/admin/.
+
+Handlers parse (a Flask-WTF form or the query string), call the core service and render; the
+request commits once (api.finish_unit_of_work: on a status below 400, rolled back otherwise).
+A listing URL answers the whole page, or only its table to an htmx request."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from dataclasses import dataclass
+from decimal import Decimal
+
+from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
+from wtforms import SelectChoice
 
 from admin.auth import require_portal_user
-from core.errors import NotFound
+from admin.forms import (ApiClientForm, CancelOrderForm, NewProductForm, ProductForm, ReplenishForm,
+                         show_domain_error)
+from core.auth import services as auth_services
+from core.catalog import services as catalog
+from core.catalog.services import total_pages
+from core.customers.models import CustomerStatus
+from core.customers.services import list_customers
+from core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from core.inventory.services import products_to_restock, replenish_product_stock, stock_status
+from core.orders import services as orders_service
+from core.orders.models import OrderChannel, OrderStatus
 from core.tenancy.hosts import host_slug, page_tenant
+from core.tenancy.resolve import tenant_session
 
 bp = Blueprint("store_admin", __name__, url_prefix="/admin")
+PAGE_SIZE = 20
+SALES_DAYS = 30
+# Customers offered for a customer API client (the active ones, newest first).
+CUSTOMER_CHOICES = 200
 
 
 @bp.before_request
@@ -18,6 +41,306 @@ def store_admins_only():
     return require_portal_user()
 
 
+@bp.context_processor
+def store_context() -> dict:
+    """What every store-admin template uses. The tenant only once the guard resolved it (an error
+    page of an unknown host renders without one)."""
+    context = {"stock_status": stock_status, "money": _money, "percent": _percent}
+    if g.get("tenant") is not None:
+        context["tenant"] = g.tenant
+    return context
+
+
+def store_db(*, write: bool = False):
+    """This store's database session of the request (write=True takes SQLite's write lock first)."""
+    return tenant_session(page_tenant(), write=write)
+
+
+def _page_number() -> int:
+    page = request.args.get("page", 1, type=int)
+    return page if page and page > 0 else 1
+
+
+def render_page_or_partial(template: str, partial: str, status: int = 200, **context):
+    """The full page, or only `partial` for an htmx request (not for history restores, which
+    need the whole page). Vary tells caches that both live at one URL."""
+    wants_partial = request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request")
+    response = make_response(render_template(partial if wants_partial else template, **context), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+# --- dashboard -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    label: str
+    value: str
+    tick: bool
+
+
+@dataclass(frozen=True)
+class BarChart:
+    """Geometry of a server-rendered SVG bar chart (viewBox units)."""
+
+    bars: list[Bar]
+    top: str
+    middle: str
+    # A narrow canvas scaled to the page: its 15-unit text stays readable at 375 px.
+    width: int = 480
+    height: int = 220
+    left: int = 64
+    right: int = 18
+    bottom: int = 30
+    upper: int = 14
+
+    @property
+    def end(self) -> int:
+        return self.width - self.right
+
+    @property
+    def base(self) -> int:
+        return self.height - self.bottom
+
+    @property
+    def mid(self) -> float:
+        return self.upper + (self.base - self.upper) / 2
+
+
+def _nice_ceiling(value: Decimal) -> Decimal:
+    """The smallest 1, 2 or 5 × 10ⁿ at or above `value` (a readable top of the axis)."""
+    if value <= 0:
+        return Decimal(1)
+    magnitude = Decimal(10) ** (value.adjusted())
+    for step in (1, 2, 5, 10):
+        if value <= step * magnitude:
+            return step * magnitude
+    return 10 * magnitude
+
+
+def bar_chart(days: list, values: list[Decimal], fmt, *, least_top: Decimal = Decimal(1)) -> BarChart:
+    """Bars of `values` (one per day), an axis topped at a round number at least `least_top`,
+    and a date under every seventh bar counted back from today's."""
+    chart = BarChart(bars=[], top="", middle="")
+    top = max(_nice_ceiling(max(values, default=Decimal(0))), least_top)
+    slot = (chart.end - chart.left) / max(len(values), 1)
+    span = chart.base - chart.upper
+    bars = []
+    for index, (day, value) in enumerate(zip(days, values)):
+        height = float(Decimal(value) / top) * span
+        bars.append(Bar(x=chart.left + index * slot + slot * 0.15, y=chart.base - height, width=slot * 0.7,
+                        height=height, label=f"{day:%b} {day.day}", value=fmt(value),
+                        tick=(len(values) - 1 - index) % 7 == 0))
+    return BarChart(bars=bars, top=_axis(top), middle=_axis(top / 2))
+
+
+def _axis(value: Decimal) -> str:
+    """An axis mark: whole numbers without cents (100, 2,000), others with them (0.50)."""
+    return f"{int(value):,}" if value == value.to_integral_value() else f"{value:,.2f}"
+
+
+def _money(value) -> str:
+    return f"{Decimal(value):,.2f}"
+
+
+def _percent(ratio) -> str:
+    """0.1500 → '15', 0.0525 → '5.25'."""
+    return f"{(Decimal(ratio) * 100).normalize():f}"
+
+
 @bp.get("/dashboard")
 def dashboard():
-    return render_template("admin/store/dashboard.html", tenant=page_tenant())
+    """Orders and revenue of the last 30 days (charts with a table), products to restock."""
+    session = store_db()
+    report = orders_service.daily_sales(session, SALES_DAYS)
+    restock, restock_total = products_to_restock(session, limit=10)
+    days = [day.day for day in report.days]
+    return render_template(
+        "admin/store/dashboard.html", report=report, restock=restock, restock_total=restock_total,
+        revenue_chart=bar_chart(days, [day.revenue for day in report.days], _money),
+        # Order counts are whole: an axis of at least 2 keeps its middle mark a whole number.
+        orders_chart=bar_chart(days, [Decimal(day.orders) for day in report.days], lambda v: f"{int(v):,}",
+                               least_top=Decimal(2)))
+
+
+# --- products ------------------------------------------------------------------------------------
+
+@bp.get("/products")
+def products():
+    """Every product, inactive ones too, searchable by name or SKU, with stock badges."""
+    search, page = request.args.get("q", "").strip(), _page_number()
+    items, total = catalog.list_admin_products(store_db(), page=page, page_size=PAGE_SIZE, search=search)
+    return render_page_or_partial("admin/store/products.html", "admin/store/_products_table.html",
+                                  products=items, total=total, page=page, pages=total_pages(total, PAGE_SIZE),
+                                  search=search, replenish_form=ReplenishForm())
+
+
+def _category_choices(session) -> list[tuple[str, str]]:
+    return [SelectChoice(c.id, c.name if c.is_active else f"{c.name} (inactive)")
+            for c in catalog.list_all_categories(session)]
+
+
+def _product_form_page(form, product=None, status: int = 200):
+    return render_template("admin/store/product_form.html", form=form, product=product,
+                           replenish_form=ReplenishForm()), status
+
+
+@bp.route("/products/new", methods=["GET", "POST"])
+def new_product():
+    session = store_db(write=request.method == "POST")
+    form = NewProductForm()
+    form.categories.choices = _category_choices(session)
+    if form.validate_on_submit():
+        try:
+            product = catalog.create_product(session, page_tenant(), sku=form.sku.data, quantity=form.quantity.data,
+                                             **form.product_values())
+        except Conflict as exc:
+            form.sku.errors = [*form.sku.errors, exc.detail]
+            return _product_form_page(form, status=exc.status)
+        except DomainError as exc:
+            show_domain_error(form, exc, form.DOMAIN_FIELDS)
+            return _product_form_page(form, status=exc.status)
+        flash(f"Product {product.name} ({product.sku}) was added.")
+        return redirect(url_for(".edit_product", product_id=product.id), 303)
+    return _product_form_page(form, status=400 if form.errors else 200)
+
+
+@bp.route("/products/<product_id>", methods=["GET", "POST"])
+def edit_product(product_id: str):
+    session = store_db(write=request.method == "POST")
+    product = catalog.get_product(session, product_id)
+    form = ProductForm(data=ProductForm.initial(product) if request.method == "GET" else None)
+    form.categories.choices = _category_choices(session)
+    if form.validate_on_submit():
+        try:
+            catalog.update_product(session, product, **form.product_values())
+        except DomainError as exc:
+            show_domain_error(form, exc, form.DOMAIN_FIELDS)
+            return _product_form_page(form, product, status=exc.status)
+        flash(f"Product {product.name} was saved.")
+        return redirect(url_for(".edit_product", product_id=product.id), 303)
+    return _product_form_page(form, product, status=400 if form.errors else 200)
+
+
+@bp.post("/products/<product_id>/replenish")
+def replenish(product_id: str):
+    """Add units to a product's stock (core replenish_product_stock: one conditional UPDATE).
+    htmx gets the stock cell back with the new quantity and status; a plain post is redirected."""
+    session = store_db(write=True)
+    product = catalog.get_product(session, product_id)  # 404 for an id of another store
+    form = ReplenishForm()
+    change, status = None, 400
+    if form.validate_on_submit():
+        try:
+            change = replenish_product_stock(session, product.id, form.quantity.data)
+            status = 200
+        except ValidationFailed as exc:
+            show_domain_error(form, exc, {"quantity": "quantity"})
+        except Conflict as exc:
+            form.quantity.errors = [*form.quantity.errors, exc.detail]
+            status = exc.status
+    if not request.headers.get("HX-Request"):
+        if change:
+            flash(f"Added {change.quantity} units of {product.name}: {change.current} in stock.")
+        else:
+            flash(f"{product.name} was not replenished: {' '.join(form.quantity.errors)}")
+        return redirect(request.referrer if _same_portal(request.referrer) else url_for(".products"), 303)
+    return render_template("admin/store/_stock_cell.html", product=product, change=change,
+                           replenish_form=form if change is None else ReplenishForm(formdata=None)), status
+
+
+def _same_portal(url: str | None) -> bool:
+    return bool(url) and url.startswith(request.host_url + "admin/")
+
+
+# --- orders --------------------------------------------------------------------------------------
+
+@bp.get("/orders")
+def orders():
+    """Orders of both channels (storefront, api), filtered by channel and status, newest first."""
+    channel, status, page = request.args.get("channel") or None, request.args.get("status") or None, _page_number()
+    items, total = orders_service.list_orders(store_db(), page=page, page_size=PAGE_SIZE, channel=channel,
+                                              status=status)
+    return render_page_or_partial("admin/store/orders.html", "admin/store/_orders_table.html", orders=items,
+                                  total=total, page=page, pages=total_pages(total, PAGE_SIZE), channel=channel,
+                                  status=status, channels=list(OrderChannel), statuses=list(OrderStatus))
+
+
+@bp.get("/orders/<order_id>")
+def order(order_id: str):
+    return render_template("admin/store/order.html", order=orders_service.get_order(store_db(), order_id),
+                           form=CancelOrderForm(), error=None)
+
+
+@bp.post("/orders/<order_id>/cancel")
+def cancel_order(order_id: str):
+    """Cancel a PENDING order; its stock is given back. Anything else stays as it was, with the
+    reason on the order's page."""
+    # The form is only its CSRF token, which CSRFProtect has checked before this view runs.
+    session = store_db(write=True)
+    try:
+        cancelled = orders_service.cancel_pending_order(session, order_id)
+    except Conflict as exc:
+        return render_template("admin/store/order.html", order=orders_service.get_order(session, order_id),
+                               form=CancelOrderForm(), error=exc.detail), exc.status
+    flash(f"Order {cancelled.number} was cancelled; its stock was given back.")
+    return redirect(url_for(".order", order_id=cancelled.id), 303)
+
+
+# --- customers and API clients -------------------------------------------------------------------
+
+@bp.get("/customers")
+def customers():
+    page = _page_number()
+    items, total = list_customers(store_db(), page=page, page_size=PAGE_SIZE)
+    return render_page_or_partial("admin/store/customers.html", "admin/store/_customers_table.html",
+                                  customers=items, total=total, page=page, pages=total_pages(total, PAGE_SIZE))
+
+
+def _api_clients_page(form: ApiClientForm, *, issued=None, secret: str | None = None, status: int = 200):
+    active, _ = list_customers(store_db(write=request.method == "POST"), page=1, page_size=CUSTOMER_CHOICES,
+                               status=CustomerStatus.ACTIVE)
+    form.customer_id.choices = [SelectChoice("", "None (not a customer client)")] + [
+        SelectChoice(c.id, f"{c.name} <{c.contact_email}>") for c in active]
+    names = {c.id: c.name for c in active}
+    response = make_response(render_template(
+        "admin/store/api_clients.html", form=form, clients=auth_services.list_api_clients(page_tenant()),
+        customer_names=names, issued=issued, secret=secret), status)
+    # The page may hold a secret shown this once: no cache, no back-button copy.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/api-clients")
+def api_clients():
+    form = ApiClientForm(data={"customer_id": request.args.get("customer", "")})
+    if request.args.get("customer"):
+        form.role.data = "customer"
+    return _api_clients_page(form)
+
+
+@bp.post("/api-clients")
+def issue_api_client():
+    """Issue credentials; the secret is in this answer only (stored hashed)."""
+    form = ApiClientForm()
+    if form.validate_on_submit():
+        try:
+            client, secret = auth_services.issue_api_client(store_db(write=True), page_tenant(), form.name.data,
+                                                            form.role.data, form.customer_id.data or None)
+        except DomainError as exc:
+            show_domain_error(form, exc, form.DOMAIN_FIELDS)
+            return _api_clients_page(form, status=exc.status)
+        return _api_clients_page(ApiClientForm(formdata=None), issued=client, secret=secret, status=201)
+    return _api_clients_page(form, status=400)
+
+
+@bp.post("/api-clients/<client_pk>/revoke")
+def revoke_api_client(client_pk: str):
+    # The form is only its CSRF token, which CSRFProtect has checked before this view runs.
+    client = auth_services.revoke_api_client(page_tenant(), client_pk)
+    flash(f"API client {client.name} ({client.client_id}) was revoked; its tokens no longer work.")
+    return redirect(url_for(".api_clients"), 303)

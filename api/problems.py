@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from core.errors import DomainError
+from core.validation import validation_failed
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +39,7 @@ def problem(status: int, title: str, detail: str, *, errors: dict | None = None,
 
 def pydantic_errors(exc: ValidationError) -> dict[str, list[str]]:
     """Pydantic errors keyed by field path in the request's own names ('products.0.quantity')."""
-    errors: dict[str, list[str]] = {}
-    for error in exc.errors(include_url=False):
-        location = ".".join(str(part) for part in error["loc"]) or "body"
-        message = error["msg"]
-        if message.startswith("Value error, "):
-            message = message[len("Value error, "):]
-        errors.setdefault(location, []).append(message)
-    return errors
+    return validation_failed(exc).errors
 
 
 def validation_problem(errors: dict[str, list[str]]) -> Response:

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import phonenumbers
+from pydantic import ValidationError
+
+from core.errors import ValidationFailed
 
 
 def normalize_phone(value: str) -> str:
@@ -17,3 +20,13 @@ def normalize_phone(value: str) -> str:
     if not phonenumbers.is_possible_number(number):
         raise ValueError("Phone is not a possible phone number.")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def validation_failed(exc: ValidationError) -> ValidationFailed:
+    """A pydantic ValidationError as the domain's ValidationFailed, its messages keyed by field
+    path in the input's own names ('products.0.quantity'), as the API and the forms show them."""
+    errors: dict[str, list[str]] = {}
+    for error in exc.errors(include_url=False):
+        location = ".".join(str(part) for part in error["loc"]) or "body"
+        errors.setdefault(location, []).append(error["msg"].removeprefix("Value error, "))
+    return ValidationFailed("One or more validation errors occurred.", errors=errors)

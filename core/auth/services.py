@@ -8,7 +8,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from core.auth.models import CLIENT_ROLES, ApiClient, Role, User
 from core.auth.tokens import issue_access_token
-from core.errors import Conflict, Unauthorized, ValidationFailed
+from core.customers.services import require_active_customer
+from core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from core.extensions import db
 from core.tenancy.models import Tenant, utcnow
 
@@ -121,3 +122,45 @@ def client_credentials_grant(client_id: str, client_secret: str) -> dict:
         raise Unauthorized("Invalid client credentials.")
     return issue_access_token(subject=client.client_id, tenant=client.tenant.slug, roles=[client.role],
                               customer_id=client.customer_id)
+
+
+def issue_api_client(tenant_db, tenant: Tenant, name: str, role: str,
+                     customer_id: str | None = None) -> tuple[ApiClient, str]:
+    """A store's own issuing of credentials (its admin portal): a name of 1–200 characters, a
+    client role, and for a customer client an ACTIVE customer of this store (looked up in its
+    database `tenant_db`). Returns (client, plain secret); the secret is stored hashed only."""
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise ValidationFailed.field("name", "Name is required (at most 200 characters).")
+    if role not in CLIENT_ROLES:
+        raise ValidationFailed.field("role", f"Role must be one of: {', '.join(CLIENT_ROLES)}.")
+    if role == Role.CUSTOMER:
+        customer_id = require_active_customer(tenant_db, customer_id or "").id
+    else:
+        customer_id = None  # only a customer client acts for a customer
+    return create_api_client(tenant, name, role, customer_id)
+
+
+def list_api_clients(tenant: Tenant) -> list[ApiClient]:
+    """Every API client of this store, revoked ones too, newest first. Never the secrets."""
+    return list(db.session.scalars(db.select(ApiClient).where(ApiClient.tenant_id == tenant.id)
+                                   .order_by(ApiClient.created_at.desc(), ApiClient.id)))
+
+
+def get_api_client(tenant: Tenant, client_pk: str) -> ApiClient:
+    """An API client of this store by its row id; another store's client is NotFound (404)."""
+    client = db.session.scalar(db.select(ApiClient).where(ApiClient.id == client_pk,
+                                                          ApiClient.tenant_id == tenant.id))
+    if client is None:
+        raise NotFound("API client not found.")
+    return client
+
+
+def revoke_api_client(tenant: Tenant, client_pk: str) -> ApiClient:
+    """Revoke a client of this store (404 for another store's): it can get no new token, and
+    core.auth.guards refuses the tokens it already holds. Revoking twice keeps the first time."""
+    client = get_api_client(tenant, client_pk)
+    if client.revoked_at is None:
+        client.revoked_at = utcnow()
+        db.session.flush()
+    return client

@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Iterable
+from urllib.parse import urlsplit
 
 from sqlalchemy import exists, false, func, select, text, true
 from sqlalchemy.exc import IntegrityError
@@ -256,19 +257,81 @@ def _lock_product_creation(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(hashtext('storefleet.create_product'))"))
 
 
-def create_product(session: Session, tenant, *, sku: str, name: str, price, quantity: int,
-                   description: str = "", discount=0, images: Iterable[str] | None = None,
-                   dynamic_attributes: dict | None = None, customization_options: dict | None = None,
-                   category_ids: Iterable[str] = (), low_stock_threshold: int = 10,
-                   is_active: bool = True) -> Product:
-    """Add a product to the tenant's catalog. Invariants: the SKU is unique (Conflict 409), the
-    plan's maxProducts is never exceeded (LimitExceeded 403), price is a Decimal ≥ 0 rounded to
-    cents, discount is within 0..1, stock is a non-negative integer, and final_price is
-    price × (1 − discount). Flushes; the caller commits."""
-    errors: dict[str, list[str]] = {}
-    sku = sku.strip() if isinstance(sku, str) else sku
-    if (problem := sku_problem(sku)) is not None:
-        errors["sku"] = [problem]
+MAX_IMAGES = 20
+MAX_IMAGE_URL_LENGTH = 2000
+MAX_OPTIONS = 50
+MAX_TEXT = 200
+
+
+def _check_images(images, errors: dict) -> list[str]:
+    """Images are web addresses: absolute http(s) URLs or paths on this site ('/static/…')."""
+    images = [image.strip() if isinstance(image, str) else image for image in (images or [])]
+    if len(images) > MAX_IMAGES:
+        errors["images"] = [f"At most {MAX_IMAGES} images."]
+        return images
+    for image in images:
+        if not isinstance(image, str) or not image or len(image) > MAX_IMAGE_URL_LENGTH:
+            errors["images"] = [f"Each image must be a URL of at most {MAX_IMAGE_URL_LENGTH} characters."]
+            break
+        parts = urlsplit(image)
+        absolute = parts.scheme in ("http", "https") and bool(parts.netloc)
+        on_this_site = not parts.scheme and not parts.netloc and image.startswith("/") and not image.startswith("//")
+        if not (absolute or on_this_site) or any(c.isspace() for c in image):
+            errors["images"] = [f"'{image[:80]}' is not an http(s) URL or a path starting with '/'."]
+            break
+    return images
+
+
+def _check_attributes(attributes, errors: dict) -> dict:
+    """Dynamic attributes: up to MAX_OPTIONS names, each a short text with a short text value."""
+    attributes = dict(attributes or {})
+    if len(attributes) > MAX_OPTIONS:
+        errors["dynamicAttributes"] = [f"At most {MAX_OPTIONS} attributes."]
+    for key, value in attributes.items():
+        if not isinstance(key, str) or not key.strip() or len(key) > MAX_TEXT or not isinstance(value, str) \
+                or len(value) > MAX_TEXT:
+            errors["dynamicAttributes"] = [f"Each attribute needs a name and a text value of at most {MAX_TEXT} "
+                                           "characters."]
+            break
+    return attributes
+
+
+def _check_customization(options, errors: dict) -> dict:
+    """Customization options as core.provisioning validates them: {name: {"required": bool,
+    "values": [allowed texts]?}}; a name without values accepts any text."""
+    options = dict(options or {})
+    if len(options) > MAX_OPTIONS:
+        errors["customizationOptions"] = [f"At most {MAX_OPTIONS} options."]
+    for key, option in options.items():
+        values = option.get("values") if isinstance(option, dict) else None
+        valid = (isinstance(key, str) and key.strip() and len(key) <= MAX_TEXT and isinstance(option, dict)
+                 and set(option) <= {"required", "values"} and isinstance(option.get("required", False), bool)
+                 and (values is None or (isinstance(values, list) and all(
+                     isinstance(v, str) and v.strip() and len(v) <= MAX_TEXT for v in values)
+                     and len(set(values)) == len(values))))
+        if not valid:
+            errors["customizationOptions"] = [f"Option '{str(key)[:40]}' must have a name, 'required' true or "
+                                              "false, and optionally a list of distinct allowed values."]
+            break
+    return options
+
+
+@dataclass(frozen=True)
+class _ProductFields:
+    name: str
+    price: Decimal
+    discount: Decimal
+    low_stock_threshold: int
+    categories: list
+    images: list
+    dynamic_attributes: dict
+    customization_options: dict
+
+
+def _check_product_fields(session: Session, errors: dict, *, name, price, discount, low_stock_threshold,
+                          category_ids, images, dynamic_attributes, customization_options) -> _ProductFields:
+    """The rules every product keeps, on create and on update; problems go into `errors`
+    (keyed by the API's field names), the cleaned values come back."""
     name = name.strip() if isinstance(name, str) else ""
     if not name or len(name) > 200:
         errors["name"] = ["Name is required (at most 200 characters)."]
@@ -278,17 +341,44 @@ def create_product(session: Session, tenant, *, sku: str, name: str, price, quan
     ratio = _decimal(discount, "discount", errors)
     if ratio is not None and not 0 <= ratio <= 1:
         errors["discount"] = ["discount must be from 0 to 1."]
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 <= quantity <= MAX_STOCK:
-        errors["quantity"] = [f"quantity must be an integer from 0 to {MAX_STOCK}."]
-    if isinstance(low_stock_threshold, bool) or not isinstance(low_stock_threshold, int) or low_stock_threshold < 0:
+    if isinstance(low_stock_threshold, bool) or not isinstance(low_stock_threshold, int) \
+            or not 0 <= low_stock_threshold <= MAX_STOCK:
         errors["lowStockThreshold"] = ["lowStockThreshold must be a non-negative integer."]
-    category_ids = list(category_ids)
+    category_ids = list(category_ids or ())
     categories = []
     if category_ids:
         keys = [_uuid_or_none(c) for c in category_ids]
         categories = list(session.scalars(select(Category).where(Category.id.in_([k for k in keys if k]))))
         if None in keys or len(categories) != len(set(keys)):
             errors["categoryIds"] = ["Every category id must name an existing category."]
+    images = _check_images(images, errors)
+    dynamic_attributes = _check_attributes(dynamic_attributes, errors)
+    customization_options = _check_customization(customization_options, errors)
+    return _ProductFields(name=name, price=to_money(amount) if "price" not in errors else amount,
+                          discount=ratio.quantize(Decimal("0.0001")) if "discount" not in errors else ratio,
+                          low_stock_threshold=low_stock_threshold, categories=categories, images=images,
+                          dynamic_attributes=dynamic_attributes, customization_options=customization_options)
+
+
+def create_product(session: Session, tenant, *, sku: str, name: str, price, quantity: int,
+                   description: str = "", discount=0, images: Iterable[str] | None = None,
+                   dynamic_attributes: dict | None = None, customization_options: dict | None = None,
+                   category_ids: Iterable[str] = (), low_stock_threshold: int = 10,
+                   is_active: bool = True) -> Product:
+    """Add a product to the tenant's catalog. Invariants: the SKU is unique (Conflict 409), the
+    plan's maxProducts is never exceeded (LimitExceeded 403), price is a Decimal ≥ 0 rounded to
+    cents, discount is within 0..1, stock is a non-negative integer, images are URLs, and
+    final_price is price × (1 − discount). Flushes; the caller commits."""
+    errors: dict[str, list[str]] = {}
+    sku = sku.strip() if isinstance(sku, str) else sku
+    if (problem := sku_problem(sku)) is not None:
+        errors["sku"] = [problem]
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 <= quantity <= MAX_STOCK:
+        errors["quantity"] = [f"quantity must be an integer from 0 to {MAX_STOCK}."]
+    fields = _check_product_fields(session, errors, name=name, price=price, discount=discount,
+                                   low_stock_threshold=low_stock_threshold, category_ids=category_ids,
+                                   images=images, dynamic_attributes=dynamic_attributes,
+                                   customization_options=customization_options)
     if errors:
         raise ValidationFailed("One or more validation errors occurred.", errors=errors)
 
@@ -298,12 +388,12 @@ def create_product(session: Session, tenant, *, sku: str, name: str, price, quan
     existing = session.scalar(select(func.count()).select_from(Product)) or 0
     check_limit(tenant, "maxProducts", existing + 1)
 
-    amount, ratio = to_money(amount), ratio.quantize(Decimal("0.0001"))
     product = Product(
-        sku=sku, name=name, description=description or "", price=amount, discount=ratio,
-        final_price=final_price(amount, ratio), stock=quantity, low_stock_threshold=low_stock_threshold,
-        is_active=bool(is_active), images=list(images or []), dynamic_attributes=dict(dynamic_attributes or {}),
-        customization_options=dict(customization_options or {}), categories=categories,
+        sku=sku, name=fields.name, description=description or "", price=fields.price, discount=fields.discount,
+        final_price=final_price(fields.price, fields.discount), stock=quantity,
+        low_stock_threshold=fields.low_stock_threshold, is_active=bool(is_active), images=fields.images,
+        dynamic_attributes=fields.dynamic_attributes, customization_options=fields.customization_options,
+        categories=fields.categories,
     )
     session.add(product)
     try:
@@ -312,3 +402,62 @@ def create_product(session: Session, tenant, *, sku: str, name: str, price, quan
         # Another transaction took the SKU between our check and our insert.
         raise Conflict(f"A product with SKU '{sku}' already exists.", sku=sku) from exc
     return product
+
+
+def update_product(session: Session, product: Product, *, name: str, price, description: str = "", discount=0,
+                   images: Iterable[str] | None = None, dynamic_attributes: dict | None = None,
+                   customization_options: dict | None = None, category_ids: Iterable[str] = (),
+                   low_stock_threshold: int = 10, is_active: bool = True) -> Product:
+    """Replace a product's details under create_product's rules (ValidationFailed names every bad
+    field and changes nothing) and recompute final_price. The SKU stays (orders and API callers
+    name the product by it) and so does the stock, which only changes through
+    core.inventory.services. Flushes; the caller commits."""
+    errors: dict[str, list[str]] = {}
+    fields = _check_product_fields(session, errors, name=name, price=price, discount=discount,
+                                   low_stock_threshold=low_stock_threshold, category_ids=category_ids,
+                                   images=images, dynamic_attributes=dynamic_attributes,
+                                   customization_options=customization_options)
+    if errors:
+        raise ValidationFailed("One or more validation errors occurred.", errors=errors)
+    product.name, product.description = fields.name, description or ""
+    product.price, product.discount = fields.price, fields.discount
+    product.final_price = final_price(fields.price, fields.discount)
+    product.low_stock_threshold, product.is_active = fields.low_stock_threshold, bool(is_active)
+    product.images, product.dynamic_attributes = fields.images, fields.dynamic_attributes
+    product.customization_options, product.categories = fields.customization_options, fields.categories
+    session.flush()
+    return product
+
+
+def get_product(session: Session, product_id: str) -> Product:
+    """A product of this store by its UUID, active or not (the store admin sees both);
+    NotFound (404) when the id is unknown here or not a UUID."""
+    key = _uuid_or_none(product_id)
+    product = session.get(Product, key) if key is not None else None
+    if product is None:
+        raise NotFound(f"Product '{product_id}' not found.")
+    return product
+
+
+def list_admin_products(session: Session, *, page: int, page_size: int,
+                        search: str | None = None) -> tuple[list[Product], int]:
+    """One page of every product of the store, active or not, by name then id, and the number
+    of all that match; `search` is a case-insensitive substring of the name or the SKU. Two
+    queries (COUNT, the page) plus the page's categories."""
+    search = (search or "").strip()
+    _check_listing(page, page_size, search, None, None)
+    conditions = []
+    if search:
+        # Both sides lowered by the database's own lower(), so they always agree on what case is.
+        pattern = func.lower(_like_contains(search))
+        conditions.append(func.lower(Product.name).like(pattern, escape=LIKE_ESCAPE)
+                          | func.lower(Product.sku).like(pattern, escape=LIKE_ESCAPE))
+    total = session.scalar(select(func.count()).select_from(Product).where(*conditions)) or 0
+    products = session.scalars(select(Product).where(*conditions).order_by(Product.name, Product.id)
+                               .limit(page_size).offset((page - 1) * page_size)).all()
+    return list(products), total
+
+
+def list_all_categories(session: Session) -> list[Category]:
+    """Every category of the store, active or not, by name (what a product may be filed under)."""
+    return list(session.scalars(select(Category).order_by(Category.name, Category.id)))

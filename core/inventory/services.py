@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, lazyload
 
 from core.catalog.models import Product
@@ -156,3 +156,13 @@ def list_inventory(session: Session) -> list[Product]:
     """Every product of the store, active or not, by SKU: the stock levels the inventory lists."""
     # Categories are not part of a stock level: skip their selectin load.
     return list(session.scalars(select(Product).options(lazyload(Product.categories)).order_by(Product.sku)))
+
+
+def products_to_restock(session: Session, *, limit: int = 20) -> tuple[list[Product], int]:
+    """The products below their low-stock threshold, active or not: out-of-stock first, then by
+    stock level (fewest units first) and name; at most `limit` of them, and how many there are."""
+    below = (Product.stock <= 0) | (Product.stock < Product.low_stock_threshold)
+    total = session.scalar(select(func.count()).select_from(Product).where(below)) or 0
+    products = session.scalars(select(Product).where(below).options(lazyload(Product.categories))
+                               .order_by(Product.stock, Product.name, Product.id).limit(limit)).all()
+    return list(products), total

@@ -11,14 +11,14 @@ shipping settings and plan limits.
 from __future__ import annotations
 
 import secrets
-
-import phonenumbers
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Callable, Sequence
 
-from sqlalchemy import select, update
+import phonenumbers
+from sqlalchemy import BigInteger, case, cast, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload
 
@@ -253,3 +253,113 @@ def cancel_order(session: Session, order: Order) -> Order:
         release_stock(session, product_id, taken[product_id])
     session.flush()
     return order
+
+
+def cancel_pending_order(session: Session, order_id: str) -> Order:
+    """The store admin's cancel: the order must be this store's (404) and still PENDING (409
+    otherwise, so a second click says so); then cancel_order gives back exactly its stock."""
+    order = get_order(session, order_id)
+    if order.status != OrderStatus.PENDING:
+        raise Conflict(f"Only a pending order can be cancelled (this one is {order.status}).")
+    return cancel_order(session, order)
+
+
+ORDER_PAGE_SIZE = 20
+MAX_ORDER_PAGE_SIZE = 100
+
+
+def list_orders(session: Session, *, page: int, page_size: int = ORDER_PAGE_SIZE, channel: str | None = None,
+                status: str | None = None) -> tuple[list[Order], int]:
+    """One page of the store's orders, newest first (then by id, so pages never overlap), of
+    every channel (storefront and api) unless `channel` is given, and the number that match."""
+    errors: dict[str, list[str]] = {}
+    if channel and channel not in set(OrderChannel):
+        errors["channel"] = [f"Channel must be one of: {', '.join(OrderChannel)}."]
+    if status and status not in set(OrderStatus):
+        errors["status"] = [f"Status must be one of: {', '.join(OrderStatus)}."]
+    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+        errors["page"] = ["page must be an integer of at least 1."]
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_ORDER_PAGE_SIZE:
+        errors["pageSize"] = [f"pageSize must be an integer from 1 to {MAX_ORDER_PAGE_SIZE}."]
+    if errors:
+        raise ValidationFailed("One or more validation errors occurred.", errors=errors)
+    conditions = []
+    if channel:
+        conditions.append(Order.channel == channel)
+    if status:
+        conditions.append(Order.status == status)
+    total = session.scalar(select(func.count()).select_from(Order).where(*conditions)) or 0
+    orders = session.scalars(select(Order).where(*conditions).options(lazyload(Order.items))
+                             .order_by(Order.created_at.desc(), Order.id.desc())
+                             .limit(page_size).offset((page - 1) * page_size)).all()
+    return list(orders), total
+
+
+@dataclass(frozen=True)
+class DaySales:
+    """One UTC day: the orders placed (cancelled ones included) and the revenue of those not
+    cancelled."""
+
+    day: date
+    orders: int
+    cancelled: int
+    revenue: Decimal
+
+
+@dataclass(frozen=True)
+class SalesReport:
+    days: list[DaySales]
+
+    @property
+    def orders(self) -> int:
+        return sum(day.orders for day in self.days)
+
+    @property
+    def cancelled(self) -> int:
+        return sum(day.cancelled for day in self.days)
+
+    @property
+    def revenue(self) -> Decimal:
+        return sum((day.revenue for day in self.days), ZERO)
+
+
+def _utc_day(session: Session, column):
+    """The UTC calendar day of a timestamp column, in SQL. PostgreSQL keeps timestamptz and
+    would take the session's time zone; SQLite stores UTC text, whose date() is the day."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date(func.timezone("UTC", column))
+    return func.date(column)
+
+
+def daily_sales(session: Session, days: int = 30, *, today: date | None = None) -> SalesReport:
+    """Orders and revenue of each of the last `days` UTC days up to today, oldest first, every
+    day present (a day without orders counts 0). Aggregated in SQL in one grouped statement;
+    revenue is summed in whole cents (exact on SQLite, whose numbers are binary floats, as on
+    PostgreSQL) and excludes cancelled orders; money comes back as Decimal."""
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 366:
+        raise ValidationFailed.field("days", "days must be an integer from 1 to 366.")
+    today = today or utcnow().date()
+    first = today - timedelta(days=days - 1)
+    since = datetime.combine(first, time.min, tzinfo=timezone.utc)
+    until = datetime.combine(today + timedelta(days=1), time.min, tzinfo=timezone.utc)
+    day = _utc_day(session, Order.created_at).label("day")
+    cancelled = Order.status == OrderStatus.CANCELLED
+    cents = cast(func.round(Order.total * 100), BigInteger)
+    rows = session.execute(
+        select(day, func.count().label("orders"),
+               func.sum(case((cancelled, 1), else_=0)).label("cancelled"),
+               func.sum(case((cancelled, 0), else_=cents)).label("cents"))
+        .where(Order.created_at >= since, Order.created_at < until)
+        .group_by(day)
+    ).all()
+    by_day = {date.fromisoformat(str(row.day)): row for row in rows}
+    report = []
+    for offset in range(days):
+        current = first + timedelta(days=offset)
+        row = by_day.get(current)
+        if row is None:
+            report.append(DaySales(current, 0, 0, ZERO))
+        else:
+            report.append(DaySales(current, int(row.orders), int(row.cancelled or 0),
+                                   to_money(Decimal(int(row.cents or 0)) / 100)))
+    return SalesReport(report)

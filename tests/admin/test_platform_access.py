@@ -21,10 +21,10 @@ ROUTES = [
     ("POST", f"/admin/tenants/{SLUG}/plan"),
     ("POST", f"/admin/tenants/{SLUG}/overrides"),
     ("POST", f"/admin/tenants/{SLUG}/admins"),
-    ("GET", "/admin/customers"),
-    ("POST", "/admin/customers"),
-    ("GET", f"/admin/customers/{SLUG}/{CUSTOMER}"),
-    ("POST", f"/admin/customers/{SLUG}/{CUSTOMER}/credentials"),
+    ("GET", "/admin/onboarding"),
+    ("POST", "/admin/onboarding"),
+    ("GET", f"/admin/onboarding/{SLUG}/{CUSTOMER}"),
+    ("POST", f"/admin/onboarding/{SLUG}/{CUSTOMER}/credentials"),
     ("GET", "/admin/replenish"),
     ("POST", "/admin/replenish"),
 ]
@@ -60,7 +60,7 @@ def test_a_store_admins_session_cannot_use_the_platform_portal(client, sign_in, 
 
 
 def test_the_platform_portal_is_not_on_a_stores_host(portal, shop_with_admin):
-    response = portal.client.get("/admin/customers", base_url=f"http://{shop_with_admin.host}")
+    response = portal.client.get("/admin/onboarding", base_url=f"http://{shop_with_admin.host}")
     assert response.status_code == 404
 
 
@@ -79,7 +79,7 @@ def _tenant(app, slug):
     ("/admin/tenants/{slug}/overrides", {"feature_push": "on"}),
     ("/admin/tenants/{slug}/admins", {"admin_email": "sneaky@example.com", "admin_password": "long-enough-pw"}),
     ("/admin/tenants/{slug}/repair", {}),
-    ("/admin/customers", {"store": "{slug}", "name": "Sneaky", "contact_email": "sneaky@example.com"}),
+    ("/admin/onboarding", {"store": "{slug}", "name": "Sneaky", "contact_email": "sneaky@example.com"}),
     ("/admin/replenish", {"store": "{slug}", "product": "PROD001", "quantity": "5"}),
 ])
 def test_a_post_without_its_csrf_token_is_refused_and_changes_nothing(portal, app, create_tenant, tenant_session,

@@ -21,14 +21,14 @@ def onboard(portal, slug: str, **fields):
     data = {"store": slug, "name": "Acme Industrial", "contact_email": "buyer@acme.example",
             "phone": "+44 20 7946 0958", "address": "1 Works Road", "external_ref": "ACME-1"}
     data.update(fields)
-    return portal.post("/admin/customers", data)
+    return portal.post("/admin/onboarding", data)
 
 
 def test_onboarding_page_offers_only_ready_stores(portal, create_tenant):
     ready = create_tenant(name="Open Store")
     suspended = create_tenant(name="Closed Store")
     assert portal.post(f"/admin/tenants/{suspended}/status", {"status": "Suspended"}).status_code == 303
-    page = portal.get("/admin/customers").get_data(as_text=True)
+    page = portal.get("/admin/onboarding").get_data(as_text=True)
     assert f'<option value="{ready}">Open Store ({ready})</option>' in page
     assert suspended not in page
     for label in ("Store", "Company name", "Contact email", "Phone", "Address", "External reference"):
@@ -45,10 +45,10 @@ def test_onboarding_creates_the_customer_and_credentials_are_shown_once_and_work
     assert "Acme Industrial is a customer of Test Store." in flashes(page)
     assert "buyer@acme.example" in page and "+442079460958" in page  # stored in E.164
     customer_id = code_text(page, "customer-id")
-    assert created.headers["Location"] == f"/admin/customers/{slug}/{customer_id}"
+    assert created.headers["Location"] == f"/admin/onboarding/{slug}/{customer_id}"
     assert customer_count(tenant_session, slug) == 1
 
-    issued = portal.post(f"/admin/customers/{slug}/{customer_id}/credentials")
+    issued = portal.post(f"/admin/onboarding/{slug}/{customer_id}/credentials")
     assert issued.status_code == 201
     assert issued.headers["Cache-Control"] == "no-store"
     shown = issued.get_data(as_text=True)
@@ -59,7 +59,7 @@ def test_onboarding_creates_the_customer_and_credentials_are_shown_once_and_work
     assert "navigator.clipboard.writeText" in shown
 
     # Shown once: no page shows the secret again.
-    for path in (created.headers["Location"], f"/admin/customers?store={slug}", f"/admin/tenants/{slug}"):
+    for path in (created.headers["Location"], f"/admin/onboarding?store={slug}", f"/admin/tenants/{slug}"):
         assert secret not in portal.get(path).get_data(as_text=True)
 
     token = portal.client.post("/auth/token", data={"grant_type": "client_credentials", "client_id": client_id,
@@ -150,8 +150,8 @@ def test_no_store_chosen_is_shown_beside_the_store_field(portal):
 def test_a_customer_of_another_store_is_not_found(portal, create_tenant):
     first, second = create_tenant(plan_code="PREMIUM"), create_tenant(plan_code="PREMIUM")
     customer_id = onboard(portal, first).headers["Location"].rsplit("/", 1)[1]
-    assert portal.get(f"/admin/customers/{second}/{customer_id}").status_code == 404
-    refused = portal.post(f"/admin/customers/{second}/{customer_id}/credentials")
+    assert portal.get(f"/admin/onboarding/{second}/{customer_id}").status_code == 404
+    refused = portal.post(f"/admin/onboarding/{second}/{customer_id}/credentials")
     assert refused.status_code == 404
     assert 'id="client-secret"' not in refused.get_data(as_text=True)
 
@@ -166,7 +166,7 @@ def test_an_inactive_customer_gets_no_credentials(portal, app, create_tenant, te
     customer_id = onboard(portal, slug).headers["Location"].rsplit("/", 1)[1]
     with tenant_session(slug) as session:
         session.get(Customer, customer_id).status = "inactive"
-    refused = portal.post(f"/admin/customers/{slug}/{customer_id}/credentials")
+    refused = portal.post(f"/admin/onboarding/{slug}/{customer_id}/credentials")
     assert refused.status_code == 400
     page = refused.get_data(as_text=True)
     assert "No active customer of this store has this id." in page and 'id="client-secret"' not in page

@@ -1,0 +1,135 @@
+"""Customers and API clients in the store admin: the customer list, issuing credentials (the
+secret shown once, stored hashed) and revoking them (no token, and old tokens refused)."""
+from __future__ import annotations
+
+import re
+
+import jwt
+import pytest
+
+from core.auth.models import ApiClient
+from core.extensions import db
+from tests.support.store_admin import store_admin  # noqa: F401  (fixture)
+
+SECRET = re.compile(r'<code id="issued-client-secret">([^<]+)</code>')
+CLIENT_ID = re.compile(r'<code id="issued-client-id">([^<]+)</code>')
+
+
+def issue(store_admin, **data):
+    response = store_admin.post("/admin/api-clients", {"name": "Partner One", "role": "partner", **data})
+    html = response.get_data(as_text=True)
+    return response, html
+
+
+def token_for(client, client_id: str, secret: str):
+    return client.post("/auth/token", json={"grant_type": "client_credentials", "client_id": client_id,
+                                            "client_secret": secret})
+
+
+def clients_of(store_admin) -> list[ApiClient]:
+    with store_admin.app.app_context():
+        return list(db.session.scalars(db.select(ApiClient).order_by(ApiClient.created_at)))
+
+
+def test_customers_are_listed_newest_first_with_their_status(store_admin):
+    store_admin.add_customer("Old Co")
+    store_admin.add_customer("Gone Co", active=False)
+    html = store_admin.get("/admin/customers").get_data(as_text=True)
+    assert html.index("Gone Co") < html.index("Old Co")
+    assert ">inactive<" in html and ">active<" in html and "2 customers" in html
+    assert html.count("Issue credentials<span") == 1  # only an active customer may get credentials
+
+
+def test_customers_without_any_say_how_they_arrive(store_admin):
+    assert "partners provision them through the API" in store_admin.get("/admin/customers").get_data(as_text=True)
+
+
+def test_issued_credentials_show_the_secret_once_and_work(store_admin, client):
+    response, html = issue(store_admin)
+    assert response.status_code == 201 and response.headers["Cache-Control"] == "no-store"
+    secret, client_id = SECRET.search(html).group(1), CLIENT_ID.search(html).group(1)
+    assert "shown this once" in html
+    [stored] = clients_of(store_admin)
+    assert (stored.client_id, stored.role, stored.name, stored.customer_id) == (client_id, "partner", "Partner One", None)
+    assert secret not in stored.secret_hash and stored.secret_hash.startswith(("scrypt:", "pbkdf2:"))
+    again = store_admin.get("/admin/api-clients").get_data(as_text=True)
+    assert secret not in again and client_id in again and not SECRET.search(again)
+    token = token_for(client, client_id, secret)
+    assert token.status_code == 200
+    headers = {"Authorization": f"Bearer {token.get_json()['access_token']}", "X-Tenant-Slug": store_admin.slug}
+    assert client.get("/api/provisioning/customers", headers=headers).status_code == 200
+
+
+def test_a_customer_client_is_for_one_active_customer(store_admin, client):
+    customer_id = store_admin.add_customer("Buyer Co")
+    form = store_admin.get("/admin/api-clients", query_string={"customer": customer_id}).get_data(as_text=True)
+    assert f'<option selected value="{customer_id}">Buyer Co' in form
+    response, html = issue(store_admin, name="Buyer", role="customer", customer_id=customer_id)
+    assert response.status_code == 201
+    assert clients_of(store_admin)[0].customer_id == customer_id
+    token = token_for(client, CLIENT_ID.search(html).group(1), SECRET.search(html).group(1)).get_json()
+    assert jwt.decode(token["access_token"], options={"verify_signature": False})["customerId"] == customer_id
+
+
+@pytest.mark.parametrize("case", ["no-customer", "inactive-customer", "unknown-customer"])
+def test_a_customer_client_without_an_active_customer_is_refused_beside_the_field(case, store_admin):
+    customer = {"no-customer": "", "inactive-customer": store_admin.add_customer("Gone", active=False),
+                "unknown-customer": "00000000-0000-0000-0000-000000000000"}[case]
+    response, html = issue(store_admin, role="customer", customer_id=customer)
+    assert response.status_code == 400
+    assert 'id="customer_id-error">No active customer of this store has this id.' in html
+    assert clients_of(store_admin) == [] and not SECRET.search(html)
+
+
+@pytest.mark.parametrize("data,field", [({"name": "  "}, "name"), ({"role": "superadmin"}, "role"),
+                                        ({"name": "x" * 201}, "name")])
+def test_invalid_credentials_requests_show_the_error_beside_the_field(data, field, store_admin):
+    response, html = issue(store_admin, **data)
+    assert response.status_code == 400 and f'aria-describedby="{field}-error"' in html
+    assert clients_of(store_admin) == []
+
+
+def test_a_partner_client_never_carries_a_customer(store_admin):
+    customer_id = store_admin.add_customer()
+    assert issue(store_admin, customer_id=customer_id)[0].status_code == 201
+    assert clients_of(store_admin)[0].customer_id is None
+
+
+def test_revoked_credentials_get_no_token_and_their_tokens_stop_working(store_admin, client):
+    _, html = issue(store_admin)
+    client_id, secret = CLIENT_ID.search(html).group(1), SECRET.search(html).group(1)
+    old_token = token_for(client, client_id, secret).get_json()["access_token"]
+    [stored] = clients_of(store_admin)
+    response = store_admin.post(f"/admin/api-clients/{stored.id}/revoke")
+    assert response.status_code == 303 and response.headers["Location"] == "/admin/api-clients"
+    page = store_admin.get("/admin/api-clients").get_data(as_text=True)
+    assert "was revoked; its tokens no longer work." in page and "revoked " in page
+    assert f"/admin/api-clients/{stored.id}/revoke" not in page
+    assert clients_of(store_admin)[0].revoked_at is not None
+
+    refused = token_for(client, client_id, secret)
+    assert refused.status_code == 401 and refused.get_json()["title"] == "Unauthorized"
+    headers = {"Authorization": f"Bearer {old_token}", "X-Tenant-Slug": store_admin.slug}
+    assert client.get("/api/provisioning/customers", headers=headers).status_code == 401
+
+
+def test_revoking_twice_keeps_the_first_revocation(store_admin):
+    issue(store_admin)
+    [stored] = clients_of(store_admin)
+    store_admin.post(f"/admin/api-clients/{stored.id}/revoke")
+    first = clients_of(store_admin)[0].revoked_at
+    assert store_admin.post(f"/admin/api-clients/{stored.id}/revoke").status_code == 303
+    assert clients_of(store_admin)[0].revoked_at == first
+
+
+def test_the_store_lists_only_its_own_clients(store_admin, create_tenant, app):
+    from core.auth.services import create_api_client
+    from core.tenancy.admin import get_tenant
+
+    other = create_tenant()
+    with app.app_context():
+        create_api_client(get_tenant(other), "Not mine", "partner")
+        db.session.commit()
+    issue(store_admin, name="Mine")
+    html = store_admin.get("/admin/api-clients").get_data(as_text=True)
+    assert "Mine" in html and "Not mine" not in html
