@@ -126,3 +126,16 @@ def test_sign_out_ends_the_session(client, sign_in, platform_host):
 def test_sign_in_page_of_an_unknown_store_is_a_friendly_404(client, store_host):
     response = client.get("/admin/login", base_url=f"http://{store_host('no-such-store')}")
     assert response.status_code == 404 and "text/html" in response.content_type
+
+
+def test_no_admin_path_belongs_to_both_portals(app):
+    """Both portals live under /admin/ and the first rule of a path wins: a path defined by both
+    would make one portal's page unreachable."""
+    owners: dict[str, set[str]] = {}
+    for rule in app.url_map.iter_rules():
+        blueprint = rule.endpoint.partition(".")[0]
+        if rule.rule.startswith("/admin") and blueprint in ("store_admin", "platform_admin"):
+            owners.setdefault(rule.rule, set()).add(blueprint)
+    assert {path: names for path, names in owners.items() if len(names) > 1} == {}
+    assert any(names == {"store_admin"} for names in owners.values())
+    assert any(names == {"platform_admin"} for names in owners.values())
