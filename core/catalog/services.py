@@ -97,11 +97,13 @@ class ListedProduct:
     is_active: bool
     images: list
     dynamic_attributes: dict
+    low_stock_threshold: int
     categories: tuple[CategoryRef, ...]
 
 
 LISTED_COLUMNS = (Product.id, Product.name, Product.description, Product.price, Product.discount,
-                  Product.final_price, Product.stock, Product.is_active, Product.images, Product.dynamic_attributes)
+                  Product.final_price, Product.stock, Product.is_active, Product.images, Product.dynamic_attributes,
+                  Product.low_stock_threshold)
 # Walk the (is_active, name) index in order and stop after the page (see core.sqlite_hints).
 BY_NAME = "INDEXED BY ix_products_active_name"
 
