@@ -138,9 +138,8 @@ def home():
     require_feature(tenant, "catalog")
     session = shop_db()
     form = CatalogFilterForm(formdata=request.args)
-    categories = catalog.list_categories(session) if features()["categories"] else []
     if features()["categories"]:
-        form.category.choices += [SelectChoice(c.id, c.name) for c, _count in categories]
+        form.category.choices += [SelectChoice(c.id, c.name) for c in catalog.active_categories(session)]
     else:
         del form.category
     products, total, status = [], 0, 200

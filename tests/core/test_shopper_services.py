@@ -63,3 +63,13 @@ def test_key_state_tells_unknown_completed_and_replays_the_answer(store):
     with store.db() as session:
         state, answer = key_state(session, scope, key)
     assert state == "completed" and answer.replayed and body["orderNumber"] in answer.body
+
+
+def test_active_categories_lists_the_active_ones_by_name(store):
+    from core.catalog.models import Category
+    from core.catalog.services import active_categories
+
+    with store.db() as session:
+        session.add(Category(name="Zzz Hidden", description="", is_active=False))
+    with store.db() as session:
+        assert [c.name for c in active_categories(session)] == ["Accessories", "Audio", "Computers", "Video"]
