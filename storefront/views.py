@@ -14,8 +14,11 @@ from wtforms.fields.choices import SelectChoice
 
 from core.cart import services as carts
 from core.catalog import services as catalog
-from core.errors import FeatureDisabled, IdempotencyConflict, InsufficientStock, LimitExceeded, NotFound
-from core.errors import ValidationFailed
+from werkzeug.exceptions import HTTPException
+
+from api.problems import handle_domain_error, handle_http_exception
+from core.errors import DomainError, FeatureDisabled, IdempotencyConflict, InsufficientStock, LimitExceeded
+from core.errors import NotFound, ValidationFailed
 from core.idempotency.services import IdempotentRequest, caller_scope, key_state, request_fingerprint
 from core.inventory.services import stock_status
 from core.money import to_money
@@ -100,6 +103,22 @@ def set_shopper_cookie(response):
                             httponly=True, samesite="Lax", secure=request.is_secure or config["SHOP_COOKIE_SECURE"])
     response.vary.add("HX-Request")
     return response
+
+
+@bp.errorhandler(DomainError)
+@bp.errorhandler(HTTPException)
+def explain_to_htmx(exc):
+    """An error of an htmx request (an item that is gone, a feature switched off, a store
+    suspended meanwhile, a refused CSRF token) becomes a notice in the page's #flash region,
+    with its status; every other request gets the platform's HTML error page."""
+    if not request.htmx:
+        return handle_domain_error(exc) if isinstance(exc, DomainError) else handle_http_exception(exc)
+    if isinstance(exc, DomainError):
+        status, detail = exc.status, exc.detail
+    else:
+        status, detail = exc.code or 500, exc.description or exc.name
+    notice = render_template("storefront/_notice.html", message=detail, error=True)
+    return htmx_response(notice, status, retarget="#flash", reswap="innerHTML")
 
 
 @bp.app_template_filter("money")

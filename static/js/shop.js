@@ -1,5 +1,5 @@
 // The shop works without JavaScript; with it, htmx swaps parts of pages. When htmx gets an
-// answer it does not swap (see the htmx-config meta tag) or no answer at all, say so.
+// answer it does not swap (a 5xx, see the htmx-config meta tag) or no answer at all, say so.
 (function () {
   function say(text) {
     var region = document.getElementById("flash");
@@ -12,8 +12,7 @@
   }
   document.addEventListener("htmx:responseError", function (event) {
     var status = event.detail.xhr.status;
-    say(status === 404 ? "That item no longer exists; please reload the page."
-                       : "Sorry, something went wrong (" + status + "). Please reload the page and try again.");
+    say("Sorry, something went wrong (" + status + "). Please reload the page and try again.");
   });
   document.addEventListener("htmx:sendError", function () {
     say("The shop could not be reached. Check your connection and try again.");

@@ -3,6 +3,7 @@ count, the guest cookie and CSRF — with and without htmx."""
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 
@@ -279,3 +280,20 @@ def test_the_api_and_the_pages_share_one_cart_service(shop, shopper):
     api = store.client.get("/api/cart", headers=store.headers(s.cookie().value)).get_json()
     assert api["itemCount"] == 5 == int(_count_badge(text_of(s.get("/"))))
     assert str(api["subtotal"]) == "275.95"
+
+
+def test_an_htmx_request_that_is_refused_gets_a_notice_in_the_flash_region(shop, shopper):
+    store = shop()
+    s = shopper(store.slug)
+    s.add(store.product_id("PROD002"))
+    gone = s.post(f"/cart/items/{uuid.uuid4()}/remove", htmx_target="cart")
+    assert gone.status_code == 404
+    assert gone.headers["HX-Retarget"] == "#flash" and gone.headers["HX-Reswap"] == "innerHTML"
+    assert text_of(gone).strip() == '<p class="notice notice-error" role="alert">Cart item not found.</p>'
+    store.configure(features={"cart": False})
+    off = s.post("/cart/items", {"product_id": store.product_id("PROD001"), "quantity": "1"}, htmx_target="add-to-cart")
+    assert off.status_code == 403 and off.headers["HX-Retarget"] == "#flash"
+    assert "The &#39;cart&#39; feature is not enabled for this store." in text_of(off)
+    no_token = s.post("/cart/items", {"quantity": "1"}, csrf=False, htmx_target="add-to-cart")
+    assert no_token.status_code == 400 and "The CSRF token is missing." in text_of(no_token)
+    assert no_token.headers["HX-Retarget"] == "#flash"
