@@ -218,3 +218,18 @@ def test_service_fields_cover_every_listing_error():
         from core.catalog.services import _check_listing
         _check_listing(0, 0, "x" * 999, -1, -1)
     assert set(caught.value.errors) - {"pageSize"} <= set(CatalogFilterForm.SERVICE_FIELDS)
+
+
+def test_catalog_page_costs_the_same_few_queries_whatever_it_shows(shop, shopper, create_product, count_queries):
+    store = shop()
+    for n in range(20):
+        create_product(store.slug, f"Gadget {n:02d}")
+    s = shopper(store.slug)
+    with count_queries(store.slug) as statements:
+        assert s.get("/?search=gadget&page=2").status_code == 200
+    queries = [q for q in statements if q != "BEGIN"]
+    assert len(queries) == 4  # categories for the filter; COUNT; the page; the page's categories
+    s.add(store.product_id("PROD001"))
+    with count_queries(store.slug) as statements:
+        assert s.get("/").status_code == 200
+    assert len([q for q in statements if q != "BEGIN"]) == 5  # and the header's cart count
