@@ -70,13 +70,9 @@ class Config:
         self.ACCESS_TOKEN_TTL_SECONDS = _env_int("ACCESS_TOKEN_TTL_SECONDS", 3600)
         self.CONFIRM_TOKEN_TTL_SECONDS = _env_int("CONFIRM_TOKEN_TTL_SECONDS", 15 * 60)
 
-        # The storefront's guest-cart cookie is always HttpOnly and SameSite=Lax; it is Secure when
-        # the request came over HTTPS, or always when SHOP_COOKIE_SECURE is set (behind a proxy
-        # that terminates TLS, where the app sees plain http). Browsers drop a Secure cookie on
-        # plain-http localhost, so the default follows the request.
-        self.SHOP_COOKIE_SECURE = (_env("SHOP_COOKIE_SECURE", "") or "").lower() in ("1", "true", "yes")
-        self.SHOP_COOKIE_NAME = "shop_session"
-        self.SHOP_COOKIE_MAX_AGE = 30 * 24 * 3600
+        # Browsers only send a Secure cookie over HTTPS: set it behind TLS (the Flask session and
+        # the storefront's cart cookie follow it; the cart cookie is also Secure on any HTTPS request).
+        self.SESSION_COOKIE_SECURE = _env("SESSION_COOKIE_SECURE", "0") == "1"
 
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.JSON_SORT_KEYS = False

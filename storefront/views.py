@@ -32,6 +32,8 @@ from storefront.forms import (PAYMENT_LABELS, AddToCartForm, CartQuantityForm, C
                               RemoveItemForm)
 
 PAGE_SIZE = 12
+SHOPPER_COOKIE = "shop_session"
+SHOPPER_COOKIE_MAX_AGE = 30 * 24 * 3600
 CHECKOUT_PATH = "/checkout"
 STOCK_LABELS = {"in_stock": "In stock", "low_stock": "Low stock", "out_of_stock": "Out of stock"}
 
@@ -53,7 +55,7 @@ def shopper_id(*, create: bool = False) -> str | None:
     """The guest's session id from the shop cookie; with `create`, a new one when there is none
     (the cookie is then set on the response by `set_shopper_cookie`)."""
     if g.get("shopper_id") is None:
-        raw = request.cookies.get(current_app.config["SHOP_COOKIE_NAME"])
+        raw = request.cookies.get(SHOPPER_COOKIE)
         try:
             g.shopper_id = carts.normalize_session_id(raw) if raw else None
         except ValidationFailed:
@@ -94,13 +96,14 @@ def require_checkout(tenant) -> None:
 
 @bp.after_request
 def set_shopper_cookie(response):
-    """Set the new guest's cookie: HttpOnly, SameSite=Lax, Secure over HTTPS (or always with
-    SHOP_COOKIE_SECURE; browsers would not send a Secure cookie back over plain-http localhost)."""
+    """Set the new guest's cookie: HttpOnly, SameSite=Lax, Secure over HTTPS or always with
+    SESSION_COOKIE_SECURE (behind a proxy that terminates TLS). Not Secure by default: browsers
+    would not send a Secure cookie back over plain-http localhost."""
     new_id = g.pop("new_shopper_id", None)
     if new_id is not None:
-        config = current_app.config
-        response.set_cookie(config["SHOP_COOKIE_NAME"], new_id, max_age=config["SHOP_COOKIE_MAX_AGE"], path="/",
-                            httponly=True, samesite="Lax", secure=request.is_secure or config["SHOP_COOKIE_SECURE"])
+        secure = request.is_secure or bool(current_app.config["SESSION_COOKIE_SECURE"])
+        response.set_cookie(SHOPPER_COOKIE, new_id, max_age=SHOPPER_COOKIE_MAX_AGE, path="/", httponly=True,
+                            samesite="Lax", secure=secure)
     response.vary.add("HX-Request")
     return response
 

@@ -139,11 +139,11 @@ def test_guest_cookie_is_secure_over_https(shop, shopper):
     assert "Secure" in header and "HttpOnly" in header and "SameSite=Lax" in header
 
 
-def test_shop_cookie_secure_setting_makes_the_cookie_secure_over_http(make_app, create_tenant):
+def test_session_cookie_secure_setting_makes_the_cookie_secure_over_http(make_app):
     from tests.storefront.conftest import Shopper
     from tests.support.shop import Shop
 
-    app = make_app(SHOP_COOKIE_SECURE=True)
+    app = make_app(SESSION_COOKIE_SECURE=True)
     with app.app_context():
         from core.tenancy.provisioning import create_tenant_directly
 
