@@ -11,6 +11,7 @@ from api.schemas import CamelModel, Money, problem_responses
 from api.tenant_context import TenantHeader, current_tenant, tenant_db
 from core.cart import services as carts
 from core.money import to_money
+from core.orders.services import items_subtotal
 from core.tenancy.features import require_feature
 
 bp = APIBlueprint("cart", __name__, url_prefix="/api/cart", abp_tags=[Tag(name="Cart")])
@@ -87,7 +88,7 @@ def cart_dto(cart) -> dict:
         "sessionId": cart.session_id,
         "items": items,
         "itemCount": cart.item_count,
-        "subtotal": to_money(sum(item["subtotal"] for item in items)),
+        "subtotal": items_subtotal(cart.items),
     }
 
 

@@ -58,8 +58,10 @@ def create_app(config: Config | None = None) -> OpenAPI:
     from api import register_api
     from api.problems import register_error_handlers
     from core.cli import register_cli
+    import storefront
 
     register_api(app)
+    app.register_blueprint(storefront.bp)  # the shop pages, on store hosts (landing page on the platform host)
     register_admin(app)
     register_error_handlers(app)
     register_cli(app)

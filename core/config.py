@@ -67,7 +67,8 @@ class Config:
         self.DEMO_ADMIN_EMAIL = _env("DEMO_ADMIN_EMAIL", "owner@demo.storefleet.dev")
         self.DEMO_ADMIN_PASSWORD = _env("DEMO_ADMIN_PASSWORD", "demo-store-admin")
         # Browsers only send a Secure cookie over HTTPS: set it behind TLS (the portals' session
-        # and the storefront's cart cookie follow it).
+        # and the storefront's cart cookie follow it; the cart cookie is also Secure on any HTTPS
+        # request).
         self.SESSION_COOKIE_SECURE = _env("SESSION_COOKIE_SECURE", "0") == "1"
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload, selectinload
 
@@ -40,6 +40,13 @@ def normalize_session_id(value: str | uuid.UUID | None) -> str:
 def find_cart(session: Session, session_id: str) -> Cart | None:
     """The cart of a session with its items and their products, or None."""
     return session.scalar(select(Cart).where(Cart.session_id == session_id).options(_ITEMS))
+
+
+def item_count(session: Session, session_id: str) -> int:
+    """The number of units in the session's cart (the sum of its quantities, as CartDto.itemCount
+    and Cart.item_count count them), in one SUM query; 0 when the session has no cart."""
+    return session.scalar(select(func.coalesce(func.sum(CartItem.quantity), 0))
+                          .join(Cart, Cart.id == CartItem.cart_id).where(Cart.session_id == session_id)) or 0
 
 
 def get_cart(session: Session, session_id: str) -> Cart:

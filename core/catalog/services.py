@@ -98,11 +98,13 @@ class ListedProduct:
     is_active: bool
     images: list
     dynamic_attributes: dict
+    low_stock_threshold: int
     categories: tuple[CategoryRef, ...]
 
 
 LISTED_COLUMNS = (Product.id, Product.name, Product.description, Product.price, Product.discount,
-                  Product.final_price, Product.stock, Product.is_active, Product.images, Product.dynamic_attributes)
+                  Product.final_price, Product.stock, Product.is_active, Product.images, Product.dynamic_attributes,
+                  Product.low_stock_threshold)
 # Walk the (is_active, name) index in order and stop after the page (see core.sqlite_hints).
 BY_NAME = "INDEXED BY ix_products_active_name"
 
@@ -210,6 +212,14 @@ def shopper_categories(product) -> list:
     """The categories a shopper sees on a product (a Product or a ListedProduct): its active
     ones, by name, as already loaded."""
     return [category for category in product.categories if category.is_active]
+
+
+def active_categories(session: Session) -> list[CategoryRef]:
+    """Every active category, by name: plain (id, name) rows for a filter's choices, in one
+    query that reads only the categories table (list_categories also counts their products)."""
+    query = (select(Category.id, Category.name, Category.is_active).where(Category.is_active == true())
+             .order_by(Category.name, Category.id))
+    return [CategoryRef(*row) for row in session.execute(query)]
 
 
 def list_categories(session: Session) -> list[tuple[Category, int]]:

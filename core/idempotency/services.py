@@ -129,6 +129,19 @@ def _existing(session: Session, record: IdempotencyRecord, request: IdempotentRe
     return Claim(record.id, now)
 
 
+def key_state(session: Session, scope: str, key: str) -> tuple[str | None, StoredAnswer | None]:
+    """What became of a key in `scope`: (None, None) when no request holds it (never used, or
+    its request failed and released it), ("in_progress", None) while its request runs, and
+    ("completed", the stored answer marked replayed). Reads only; never claims the key."""
+    record = session.scalar(select(IdempotencyRecord).where(
+        IdempotencyRecord.scope == scope, IdempotencyRecord.key == key))
+    if record is None:
+        return None, None
+    if record.state != IdempotencyState.COMPLETED:
+        return IdempotencyState.IN_PROGRESS, None
+    return IdempotencyState.COMPLETED, StoredAnswer(record.response_status, record.response_body, replayed=True)
+
+
 def complete_claim(session: Session, claim: Claim, status: int, body: str) -> None:
     """Store the answer in the caller's (main) transaction: committed with the work or not at
     all. If the claim was taken over meanwhile, IdempotencyConflict makes the work roll back."""

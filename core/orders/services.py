@@ -26,7 +26,8 @@ from core.cart.models import Cart, CartItem
 from core.cart.services import lock_cart
 from core.catalog.models import Product
 from core.errors import Conflict, InsufficientStock, NotFound, ValidationFailed
-from core.idempotency.services import IdempotentRequest, OpenSession, StoredAnswer, run_once
+from core.idempotency.models import IdempotencyRecord
+from core.idempotency.services import IdempotentRequest, OpenSession, StoredAnswer, caller_scope, run_once
 from core.inventory.services import release_stock, take_stock_for_lines
 from core.money import to_money
 from core.orders.models import Order, OrderChannel, OrderItem, OrderStatus, PaymentMethod
@@ -102,20 +103,36 @@ def line_total(unit_price: Decimal, quantity: int) -> Decimal:
     return to_money(Decimal(unit_price) * quantity)
 
 
+def items_subtotal(items: Sequence[CartItem]) -> Decimal:
+    """The sum of the lines' totals (unit price at adding × quantity, each rounded to cents)."""
+    return sum((line_total(item.unit_price, item.quantity) for item in items), ZERO)
+
+
 def _cart_items(cart: Cart | None) -> list[CartItem]:
     if cart is None or not cart.items:
         raise ValidationFailed("The cart is empty.")
     return list(cart.items)
 
 
-def _check_stock(items: Sequence[CartItem]) -> None:
+def stock_shortfalls(items: Sequence[CartItem]) -> dict[str, str]:
+    """Cart item id → why the product's current stock no longer covers that line (inactive, or
+    fewer left than the line's quantity), for every such line, in cart order. Reads only."""
+    shortfalls: dict[str, str] = {}
     for item in items:
         product = item.product
         if not product.is_active:
-            raise InsufficientStock(f"{product.name} is no longer available.", product_id=product.id)
-        if product.stock < item.quantity:
-            raise InsufficientStock(f"Product stock changed: only {product.stock} of {product.name} left, "
-                                    f"{item.quantity} in the cart.", product_id=product.id)
+            shortfalls[item.id] = f"{product.name} is no longer available."
+        elif product.stock < item.quantity:
+            shortfalls[item.id] = (f"Product stock changed: only {product.stock} of {product.name} left, "
+                                   f"{item.quantity} in the cart.")
+    return shortfalls
+
+
+def _check_stock(items: Sequence[CartItem]) -> None:
+    shortfalls = stock_shortfalls(items)
+    for item in items:
+        if item.id in shortfalls:
+            raise InsufficientStock(shortfalls[item.id], product_id=item.product_id)
 
 
 def quote(session: Session, tenant, cart: Cart | None) -> Quote:
@@ -123,8 +140,7 @@ def quote(session: Session, tenant, cart: Cart | None) -> Quote:
     empty, InsufficientStock (409) when a product's stock no longer covers its line. Reads only."""
     items = _cart_items(cart)
     _check_stock(items)
-    subtotal = sum((line_total(item.unit_price, item.quantity) for item in items), ZERO)
-    return Quote(totals=order_totals(tenant, subtotal), items=items)
+    return Quote(totals=order_totals(tenant, items_subtotal(items)), items=items)
 
 
 def _order_number() -> str:
@@ -223,6 +239,21 @@ def place_order_idempotently(session: Session, open_session: OpenSession, tenant
         return render(order)
 
     return run_once(session, open_session, request, work)
+
+
+def get_session_order(session: Session, tenant_slug: str, session_id: str, number: str) -> Order:
+    """The storefront order numbered `number` if the shopper session `session_id` placed it;
+    NotFound (404) otherwise, exactly as for a missing order. Ownership is read from the
+    idempotency record that placed it (scope: this tenant and session, key: the order's)."""
+    order = session.scalar(select(Order).where(Order.number == str(number)))
+    if order is None or order.idempotency_key is None:
+        raise NotFound("Order not found.")
+    placed_here = session.scalar(select(IdempotencyRecord.id).where(
+        IdempotencyRecord.scope == caller_scope(tenant_slug, session_id=session_id),
+        IdempotencyRecord.key == order.idempotency_key))
+    if placed_here is None:
+        raise NotFound("Order not found.")
+    return order
 
 
 def get_order(session: Session, order_id: str) -> Order:

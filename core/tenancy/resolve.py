@@ -15,6 +15,12 @@ def find_tenant(slug: str | None) -> Tenant | None:
     return db.session.scalar(db.select(Tenant).filter_by(slug=slug.strip().lower()))
 
 
+def ready_tenants() -> list[Tenant]:
+    """Every Ready store, by name (the platform's landing page lists them)."""
+    return list(db.session.scalars(db.select(Tenant).filter_by(status=TenantStatus.READY)
+                                   .order_by(Tenant.name, Tenant.slug)))
+
+
 def require_ready(tenant: Tenant | None, slug: str | None) -> Tenant:
     """409 when the tenant is unknown or not Ready; 423 when it is suspended."""
     if tenant is None:

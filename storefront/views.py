@@ -1,0 +1,371 @@
+"""The shop pages. Thin handlers: parse the request, call one core service (the same ones the
+JSON API calls), render. Each URL answers the full page, or only its partial for an htmx request
+aimed at that partial; every form also works as a plain HTML form without JavaScript (POST,
+then 303 to the page to show)."""
+from __future__ import annotations
+
+import json
+import re
+import uuid
+
+from flask import current_app, flash, g, redirect, render_template, request, url_for
+from htmx_flask import make_response as htmx_response
+from wtforms.fields.choices import SelectChoice
+
+from core.cart import services as carts
+from core.catalog import services as catalog
+from werkzeug.exceptions import HTTPException
+
+from api.problems import handle_domain_error, handle_http_exception
+from core.errors import DomainError, FeatureDisabled, IdempotencyConflict, InsufficientStock, LimitExceeded
+from core.errors import NotFound, ValidationFailed
+from core.idempotency.services import IdempotentRequest, caller_scope, key_state, request_fingerprint
+from core.inventory.services import stock_status
+from core.money import to_money
+from core.orders import services as orders
+from core.orders.models import PaymentMethod
+from core.tenancy.features import effective_features, require_feature
+from core.tenancy.hosts import host_slug, page_tenant
+from core.tenancy.resolve import engines, ready_tenants, tenant_session
+from storefront import bp
+from storefront.forms import (PAYMENT_LABELS, AddToCartForm, CartQuantityForm, CatalogFilterForm, CheckoutForm,
+                              RemoveItemForm)
+
+PAGE_SIZE = 12
+SHOPPER_COOKIE = "shop_session"
+SHOPPER_COOKIE_MAX_AGE = 30 * 24 * 3600
+CHECKOUT_PATH = "/checkout"
+STOCK_LABELS = {"in_stock": "In stock", "low_stock": "Low stock", "out_of_stock": "Out of stock"}
+
+
+# --- request helpers ------------------------------------------------------------------------------
+
+def shop_db(*, write: bool = False):
+    """The request's session on this store's database (committed once by the request)."""
+    return tenant_session(page_tenant(), write=write)
+
+
+def features() -> dict[str, bool]:
+    if "shop_features" not in g:
+        g.shop_features = effective_features(page_tenant())
+    return g.shop_features
+
+
+def shopper_id(*, create: bool = False) -> str | None:
+    """The guest's session id from the shop cookie; with `create`, a new one when there is none
+    (the cookie is then set on the response by `set_shopper_cookie`)."""
+    if g.get("shopper_id") is None:
+        raw = request.cookies.get(SHOPPER_COOKIE)
+        try:
+            g.shopper_id = carts.normalize_session_id(raw) if raw else None
+        except ValidationFailed:
+            g.shopper_id = None  # a tampered or foreign cookie: a new guest
+        if g.shopper_id is None and create:
+            g.shopper_id = g.new_shopper_id = str(uuid.uuid4())
+    return g.shopper_id
+
+
+def wants_partial(target: str) -> bool:
+    """An htmx request that swaps element #target (a history restore needs the whole page)."""
+    return bool(request.htmx) and not request.htmx.history_restore_request and request.htmx.target == target
+
+
+def redirect_to(url: str):
+    """After a successful POST: 303 for a plain form, HX-Redirect for htmx."""
+    if request.htmx:
+        return htmx_response("", 200, redirect=url)
+    return redirect(url, 303)
+
+
+def cart_count() -> int:
+    if "cart_count" not in g:
+        sid = shopper_id()
+        session = g.get("tenant_session_w") or shop_db()
+        g.cart_count = carts.item_count(session, sid) if sid else 0
+    return g.cart_count
+
+
+def require_checkout(tenant) -> None:
+    """Checkout needs the cart and checkout features, and guest checkout: the shop has no
+    shopper accounts, so without it nobody could check out here (403 page)."""
+    require_feature(tenant, "cart")
+    require_feature(tenant, "checkout")
+    if not features().get("guestCheckout", False):
+        raise FeatureDisabled("Guest checkout is disabled for this store.", feature="guestCheckout")
+
+
+@bp.after_request
+def set_shopper_cookie(response):
+    """Set the new guest's cookie: HttpOnly, SameSite=Lax, Secure over HTTPS or always with
+    SESSION_COOKIE_SECURE (behind a proxy that terminates TLS). Not Secure by default: browsers
+    would not send a Secure cookie back over plain-http localhost."""
+    new_id = g.pop("new_shopper_id", None)
+    if new_id is not None:
+        secure = request.is_secure or bool(current_app.config["SESSION_COOKIE_SECURE"])
+        response.set_cookie(SHOPPER_COOKIE, new_id, max_age=SHOPPER_COOKIE_MAX_AGE, path="/", httponly=True,
+                            samesite="Lax", secure=secure)
+    response.vary.add("HX-Request")
+    return response
+
+
+@bp.errorhandler(DomainError)
+@bp.errorhandler(HTTPException)
+def explain_to_htmx(exc):
+    """An error of an htmx request (an item that is gone, a feature switched off, a store
+    suspended meanwhile, a refused CSRF token) becomes a notice in the page's #flash region,
+    with its status; every other request gets the platform's HTML error page."""
+    if not request.htmx:
+        return handle_domain_error(exc) if isinstance(exc, DomainError) else handle_http_exception(exc)
+    if isinstance(exc, DomainError):
+        status, detail = exc.status, exc.detail
+    else:
+        status, detail = exc.code or 500, exc.description or exc.name
+    notice = render_template("storefront/_notice.html", message=detail, error=True)
+    return htmx_response(notice, status, retarget="#flash", reswap="innerHTML")
+
+
+@bp.app_template_filter("money")
+def money(value) -> str:
+    return f"${to_money(value):,.2f}"
+
+
+@bp.app_template_filter("attribute_label")
+def attribute_label(name: str) -> str:
+    """A dynamic attribute's key as a label: 'maxLaptopSize' → 'Max laptop size'."""
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|[_-]+", " ", str(name)).split()
+    return " ".join(words).capitalize() if words else str(name)
+
+
+@bp.context_processor
+def shop_context() -> dict:
+    tenant = g.get("tenant")
+    if tenant is None:
+        return {}
+    return {"store": tenant, "features": features(), "cart_count": cart_count, "line_total": orders.line_total,
+            "payment_label": lambda method: PAYMENT_LABELS.get(method, method or ""),
+            "stock_label": lambda p: STOCK_LABELS[stock_status(p.stock, p.low_stock_threshold)],
+            "stock_state": lambda p: stock_status(p.stock, p.low_stock_threshold)}
+
+
+# --- catalog --------------------------------------------------------------------------------------
+
+@bp.get("/")
+def home():
+    """The store's catalog on a store's host; the platform's landing page on the platform host."""
+    if host_slug() is None:
+        platform_host = current_app.config["PLATFORM_HOST"]
+        stores = [(t, f"{request.scheme}://{t.slug}.{platform_host}/") for t in ready_tenants()]
+        return render_template("storefront/landing.html", stores=stores)
+    tenant = page_tenant()
+    require_feature(tenant, "catalog")
+    session = shop_db()
+    form = CatalogFilterForm(formdata=request.args)
+    if features()["categories"]:
+        form.category.choices += [SelectChoice(c.id, c.name) for c in catalog.active_categories(session)]
+    else:
+        del form.category
+    products, total, status = [], 0, 200
+    if form.validate():
+        try:
+            products, total = catalog.list_products(
+                session, page=form.page.data or 1, page_size=PAGE_SIZE, search=form.search.data,
+                category_id=(form.category.data or None) if "category" in form else None,
+                min_price=form.min_price.data, max_price=form.max_price.data)
+        except ValidationFailed as exc:
+            for name, messages in (exc.errors or {}).items():
+                field = form[CatalogFilterForm.SERVICE_FIELDS[name]]
+                field.errors = list(field.errors) + messages
+            status = 400
+    else:
+        status = 400
+    page = (form.page.data or 1) if not form.page.errors else 1
+    context = {"form": form, "products": products, "total": total, "page": page, "query": form.query(),
+               "pages": catalog.total_pages(total, PAGE_SIZE)}
+    if wants_partial("results"):
+        return render_template("storefront/_results.html", oob_errors=True, **context), status
+    return render_template("storefront/catalog.html", **context), status
+
+
+@bp.get("/products/<product_id>")
+def product(product_id: str):
+    require_feature(page_tenant(), "catalog")
+    item = catalog.get_active_product(shop_db(), product_id)
+    return render_template("storefront/product.html", product=item,
+                           form=AddToCartForm(product_id=item.id, quantity=1))
+
+
+# --- cart -----------------------------------------------------------------------------------------
+
+@bp.post("/cart/items")
+def add_to_cart():
+    """Add a quantity of a product. htmx: the add form again, with its confirmation or error,
+    and the header's cart count swapped out of band."""
+    tenant = page_tenant()
+    require_feature(tenant, "catalog")
+    require_feature(tenant, "cart")
+    session = shop_db(write=True)
+    form = AddToCartForm()
+    item = catalog.get_active_product(session, form.product_id.data)
+    status, added = 400, None
+    if form.validate():
+        try:
+            carts.add_item(session, tenant, shopper_id(create=True), item.id, form.quantity.data)
+        except (InsufficientStock, LimitExceeded) as exc:
+            form.quantity.errors = [exc.detail]
+            status = exc.status
+        else:
+            status, added = 200, f"Added {form.quantity.data} × {item.name} to your cart."
+    if request.htmx:
+        return render_template("storefront/_add_to_cart.html", product=item, added=added, oob_count=True,
+                               form=AddToCartForm(formdata=None, product_id=item.id) if added else form), status
+    if added:
+        flash(added)
+        return redirect(url_for(".product", product_id=item.id), 303)
+    return render_template("storefront/product.html", product=item, form=form), status
+
+
+def _render_cart(cart, *, line_errors: dict | None = None, status: int = 200):
+    items = list(cart.items) if cart is not None else []
+    context = {"items": items, "subtotal": orders.items_subtotal(items), "shortfalls": orders.stock_shortfalls(items),
+               "line_errors": line_errors or {}, "remove_form": RemoveItemForm()}
+    if request.htmx:
+        return render_template("storefront/_cart.html", oob_count=True, **context), status
+    return render_template("storefront/cart.html", **context), status
+
+
+@bp.get("/cart")
+def cart():
+    require_feature(page_tenant(), "cart")
+    sid = shopper_id()
+    return _render_cart(carts.find_cart(shop_db(), sid) if sid else None)
+
+
+@bp.post("/cart/items/<item_id>")
+def update_cart_item(item_id: str):
+    """Set a line's quantity; a refused quantity is explained beside that line."""
+    tenant = page_tenant()
+    require_feature(tenant, "cart")
+    sid = shopper_id()
+    if sid is None:
+        raise NotFound("Cart item not found.")
+    session = shop_db(write=True)
+    form = CartQuantityForm()
+    errors, status = {}, 200
+    if form.validate():
+        try:
+            carts.update_item(session, tenant, sid, item_id, form.quantity.data)
+        except (InsufficientStock, LimitExceeded) as exc:
+            errors, status = {item_id: exc.detail}, exc.status
+    else:
+        errors, status = {item_id: form.quantity.errors[0]}, 400
+    if not errors and not request.htmx:
+        return redirect(url_for(".cart"), 303)
+    cart = carts.find_cart(session, sid)
+    if cart is None or not any(i.id == item_id for i in cart.items):
+        raise NotFound("Cart item not found.")
+    return _render_cart(cart, line_errors=errors, status=status)
+
+
+@bp.post("/cart/items/<item_id>/remove")
+def remove_cart_item(item_id: str):
+    require_feature(page_tenant(), "cart")
+    sid = shopper_id()
+    if sid is None:
+        raise NotFound("Cart item not found.")
+    cart = carts.remove_item(shop_db(write=True), sid, item_id)
+    if not request.htmx:
+        return redirect(url_for(".cart"), 303)
+    return _render_cart(cart)
+
+
+# --- checkout -------------------------------------------------------------------------------------
+
+def _quote_or_redirect():
+    """The quote of the shopper's cart, or a redirect to the cart page (empty cart, or a line
+    no longer in stock: the cart page shows which)."""
+    sid = shopper_id()
+    try:
+        return orders.quote(shop_db(), page_tenant(), carts.find_cart(shop_db(), sid) if sid else None), None
+    except ValidationFailed:
+        return None, redirect_to(url_for(".cart"))
+    except InsufficientStock as exc:
+        flash(exc.detail, "error")
+        return None, redirect_to(url_for(".cart"))
+
+
+def _render_checkout(form, quote, status: int = 200, message: str | None = None):
+    context = {"form": form, "quote": quote, "message": message, "payment_methods": list(PaymentMethod)}
+    if wants_partial("checkout-form"):
+        return render_template("storefront/_checkout_form.html", **context), status
+    return render_template("storefront/checkout.html", **context), status
+
+
+@bp.get(CHECKOUT_PATH)
+def checkout():
+    require_checkout(page_tenant())
+    quote, redirect_response = _quote_or_redirect()
+    if redirect_response is not None:
+        return redirect_response
+    return _render_checkout(CheckoutForm(formdata=None, idempotency_key=str(uuid.uuid4())), quote)
+
+
+@bp.post(CHECKOUT_PATH)
+def place_order():
+    """Place the order once per idempotency key of the form: a resubmission replays the first
+    answer (the same confirmation page); one arriving while the first runs waits on a page that
+    follows it."""
+    tenant = page_tenant()
+    require_checkout(tenant)
+    form = CheckoutForm()
+    if not form.validate():
+        quote, redirect_response = _quote_or_redirect()
+        return redirect_response or _render_checkout(form, quote, 400)
+    sid = shopper_id()
+    if sid is None:
+        return redirect_to(url_for(".cart"))
+    key = form.idempotency_key.data
+    fingerprint = request_fingerprint("POST", CHECKOUT_PATH, {"sessionId": sid, **form.payload()})
+    contact = orders.OrderContact(email=form.payload()["email"], phone=form.phone.data,
+                                  shipping_address=form.payload()["shippingAddress"],
+                                  payment_method=PaymentMethod(form.payment_method.data))
+    try:
+        answer = orders.place_order_idempotently(
+            shop_db(write=True), lambda: engines().session(tenant.db_url), tenant,
+            IdempotentRequest(caller_scope(tenant.slug, session_id=sid), key, fingerprint), sid, contact,
+            render=lambda order: (200, json.dumps({"orderNumber": order.number})))
+    except InsufficientStock as exc:
+        flash(f"Your order was not placed. {exc.detail}", "error")
+        return redirect_to(url_for(".cart"))
+    except IdempotencyConflict:
+        return redirect_to(url_for(".order_placed", key=key))
+    except (ValidationFailed, LimitExceeded) as exc:
+        quote, redirect_response = _quote_or_redirect()
+        return redirect_response or _render_checkout(form, quote, exc.status, message=exc.detail)
+    return redirect_to(url_for(".order", number=json.loads(answer.body)["orderNumber"]))
+
+
+@bp.get("/checkout/placed/<key>")
+def order_placed(key: str):
+    """Where a second submission of a checkout form goes: the order page once the first one
+    has placed the order; until then a page that reloads itself."""
+    tenant = page_tenant()
+    sid = shopper_id()
+    if sid is None:
+        raise NotFound("Order not found.")
+    state, answer = key_state(shop_db(), caller_scope(tenant.slug, session_id=sid), key)
+    if answer is not None:
+        return redirect(url_for(".order", number=json.loads(answer.body)["orderNumber"]), 303)
+    if state is None:
+        flash("Your order was not placed; please check your cart and try again.", "error")
+        return redirect(url_for(".cart"), 303)
+    return render_template("storefront/order_pending.html"), 202
+
+
+@bp.get("/orders/<number>")
+def order(number: str):
+    """The confirmation of an order, for the shopper session that placed it only (404 otherwise)."""
+    tenant = page_tenant()
+    sid = shopper_id()
+    if sid is None:
+        raise NotFound("Order not found.")
+    return render_template("storefront/order.html", order=orders.get_session_order(shop_db(), tenant.slug, sid, number))
