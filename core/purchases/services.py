@@ -194,6 +194,10 @@ def cancel_purchase(session: Session, customer_id: str | None, purchase_id: str)
     return purchase
 
 
+# Seconds RQ keeps a finished orchestrator job (and its small result) before Redis expires it.
+PURCHASE_JOB_RESULT_TTL = 60
+
+
 def enqueue_processing(tenant_slug: str):
     """The enqueue function for initiate_purchase: the orchestrator job on the `purchases` queue,
     retried up to three times if it fails."""
@@ -203,9 +207,11 @@ def enqueue_processing(tenant_slug: str):
     from jobs.purchases import process_purchase_job
 
     def enqueue(purchase_id: str):
-        # The outcome lives in the purchase row, so RQ keeps no result (result_ttl=0).
+        # The outcome lives in the purchase row; RQ keeps a finished job only briefly. Not 0: with
+        # result_ttl=0 RQ deletes the job at once, which reads its executions back first (seven
+        # more Redis round trips per job than letting the hash expire).
         return queue(PURCHASES).enqueue(process_purchase_job, tenant_slug, purchase_id, retry=Retry(max=3),
-                                        job_timeout=120, result_ttl=0,
+                                        job_timeout=120, result_ttl=PURCHASE_JOB_RESULT_TTL,
                                         description=f"purchase {purchase_id} of {tenant_slug}")
 
     return enqueue
