@@ -10,6 +10,7 @@ import logging
 import time
 
 from rq import SimpleWorker
+from rq.worker import WorkerStatus
 
 from core.queues import ALL_QUEUES
 
@@ -54,6 +55,16 @@ class StorefleetWorker(SimpleWorker):
         if pipeline is None and state == self._state:
             return
         super().set_state(state, pipeline=pipeline)
+
+    def execute_job(self, job, queue):
+        """SimpleWorker.execute_job, with the IDLE state and the heartbeat that RQ sends after
+        every job written in one pipeline instead of two round trips."""
+        execution = self.prepare_execution(job)
+        self.perform_job(job, queue, execution)
+        with self.connection.pipeline(transaction=False) as batch:
+            self.set_state(WorkerStatus.IDLE, pipeline=batch)
+            self.heartbeat(pipeline=batch)
+            batch.execute()
 
 
 def main(argv: list[str] | None = None) -> int:
