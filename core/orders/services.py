@@ -20,6 +20,7 @@ from typing import Callable, Sequence
 
 from sqlalchemy import TextClause, bindparam, select, text, update
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core.cart.models import Cart, CartItem
 from core.cart.services import lock_cart
@@ -218,14 +219,24 @@ def create_order(session: Session, tenant, lines: Sequence[OrderLine], *, channe
 
 def _attach(session: Session, values: dict, item_values: list[dict]) -> Order:
     """The Order (and its items) as the rows just inserted, persistent in `session` without
-    another statement: the objects are built with every column set, then marked as loaded."""
-    items = [OrderItem(**row) for row in item_values]
-    order = Order(**values)
-    order.items = items
+    another statement: the objects are built as a query would load them (every column set, no
+    change pending), then given their identity and added."""
+    items = [_loaded(OrderItem, row) for row in item_values]
+    order = _loaded(Order, values)
+    set_committed_value(order, "items", items)
+    for item in items:
+        set_committed_value(item, "order", order)
     for instance in (*items, order):
         make_transient_to_detached(instance)
     session.add(order)
     return order
+
+
+def _loaded(model, row: dict):
+    instance = model.__mapper__.class_manager.new_instance()
+    for key, value in row.items():
+        set_committed_value(instance, key, value)
+    return instance
 
 
 def place_order(session: Session, tenant, session_id: str, contact: OrderContact, *,
