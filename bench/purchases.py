@@ -8,11 +8,15 @@ dropped afterwards), records N purchases through the gateway's domain service wi
 orchestrator jobs queued, then starts the workers. The rate is the purchases processed divided by the time
 from the first outcome to the last, as the purchases recorded them (worker start-up excluded); every purchase is checked to have
 been processed, and the stock to have gone down by exactly what was reserved.
+
+It also prints the CPU time the workers and Redis spent per purchase: on a machine shared with
+other work the rate follows the load, the CPU per purchase much less.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -59,13 +63,24 @@ def main() -> None:
         with app.app_context():
             prepare(app, slug, args.purchases)
             created.append("ecom_tenant_" + slug.replace("-", "_"))
+        # The CPU of a worker that starts and finds nothing to do, to leave start-up out.
+        startup_cpu = children_cpu_seconds()
+        run_workers(1, queue="default")
+        startup_cpu = children_cpu_seconds() - startup_cpu
+        redis_cpu = redis_cpu_seconds(redis_server)
+        workers_cpu = children_cpu_seconds()
         run_workers(args.workers)
+        workers_cpu = children_cpu_seconds() - workers_cpu - args.workers * startup_cpu
+        redis_cpu = redis_cpu_seconds(redis_server) - redis_cpu
         with app.app_context():
             verify(slug, args.purchases)
             elapsed = processing_window(slug)
         backend = "PostgreSQL" if args.postgres else "SQLite"
         print(f"{backend}: {args.purchases} purchases (3 products each) processed by {args.workers} workers "
               f"in {elapsed:.2f} s = {(args.purchases - 1) / elapsed:.0f} purchases/s")
+        print(f"CPU per purchase (worker start-up left out): workers {workers_cpu / args.purchases * 1000:.1f} ms, "
+              f"Redis {redis_cpu / args.purchases * 1000:.1f} ms (load average {os.getloadavg()[0]:.1f} "
+              f"on {os.cpu_count()} CPUs)")
     finally:
         app.extensions["storefleet.tenant_engines"].dispose_all()
         with app.app_context():
@@ -109,13 +124,23 @@ def prepare(app, slug: str, count: int) -> None:
     db.session.commit()
 
 
-def run_workers(count: int) -> None:
+def run_workers(count: int, queue: str = "purchases") -> None:
     env = dict(os.environ)
-    workers = [subprocess.Popen([sys.executable, "-m", "jobs.worker", "purchases", "--burst"], cwd=ROOT, env=env,
+    workers = [subprocess.Popen([sys.executable, "-m", "jobs.worker", queue, "--burst"], cwd=ROOT, env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(count)]
     for worker in workers:
         if worker.wait(timeout=600) != 0:
             raise SystemExit("a worker failed")
+
+
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def redis_cpu_seconds(server) -> float:
+    info = server.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
 def processing_window(slug: str) -> float:

@@ -12,7 +12,7 @@ import hashlib
 import json
 
 from redis.exceptions import RedisError
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,7 @@ from core.orders.models import OrderChannel
 from core.orders.services import OrderContact, OrderLine, cancel_order, create_order, get_order
 from core.purchases.models import ItemStatus, Purchase, PurchaseItem, PurchaseStatus
 from core.tenancy.features import check_limit
+from core.tenancy.base import utcnow
 from core.tenancy.models import Tenant
 
 OUTCOME_MESSAGES = {
@@ -94,42 +95,81 @@ def process_purchase(session: Session, tenant: Tenant, purchase_id: str) -> str:
     """The orchestrator: reserve each item atomically (RESERVED / OUT_OF_STOCK / NOT_FOUND), then
     COMPLETED, PARTIALLY_COMPLETED or FAILED, and an order (channel api) of what was reserved,
     all in the caller's single transaction. A purchase
-    that is no longer PENDING (done, cancelled) is left alone. Returns the purchase's status."""
-    purchase = session.scalar(select(Purchase).where(Purchase.id == purchase_id).with_for_update())
-    if purchase is None or purchase.status != PurchaseStatus.PENDING:
-        return purchase.status if purchase else "missing"
-    keys = {item.product_key for item in purchase.items}
-    found = session.execute(select(Product.id, Product.sku).where(
-        or_(Product.id.in_(keys), Product.sku.in_(keys)), Product.is_active.is_(True))).all()
+    that is no longer PENDING (done, cancelled) is left alone. Returns the purchase's status.
+
+    It runs once per purchase on the workers' hot path, so it reads the purchase, its customer
+    and its items in one locking SELECT and writes with Core statements (the items' statuses in
+    one executemany): a handful of statements, and the stock rows stay locked only briefly."""
+    rows = session.execute(_PURCHASE_FOR_PROCESSING, {"purchase_id": purchase_id}).all()
+    if not rows:
+        return session.scalar(select(Purchase.status).where(Purchase.id == purchase_id)) or "missing"
+    head = rows[0]
+    if head.status != PurchaseStatus.PENDING:
+        return head.status
+    keys = {row.product_key for row in rows}
+    found = session.execute(_ACTIVE_PRODUCTS_BY_KEY, {"keys": list(keys)}).all()
     product_ids = {key: product_id for product_id, sku in found for key in (product_id, sku)}
-    for item in purchase.items:
-        item.product_id = product_ids.get(item.product_key)
+    items = [_Item(row.id, product_ids.get(row.product_key), row.quantity) for row in rows]
+    for item in items:
         if item.product_id is None:
             item.status = ItemStatus.NOT_FOUND
     # Rows are locked in product-id order, so two purchases never wait on each other in a cycle.
-    for item in sorted((i for i in purchase.items if i.product_id), key=lambda i: (i.product_id, i.position)):
+    for item in sorted((i for i in items if i.product_id), key=lambda i: i.product_id):
         reserved = try_take_stock(session, item.product_id, item.quantity) is not None
         item.status = ItemStatus.RESERVED if reserved else ItemStatus.OUT_OF_STOCK
-    reserved_count = sum(item.status == ItemStatus.RESERVED for item in purchase.items)
-    if reserved_count == len(purchase.items):
-        purchase.status = PurchaseStatus.COMPLETED
-    elif reserved_count:
-        purchase.status = PurchaseStatus.PARTIALLY_COMPLETED
+    reserved = [item for item in items if item.status == ItemStatus.RESERVED]
+    if len(reserved) == len(items):
+        status = PurchaseStatus.COMPLETED
+    elif reserved:
+        status = PurchaseStatus.PARTIALLY_COMPLETED
     else:
-        purchase.status = PurchaseStatus.FAILED
-    purchase.message = OUTCOME_MESSAGES[PurchaseStatus(purchase.status)]
-    reserved = [item for item in purchase.items if item.status == ItemStatus.RESERVED]
+        status = PurchaseStatus.FAILED
+    order_id = None
     if reserved:
         # The stock is already taken above, in this same transaction: the order only records it.
-        customer = session.get(Customer, purchase.customer_id)
-        order = create_order(session, tenant, [OrderLine(item.product_id, item.quantity) for item in reserved],
-                             channel=OrderChannel.API, contact=OrderContact(email=customer.contact_email,
-                                                                            phone=customer.phone,
-                                                                            shipping_address=customer.address),
-                             customer_id=customer.id, take_stock=False)
-        purchase.order_id = order.id
-    session.flush()
-    return purchase.status
+        order_id = create_order(session, tenant, [OrderLine(item.product_id, item.quantity) for item in reserved],
+                                channel=OrderChannel.API,
+                                contact=OrderContact(email=head.contact_email, phone=head.phone,
+                                                     shipping_address=head.address),
+                                customer_id=head.customer_id, take_stock=False).id
+    session.execute(_SET_ITEM_OUTCOME, [{"item_id": item.id, "outcome_product_id": item.product_id,
+                                         "outcome_status": str(item.status)} for item in items])
+    session.execute(_SET_PURCHASE_OUTCOME, {"purchase_id": purchase_id, "outcome_status": str(status),
+                                            "outcome_message": OUTCOME_MESSAGES[status],
+                                            "outcome_order_id": order_id, "now": utcnow()})
+    return str(status)
+
+
+class _Item:
+    """One purchase item while the orchestrator decides its outcome."""
+
+    __slots__ = ("id", "product_id", "quantity", "status")
+
+    def __init__(self, item_id: str, product_id: str | None, quantity: int) -> None:
+        self.id, self.product_id, self.quantity, self.status = item_id, product_id, quantity, ItemStatus.PENDING
+
+
+# The orchestrator's statements, built once (Core, on the tables): see process_purchase.
+_purchases, _items, _customers, _products = (Purchase.__table__, PurchaseItem.__table__, Customer.__table__,
+                                             Product.__table__)
+_PURCHASE_FOR_PROCESSING = (
+    select(_purchases.c.status, _purchases.c.customer_id, _customers.c.contact_email, _customers.c.phone,
+           _customers.c.address, _items.c.id, _items.c.product_key, _items.c.quantity)
+    .join(_customers, _customers.c.id == _purchases.c.customer_id)
+    .join(_items, _items.c.purchase_id == _purchases.c.id)
+    .where(_purchases.c.id == bindparam("purchase_id"))
+    .order_by(_items.c.position)
+    .with_for_update(of=_purchases))
+_ACTIVE_PRODUCTS_BY_KEY = (
+    select(_products.c.id, _products.c.sku)
+    .where(or_(_products.c.id.in_(bindparam("keys", expanding=True)),
+               _products.c.sku.in_(bindparam("keys", expanding=True))),
+           _products.c.is_active.is_(True)))
+_SET_ITEM_OUTCOME = (update(_items).where(_items.c.id == bindparam("item_id"))
+                     .values(product_id=bindparam("outcome_product_id"), status=bindparam("outcome_status")))
+_SET_PURCHASE_OUTCOME = (update(_purchases).where(_purchases.c.id == bindparam("purchase_id"))
+                         .values(status=bindparam("outcome_status"), message=bindparam("outcome_message"),
+                                 order_id=bindparam("outcome_order_id"), updated_at=bindparam("now")))
 
 
 def cancel_purchase(session: Session, customer_id: str | None, purchase_id: str) -> Purchase:
@@ -154,6 +194,10 @@ def cancel_purchase(session: Session, customer_id: str | None, purchase_id: str)
     return purchase
 
 
+# Seconds RQ keeps a finished orchestrator job (and its small result) before Redis expires it.
+PURCHASE_JOB_RESULT_TTL = 60
+
+
 def enqueue_processing(tenant_slug: str):
     """The enqueue function for initiate_purchase: the orchestrator job on the `purchases` queue,
     retried up to three times if it fails."""
@@ -163,9 +207,11 @@ def enqueue_processing(tenant_slug: str):
     from jobs.purchases import process_purchase_job
 
     def enqueue(purchase_id: str):
-        # The outcome lives in the purchase row, so RQ keeps no result (result_ttl=0).
+        # The outcome lives in the purchase row; RQ keeps a finished job only briefly. Not 0: with
+        # result_ttl=0 RQ deletes the job at once, which reads its executions back first (seven
+        # more Redis round trips per job than letting the hash expire).
         return queue(PURCHASES).enqueue(process_purchase_job, tenant_slug, purchase_id, retry=Retry(max=3),
-                                        job_timeout=120, result_ttl=0,
+                                        job_timeout=120, result_ttl=PURCHASE_JOB_RESULT_TTL,
                                         description=f"purchase {purchase_id} of {tenant_slug}")
 
     return enqueue

@@ -13,8 +13,12 @@ def list_tenants() -> list[Tenant]:
     return list(db.session.scalars(db.select(Tenant).order_by(Tenant.created_at.desc(), Tenant.slug)))
 
 
+# Built once: every request and job resolves its tenant with it.
+_TENANT_BY_SLUG = db.select(Tenant).where(Tenant.slug == db.bindparam("slug"))
+
+
 def get_tenant(slug: str) -> Tenant:
-    tenant = db.session.scalar(db.select(Tenant).filter_by(slug=slug))
+    tenant = db.session.scalar(_TENANT_BY_SLUG, {"slug": slug})
     if tenant is None:
         raise NotFound(f"Tenant '{slug}' not found.")
     return tenant
