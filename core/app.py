@@ -10,7 +10,7 @@ from flask_openapi3 import Info, OpenAPI
 from core.config import Config
 from core.extensions import csrf, db, htmx, login_manager, migrate
 from core.ratelimit import init_rate_limits
-from core.tenancy.engines import EngineRegistry
+from core.tenancy.engines import EngineRegistry, ping_when_idle
 
 API_INFO = Info(
     title="Storefleet API",
@@ -41,6 +41,9 @@ def create_app(config: Config | None = None) -> OpenAPI:
     _configure(app, config)
 
     db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            ping_when_idle(db.engine)
     migrate.init_app(app, db, directory=str(app.config["CONTROL_MIGRATIONS"]))
     login_manager.init_app(app)
     csrf.init_app(app)

@@ -79,7 +79,8 @@ class Config:
         self.ACCESS_TOKEN_TTL_SECONDS = _env_int("ACCESS_TOKEN_TTL_SECONDS", 3600)
         self.CONFIRM_TOKEN_TTL_SECONDS = _env_int("CONFIRM_TOKEN_TTL_SECONDS", 15 * 60)
 
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # The control database's pooled connections are checked after idling (see create_app).
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_recycle": 1800}
         self.JSON_SORT_KEYS = False
 
 
