@@ -64,6 +64,24 @@ def test_superadmin_provisions_onboards_issues_credentials_and_replenishes(site,
     expect(progress.get_by_role("button", name="Suspend store")).to_be_visible()
     shots(page, "tenant-detail")
 
+    # The new store gets its admin here, who then signs in at the store's own /admin/.
+    admins = page.locator("#admins")
+    admins.get_by_label("Email").fill("owner@e2e-shop.example")
+    admins.get_by_label("Password").fill("e2e-owner-password")
+    admins.get_by_role("button", name="Add store admin").click()
+    expect(page.locator("#admins")).to_contain_text("owner@e2e-shop.example")
+    owner = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        store_page = owner.new_page()
+        store_page.goto(site.url(SLUG, "/admin/"))
+        store_page.get_by_label("Email").fill("owner@e2e-shop.example")
+        store_page.get_by_label("Password").fill("e2e-owner-password")
+        store_page.get_by_role("button", name="Sign in").click()
+        expect(store_page).to_have_url(re.compile(r"/admin/dashboard$"))
+        expect(store_page.get_by_role("link", name=re.compile("E2E Shop"))).to_be_visible()
+    finally:
+        owner.close()
+
     # Onboard a customer into the new store, then issue its credentials.
     page.get_by_role("link", name="Customer onboarding").click()
     page.get_by_label("Store", exact=True).select_option(SLUG)
