@@ -8,12 +8,11 @@ services, validation, plan rules and status rules as the JSON API: the store mus
 """
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select, true
-from sqlalchemy.orm import lazyload
 
 from core.auth.models import ApiClient, Role
-from core.auth.services import create_api_client
+from core.auth.services import issue_api_client
 from core.catalog.models import Product
+from core.catalog.services import list_admin_products
 from core.customers import services as customers
 from core.customers.models import Customer
 from core.customers.services import CustomerData
@@ -63,31 +62,16 @@ def issue_customer_credentials(slug: str, customer_id: str) -> tuple[Customer, A
     tenant = ready_store(slug)
     session = tenant_session(tenant, write=False)
     customer = customers.get_customer(session, customer_id)  # NotFound for an id of another store
-    customers.require_active_customer(session, customer.id)
-    client, secret = create_api_client(tenant, f"{customer.name} (customer)", Role.CUSTOMER, customer.id)
+    client, secret = issue_api_client(session, tenant, f"{customer.name} (customer)", Role.CUSTOMER, customer.id)
     return customer, client, secret
-
-
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def search_products(slug: str, query: str | None) -> tuple[list[Product], int]:
     """The store's products (active or not) whose name or SKU contains `query` (any case), by
-    SKU; at most PRODUCT_SEARCH_LIMIT of them, with the number that matched."""
+    name; at most PRODUCT_SEARCH_LIMIT of them, with the number that matched."""
     tenant = ready_store(slug)
-    session = tenant_session(tenant, write=False)
-    condition = true()
-    text = (query or "").strip()
-    if text:
-        pattern = _like(text.lower())
-        condition = or_(func.lower(Product.name).like(pattern, escape="\\"),
-                        func.lower(Product.sku).like(pattern, escape="\\"))
-    total = session.scalar(select(func.count()).select_from(Product).where(condition))
-    items = session.scalars(select(Product).options(lazyload(Product.categories)).where(condition)
-                            .order_by(Product.sku).limit(PRODUCT_SEARCH_LIMIT)).all()
-    return list(items), total
+    return list_admin_products(tenant_session(tenant, write=False), page=1, page_size=PRODUCT_SEARCH_LIMIT,
+                               search=query)
 
 
 def replenish(slug: str, product_key: str, quantity: int) -> StockChange:
