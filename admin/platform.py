@@ -22,6 +22,7 @@ from core.tenancy import operations, provisioning
 from core.tenancy.features import FEATURES, LIMITS, effective_features, effective_limits
 from core.tenancy.hosts import host_slug
 from core.tenancy.models import TenantStatus
+from core.tenancy.resolve import ready_tenants
 from core.validation import validation_failed
 
 bp = Blueprint("platform_admin", __name__, url_prefix="/admin")
@@ -50,7 +51,7 @@ def plan_choices() -> list[SelectChoice]:
 def store_choices() -> list[SelectChoice]:
     """Ready stores only: the ones a customer can be onboarded into or stock replenished in."""
     return [SelectChoice("", "Choose a store…")] + [SelectChoice(t.slug, f"{t.name} ({t.slug})")
-                                                    for t in operations.ready_stores()]
+                                                    for t in ready_tenants()]
 
 
 # --- tenants ------------------------------------------------------------------------------------

@@ -16,19 +16,12 @@ from core.catalog.services import list_admin_products
 from core.customers import services as customers
 from core.customers.models import Customer
 from core.customers.services import CustomerData
-from core.extensions import db
 from core.inventory.services import StockChange, replenish_product_stock
 from core.tenancy.features import require_feature
-from core.tenancy.models import Tenant, TenantStatus
+from core.tenancy.models import Tenant
 from core.tenancy.resolve import find_tenant, require_ready, tenant_session
 
 PRODUCT_SEARCH_LIMIT = 50
-
-
-def ready_stores() -> list[Tenant]:
-    """The stores a super admin can work in: Ready ones, by name."""
-    return list(db.session.scalars(db.select(Tenant).filter_by(status=TenantStatus.READY).order_by(Tenant.name,
-                                                                                                     Tenant.slug)))
 
 
 def ready_store(slug: str | None) -> Tenant:
