@@ -20,7 +20,7 @@ from core.catalog.services import total_pages
 from core.customers.models import CustomerStatus
 from core.customers.services import list_customers
 from core.errors import Conflict, DomainError, NotFound, ValidationFailed
-from core.inventory.services import products_to_restock, replenish_product_stock, stock_status
+from core.inventory.services import find_product, products_to_restock, replenish_product_stock, stock_status
 from core.orders import services as orders_service
 from core.orders.models import OrderChannel, OrderStatus
 from core.tenancy.hosts import host_slug, page_tenant
@@ -212,7 +212,7 @@ def new_product():
 @bp.route("/products/<product_id>", methods=["GET", "POST"])
 def edit_product(product_id: str):
     session = store_db(write=request.method == "POST")
-    product = catalog.get_product(session, product_id)
+    product = find_product(session, product_id)
     form = ProductForm(data=ProductForm.initial(product) if request.method == "GET" else None)
     form.categories.choices = _category_choices(session)
     if form.validate_on_submit():
@@ -231,7 +231,7 @@ def replenish(product_id: str):
     """Add units to a product's stock (core replenish_product_stock: one conditional UPDATE).
     htmx gets the stock cell back with the new quantity and status; a plain post is redirected."""
     session = store_db(write=True)
-    product = catalog.get_product(session, product_id)  # 404 for an id of another store
+    product = find_product(session, product_id)  # 404 for an id of another store
     form = ReplenishForm()
     change, status = None, 400
     if form.validate_on_submit():

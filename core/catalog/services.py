@@ -439,16 +439,6 @@ def update_product(session: Session, product: Product, *, name: str, price, desc
     return product
 
 
-def get_product(session: Session, product_id: str) -> Product:
-    """A product of this store by its UUID, active or not (the store admin sees both);
-    NotFound (404) when the id is unknown here or not a UUID."""
-    key = _uuid_or_none(product_id)
-    product = session.get(Product, key) if key is not None else None
-    if product is None:
-        raise NotFound(f"Product '{product_id}' not found.")
-    return product
-
-
 def list_admin_products(session: Session, *, page: int, page_size: int,
                         search: str | None = None) -> tuple[list[Product], int]:
     """One page of every product of the store, active or not, by name then id, and the number

@@ -240,23 +240,25 @@ def test_replenish_without_htmx_redirects_back_with_a_message(store_admin):
                                             "customizationOptions"),
                                            ({"low_stock_threshold": True}, "lowStockThreshold")])
 def test_update_product_keeps_create_products_rules(changes, field, store_admin):
-    from core.catalog.services import get_product, update_product
+    from core.catalog.services import update_product
+    from core.inventory.services import find_product
     from core.errors import ValidationFailed
 
     product_id = store_admin.product("PROD002").id
     values = {"name": "Charger", "price": D("10"), "discount": D("0"), **changes}
     with store_admin.db() as session, pytest.raises(ValidationFailed) as failed:
-        update_product(session, get_product(session, product_id), **values)
+        update_product(session, find_product(session, product_id), **values)
     assert set(failed.value.errors) == {field}
     assert store_admin.product("PROD002").name == "USB-C Charger"
 
 
 def test_update_product_rounds_money_and_recomputes_the_final_price(store_admin):
-    from core.catalog.services import get_product, update_product
+    from core.catalog.services import update_product
+    from core.inventory.services import find_product
 
     product_id = store_admin.product("PROD002").id
     with store_admin.db() as session:
-        update_product(session, get_product(session, product_id), name=" Charger ", price=D("10.005"),
+        update_product(session, find_product(session, product_id), name=" Charger ", price=D("10.005"),
                        discount=D("0.333333"))
     after = store_admin.product("PROD002")
     assert (after.name, after.price, after.discount, after.final_price) == ("Charger", D("10.01"), D("0.3333"),
