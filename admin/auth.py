@@ -1,4 +1,5 @@
-"""Guards of the portals: which portal this host is, and who may use it."""
+"""Guards and request helpers of the portals: which portal this host is, who may use it, and
+whether an htmx request wants only a fragment."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -15,6 +16,11 @@ def portal_tenant():
     """None on the platform host (super-admin portal); the Ready store of this subdomain
     otherwise (friendly 404 / 409 / 423 pages for an unknown, unready or suspended store)."""
     return None if host_slug() is None else page_tenant()
+
+
+def wants_partial() -> bool:
+    """An htmx request for a fragment (a history restore wants the whole page)."""
+    return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-History-Restore-Request")
 
 
 def safe_next(target: str | None) -> str | None:

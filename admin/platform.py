@@ -10,7 +10,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from pydantic import ValidationError
 from wtforms import SelectChoice
 
-from admin.auth import require_portal_user
+from admin.auth import require_portal_user, wants_partial
 from admin.forms import (CustomerForm, IssueCredentialsForm, OverridesForm, PlanForm, ProductSearchForm,
                          ProvisionTenantForm, StoreAdminForm, TenantReplenishForm, TenantStatusForm,
                          show_domain_error)
@@ -37,11 +37,6 @@ def superadmins_only():
     if host_slug() is not None:
         raise NotFound("There is no such page in a store's portal.")
     return require_portal_user()
-
-
-def wants_partial() -> bool:
-    """An htmx request for a fragment (a history restore wants the whole page)."""
-    return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-History-Restore-Request")
 
 
 def plan_choices() -> list[SelectChoice]:

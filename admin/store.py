@@ -11,7 +11,7 @@ from decimal import Decimal
 from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
 from wtforms import SelectChoice
 
-from admin.auth import require_portal_user
+from admin.auth import require_portal_user, wants_partial
 from admin.forms import (ApiClientForm, CancelOrderForm, NewProductForm, ProductForm, ReplenishForm,
                          show_domain_error)
 from core.auth import services as auth_services
@@ -64,8 +64,7 @@ def _page_number() -> int:
 def render_page_or_partial(template: str, partial: str, status: int = 200, **context):
     """The full page, or only `partial` for an htmx request (not for history restores, which
     need the whole page). Vary tells caches that both live at one URL."""
-    wants_partial = request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request")
-    response = make_response(render_template(partial if wants_partial else template, **context), status)
+    response = make_response(render_template(partial if wants_partial() else template, **context), status)
     response.vary.add("HX-Request")
     return response
 
