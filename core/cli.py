@@ -13,7 +13,8 @@ from flask.cli import with_appcontext
 from flask_migrate import upgrade as upgrade_control_database
 from werkzeug.serving import run_simple
 
-from core.auth.services import ensure_store_admin, ensure_superadmin
+from core.auth.models import Role
+from core.auth.services import ensure_superadmin, ensure_user
 from core.errors import DomainError
 from core.extensions import db
 from core.tenancy import provisioning
@@ -50,7 +51,7 @@ def prepare_platform(with_demo: bool = True) -> list[str]:
             lines.append(f"demo tenant repaired: {tenant.status}")
         else:
             lines.append(f"demo tenant exists: {tenant.status}")
-        _, created = ensure_store_admin(config["DEMO_ADMIN_EMAIL"], config["DEMO_ADMIN_PASSWORD"], tenant)
+        _, created = ensure_user(config["DEMO_ADMIN_EMAIL"], config["DEMO_ADMIN_PASSWORD"], Role.STORE_ADMIN, tenant)
         db.session.commit()
         lines.append(f"demo store admin {config['DEMO_ADMIN_EMAIL']} {'created' if created else 'exists'}")
     return lines
@@ -71,7 +72,6 @@ def setup(no_demo: bool) -> None:
 @click.password_option()
 def create_superadmin(email: str, password: str) -> None:
     """Create a super admin."""
-    from core.auth.models import Role
     from core.auth.services import create_user
 
     try:

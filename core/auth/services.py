@@ -37,20 +37,18 @@ def create_user(email: str, password: str, role: Role, tenant: Tenant | None = N
     return user
 
 
+def ensure_user(email: str, password: str, role: Role, tenant: Tenant | None = None) -> tuple[User, bool]:
+    """Create the user if no user has this email; returns (user, created). Never changes a
+    password (the start-up set-up runs this on every start)."""
+    user = db.session.scalar(db.select(User).filter_by(email=email.strip().lower()))
+    if user is not None:
+        return user, False
+    return create_user(email, password, role, tenant), True
+
+
 def ensure_superadmin(email: str, password: str) -> tuple[User, bool]:
-    """Create the super admin if missing; returns (user, created). Never changes a password."""
-    user = db.session.scalar(db.select(User).filter_by(email=email.strip().lower()))
-    if user is not None:
-        return user, False
-    return create_user(email, password, Role.SUPERADMIN), True
-
-
-def ensure_store_admin(email: str, password: str, tenant: Tenant) -> tuple[User, bool]:
-    """Create a store admin of `tenant` if no user has this email; returns (user, created)."""
-    user = db.session.scalar(db.select(User).filter_by(email=email.strip().lower()))
-    if user is not None:
-        return user, False
-    return create_user(email, password, Role.STORE_ADMIN, tenant), True
+    """Create the super admin if missing; returns (user, created)."""
+    return ensure_user(email, password, Role.SUPERADMIN)
 
 
 def authenticate_user(email: str, password: str) -> User:
