@@ -10,15 +10,14 @@ import uuid
 
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 from htmx_flask import make_response as htmx_response
+from werkzeug.exceptions import HTTPException
 from wtforms.fields.choices import SelectChoice
 
+from api.problems import handle_domain_error, handle_http_exception
 from core.cart import services as carts
 from core.catalog import services as catalog
-from werkzeug.exceptions import HTTPException
-
-from api.problems import handle_domain_error, handle_http_exception
-from core.errors import DomainError, FeatureDisabled, IdempotencyConflict, InsufficientStock, LimitExceeded
-from core.errors import NotFound, ValidationFailed
+from core.errors import (DomainError, FeatureDisabled, IdempotencyConflict, InsufficientStock, LimitExceeded,
+                         NotFound, ValidationFailed)
 from core.idempotency.services import IdempotentRequest, caller_scope, key_state, request_fingerprint
 from core.inventory.services import stock_status
 from core.money import to_money
