@@ -1,9 +1,12 @@
 """Redis and the RQ queues. Nothing connects at import time; the client is made per app."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask import current_app
 from redis import Redis
 from rq import Queue
+from rq.job import Job
 
 PROVISIONING = "provisioning"
 PURCHASES = "purchases"
@@ -23,3 +26,17 @@ def redis_client() -> Redis:
 
 def queue(name: str) -> Queue:
     return Queue(name, connection=redis_client())
+
+
+def missing_jobs(job_ids: Iterable[str]) -> set[str]:
+    """The ids among `job_ids` whose job Redis does not hold: never queued (a crash between a
+    commit and its enqueue), or lost with Redis's data. One round trip for all of them. A job
+    that is queued, running, finished or failed is not missing: RQ retries or keeps those."""
+    ids = list(job_ids)
+    if not ids:
+        return set()
+    with redis_client().pipeline(transaction=False) as batch:
+        for job_id in ids:
+            batch.exists(Job.key_for(job_id))
+        held = batch.execute()
+    return {job_id for job_id, exists in zip(ids, held) if not exists}

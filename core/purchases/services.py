@@ -198,6 +198,12 @@ def cancel_purchase(session: Session, customer_id: str | None, purchase_id: str)
 PURCHASE_JOB_RESULT_TTL = 60
 
 
+def purchase_job_id(tenant_slug: str, purchase_id: str) -> str:
+    """The RQ job id of a purchase's orchestrator job: known from the purchase alone, so the
+    recovery sweep (core.recovery) can tell whether Redis still holds it."""
+    return f"purchase_{tenant_slug}_{purchase_id}"
+
+
 def enqueue_processing(tenant_slug: str):
     """The enqueue function for initiate_purchase: the orchestrator job on the `purchases` queue,
     retried up to three times if it fails."""
@@ -211,7 +217,16 @@ def enqueue_processing(tenant_slug: str):
         # result_ttl=0 RQ deletes the job at once, which reads its executions back first (seven
         # more Redis round trips per job than letting the hash expire).
         return queue(PURCHASES).enqueue(process_purchase_job, tenant_slug, purchase_id, retry=Retry(max=3),
+                                        job_id=purchase_job_id(tenant_slug, purchase_id),
                                         job_timeout=120, result_ttl=PURCHASE_JOB_RESULT_TTL,
                                         description=f"purchase {purchase_id} of {tenant_slug}")
 
     return enqueue
+
+
+def pending_purchase_ids(session: Session, created_before, limit: int) -> list[str]:
+    """PENDING purchases recorded before `created_before`, oldest first: the ones whose
+    orchestrator job should have run by now."""
+    return list(session.scalars(select(Purchase.id)
+                                .where(Purchase.status == PurchaseStatus.PENDING, Purchase.created_at < created_before)
+                                .order_by(Purchase.created_at).limit(limit)))

@@ -136,11 +136,29 @@ def queue_new_tenant(slug: str, name: str, plan_code: str) -> Tenant:
     return tenant
 
 
+def provisioning_job_id(tenant_id: str) -> str:
+    """The RQ job id of a tenant's provisioning job (see core.recovery)."""
+    return f"provision_{tenant_id}"
+
+
 def enqueue_provisioning(tenant_id: str):
+    """The provisioning job on the `provisioning` queue. A job whose worker died is retried by
+    RQ: provision_queued_tenant resumes where the steps stopped."""
+    from rq import Retry
+
     from jobs.provisioning import provision_tenant_job
 
-    return queue(PROVISIONING).enqueue(provision_tenant_job, tenant_id, job_timeout=600,
+    return queue(PROVISIONING).enqueue(provision_tenant_job, tenant_id, job_id=provisioning_job_id(tenant_id),
+                                       retry=Retry(max=2), job_timeout=600,
                                        description=f"provision tenant {tenant_id}")
+
+
+def stalled_tenant_ids(updated_before) -> list[str]:
+    """Tenants queued or part-way through provisioning whose row has not changed since
+    `updated_before`: their job should have moved them on by now."""
+    return list(db.session.scalars(db.select(Tenant.id)
+                                   .where(Tenant.status.in_(RUNNABLE), Tenant.updated_at < updated_before)
+                                   .order_by(Tenant.updated_at)))
 
 
 def provisioning_status(provisioning_id: str) -> Tenant:
@@ -208,7 +226,8 @@ def _run_step(tenant: Tenant, step: ProvisioningStep) -> None:
     committed so that the status endpoint and the admin page can watch it)."""
     step.status, step.started_at, step.completed_at = StepStatus.IN_PROGRESS, utcnow(), None
     step.log = step.error_message = None
-    tenant.status = STEP_TENANT_STATUS[StepName(step.step)]
+    # updated_at too, even when the status stays: it tells the recovery sweep the work is alive.
+    tenant.status, tenant.updated_at = STEP_TENANT_STATUS[StepName(step.step)], utcnow()
     db.session.commit()
     try:
         step.log = STEP_FUNCTIONS[StepName(step.step)](tenant)
