@@ -30,6 +30,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(provision_tenant)
     app.cli.add_command(repair_tenant)
     app.cli.add_command(migrate_tenants)
+    app.cli.add_command(requeue_lost_jobs)
 
 
 def prepare_platform(with_demo: bool = True) -> list[str]:
@@ -157,6 +158,31 @@ def migrate_tenants(batch_size: int) -> None:
         raise SystemExit(1)
 
 
+@click.command("requeue-lost-jobs")
+@with_appcontext
+@click.option("--grace", type=click.IntRange(min=0), default=None,
+              help="Seconds a purchase or tenant must have waited (default RECOVERY_GRACE_SECONDS).")
+def requeue_lost_jobs(grace: int | None) -> None:
+    """Queue again the purchase and provisioning jobs that Redis lost, once (`python -m
+    jobs.cron` does it every RECOVERY_INTERVAL_SECONDS). Exits 1 when a store's database could
+    not be read."""
+    from datetime import timedelta
+
+    from core.recovery import requeue_lost_jobs as sweep
+
+    recovered = sweep(None if grace is None else timedelta(seconds=grace))
+    for slug in recovered.tenants:
+        click.echo(f"{slug}: provisioning job queued again")
+    for slug, count in recovered.purchases.items():
+        click.echo(f"{slug}: {count} purchase job(s) queued again")
+    for slug in recovered.unreachable:
+        click.echo(f"{slug}: database unreachable, not swept", err=True)
+    if not (recovered.tenants or recovered.purchases or recovered.unreachable):
+        click.echo("no lost jobs")
+    if recovered.unreachable:
+        raise SystemExit(1)
+
+
 def _shown_password(variable: str) -> str:
     """The default password as it is, or where a configured one came from (never printed)."""
     if os.environ.get(variable):
@@ -191,7 +217,8 @@ def stop_embedded_redis(server, *, save: bool) -> None:
 @click.option("--workers", type=int, default=1, show_default=True, help="RQ worker processes.")
 def dev(host: str, port: int | None, workers: int) -> None:
     """Everything `make run` needs: embedded Redis (when REDIS_URL is unset), migrations, super
-    admin, demo tenant, RQ workers and the web server. Ctrl-C stops every process it started."""
+    admin, demo tenant, RQ workers, the cron scheduler and the web server. Ctrl-C stops every
+    process it started."""
     from core.config import embedded_redis_socket
 
     config = current_app.config
@@ -206,10 +233,11 @@ def dev(host: str, port: int | None, workers: int) -> None:
         click.echo(line)
 
     env = {**os.environ, "DATA_DIR": str(data_dir), "REDIS_URL": config["REDIS_URL"]}
-    worker_processes = [
-        subprocess.Popen([sys.executable, "-m", "jobs.worker"], env=env, cwd=str(Path(__file__).resolve().parents[1]))
-        for _ in range(workers)
-    ]
+    root = str(Path(__file__).resolve().parents[1])
+    background = [subprocess.Popen([sys.executable, "-m", "jobs.worker"], env=env, cwd=root)
+                  for _ in range(workers)]
+    # The cron scheduler queues the recovery sweep (core.recovery) for the workers.
+    background.append(subprocess.Popen([sys.executable, "-m", "jobs.cron"], env=env, cwd=root))
 
     platform = config["PLATFORM_HOST"]
     click.echo(
@@ -228,10 +256,10 @@ def dev(host: str, port: int | None, workers: int) -> None:
     try:
         run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
     finally:
-        for process in worker_processes:
+        for process in background:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        for process in worker_processes:
+        for process in background:
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:

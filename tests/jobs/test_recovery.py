@@ -1,0 +1,245 @@
+"""The recovery sweep (core.recovery): a purchase or a tenant whose job Redis lost — a crash
+between the commit and the enqueue, or a Redis restarted without its data — gets its job
+queued again, exactly once, and is then processed; work whose job Redis still holds, or that
+is younger than the grace period, is left alone."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+from rq import Queue
+from rq.job import Job
+from sqlalchemy import text, update
+
+from tests.support.b2b import b2b_store
+from tests.support.processes import ROOT, process_env, wait_until
+
+PURCHASES = "/purchase-gateway/purchases"
+LINES = [("PROD001", 2), ("PROD002", 1)]
+GRACE = timedelta(seconds=60)
+
+
+def _tenant(app, slug):
+    with app.app_context():
+        from core.tenancy.admin import get_tenant
+
+        tenant = get_tenant(slug)
+        return tenant.id, tenant.db_url
+
+
+def _customer_id(app, slug) -> str:
+    with app.app_context():
+        from core.tenancy.resolve import engines
+
+        with engines().session(_tenant(app, slug)[1], write=False) as session:
+            return session.execute(text("SELECT id FROM customers ORDER BY created_at LIMIT 1")).scalar()
+
+
+def record_purchase_without_job(app, slug: str, age: timedelta = timedelta(minutes=5)) -> str:
+    """A PENDING purchase committed `age` ago whose job was never queued: what a web process that
+    died between initiate_purchase's commit and its enqueue leaves behind."""
+    with app.app_context():
+        from core.purchases.models import Purchase
+        from core.purchases.services import initiate_purchase
+        from core.tenancy.admin import get_tenant
+        from core.tenancy.base import utcnow
+        from core.tenancy.resolve import engines
+
+        tenant = get_tenant(slug)
+        with engines().session(tenant.db_url) as session:
+            purchase, _ = initiate_purchase(session, tenant, _customer_id(app, slug), LINES, None,
+                                            enqueue=lambda purchase_id: None)
+            session.execute(update(Purchase).where(Purchase.id == purchase.id).values(created_at=utcnow() - age))
+            return purchase.id
+
+
+def backdate_purchase(app, slug: str, purchase_id: str, age: timedelta = timedelta(minutes=5)) -> None:
+    with app.app_context():
+        from core.purchases.models import Purchase
+        from core.tenancy.base import utcnow
+        from core.tenancy.resolve import engines
+
+        with engines().session(_tenant(app, slug)[1]) as session:
+            session.execute(update(Purchase).where(Purchase.id == purchase_id).values(created_at=utcnow() - age))
+
+
+def sweep(app, grace: timedelta = GRACE):
+    with app.app_context():
+        from core.recovery import requeue_lost_jobs
+
+        return requeue_lost_jobs(grace)
+
+
+def stock(app, slug: str, sku: str) -> int:
+    with app.app_context():
+        from core.tenancy.resolve import engines
+
+        with engines().session(_tenant(app, slug)[1], write=False) as session:
+            return session.execute(text("SELECT stock FROM products WHERE sku = :s"), {"s": sku}).scalar()
+
+
+def status_of(client, store, purchase_id: str) -> str:
+    return client.get(f"{PURCHASES}/{purchase_id}", headers=store.customer).get_json()["status"]
+
+
+def test_a_purchase_whose_job_was_never_queued_is_queued_once_and_completed(app, client, redis_conn, run_jobs):
+    store = b2b_store(client)
+    before = stock(app, store.slug, "PROD001")
+    purchase_id = record_purchase_without_job(app, store.slug)
+    assert len(Queue("purchases", connection=redis_conn)) == 0
+
+    recovered = sweep(app)
+    assert recovered.purchases == {store.slug: 1}
+    with app.app_context():
+        from core.purchases.services import purchase_job_id
+
+        assert Queue("purchases", connection=redis_conn).job_ids == [purchase_job_id(store.slug, purchase_id)]
+    assert sweep(app).purchases == {}  # its job is queued now: a second sweep adds nothing
+
+    run_jobs()
+    assert status_of(client, store, purchase_id) == "COMPLETED"
+    assert stock(app, store.slug, "PROD001") == before - 2
+    assert sweep(app).purchases == {}  # no longer PENDING
+    run_jobs()
+    assert stock(app, store.slug, "PROD001") == before - 2
+
+
+def test_purchases_lost_with_redis_data_are_recovered(app, client, redis_conn, run_jobs):
+    """Redis restarted without persistence: every queued orchestrator job is gone."""
+    store = b2b_store(client)
+    ids = [client.post(PURCHASES, headers=store.customer, json={"products": [{"id": "PROD002", "quantity": 1}]}
+                       ).get_json()["purchaseId"] for _ in range(3)]
+    for purchase_id in ids:
+        backdate_purchase(app, store.slug, purchase_id)
+    redis_conn.flushdb()
+
+    assert sweep(app).purchases == {store.slug: 3}
+    run_jobs()
+    assert [status_of(client, store, purchase_id) for purchase_id in ids] == ["COMPLETED"] * 3
+
+
+def test_a_purchase_whose_job_is_still_queued_is_left_alone(app, client, redis_conn):
+    store = b2b_store(client)
+    purchase_id = client.post(PURCHASES, headers=store.customer, json={"products": [{"id": "PROD001", "quantity": 1}]}
+                              ).get_json()["purchaseId"]
+    backdate_purchase(app, store.slug, purchase_id)  # waited long, behind a backlog, but its job exists
+    assert sweep(app).purchases == {}
+    assert len(Queue("purchases", connection=redis_conn)) == 1
+
+
+def test_a_purchase_younger_than_the_grace_period_is_left_alone(app, client, redis_conn):
+    store = b2b_store(client)
+    record_purchase_without_job(app, store.slug, age=timedelta(seconds=5))
+    assert sweep(app).purchases == {}
+    assert len(Queue("purchases", connection=redis_conn)) == 0
+    assert sweep(app, grace=timedelta(0)).purchases == {store.slug: 1}
+
+
+def test_a_failed_job_is_left_to_rqs_failed_registry(app, client, redis_conn):
+    store = b2b_store(client)
+    purchase_id = record_purchase_without_job(app, store.slug)
+    with app.app_context():
+        from core.purchases.services import purchase_job_id
+
+        job_id = purchase_job_id(store.slug, purchase_id)
+    sweep(app)
+    job = Job.fetch(job_id, connection=redis_conn)
+    job.set_status("failed")  # its retries used up: an operator looks at it (rq requeue)
+    Queue("purchases", connection=redis_conn).remove(job_id)
+    assert sweep(app).purchases == {}
+
+
+def test_a_queued_tenant_whose_job_was_lost_is_provisioned(app, client, redis_conn, run_jobs):
+    with app.app_context():
+        from core.extensions import db
+        from core.tenancy.base import utcnow
+        from core.tenancy.models import Tenant
+        from core.tenancy.provisioning import queue_new_tenant
+
+        tenant_id = queue_new_tenant("lost-store", "Lost Store", "BASIC").id
+        db.session.execute(update(Tenant).where(Tenant.id == tenant_id).values(updated_at=utcnow() - timedelta(minutes=5)))
+        db.session.commit()
+    redis_conn.flushdb()
+
+    assert sweep(app).tenants == ["lost-store"]
+    assert sweep(app).tenants == []
+    run_jobs()
+    with app.app_context():
+        from core.tenancy.admin import get_tenant
+
+        assert get_tenant("lost-store").status == "Ready"
+    assert sweep(app).tenants == []
+
+
+def test_a_tenant_being_provisioned_recently_is_left_alone(app, redis_conn):
+    with app.app_context():
+        from core.tenancy.provisioning import queue_new_tenant
+
+        queue_new_tenant("fresh-store", "Fresh Store", "BASIC")
+    redis_conn.flushdb()
+    assert sweep(app).tenants == []  # updated moments ago: its job may be on its way
+
+
+def test_an_unreachable_store_is_reported_and_the_others_still_swept(app, client, redis_conn, tmp_path):
+    broken, healthy = b2b_store(client), b2b_store(client)
+    record_purchase_without_job(app, healthy.slug)
+    with app.app_context():
+        from core.extensions import db
+        from core.tenancy.models import Tenant
+
+        db.session.execute(update(Tenant).where(Tenant.slug == broken.slug).values(
+            db_url=f"sqlite:///{tmp_path / 'no-such-folder' / 'tenant.db'}"))
+        db.session.commit()
+
+    recovered = sweep(app)
+    assert recovered.unreachable == [broken.slug]
+    assert recovered.purchases == {healthy.slug: 1}
+
+
+def test_cli_requeue_lost_jobs(app, client, redis_conn):
+    store = b2b_store(client)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["requeue-lost-jobs"]).output.strip() == "no lost jobs"
+    record_purchase_without_job(app, store.slug)
+    result = runner.invoke(args=["requeue-lost-jobs"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"{store.slug}: 1 purchase job(s) queued again"
+    assert len(Queue("purchases", connection=redis_conn)) == 1
+
+
+@pytest.mark.slow
+def test_the_cron_scheduler_and_a_worker_recover_a_lost_purchase(app, client, redis_conn, rq_worker):
+    """`python -m jobs.cron` queues the sweep at start; a real worker runs it, then the purchase."""
+    store = b2b_store(client)
+    purchase_id = record_purchase_without_job(app, store.slug)
+    worker = rq_worker(app, "default", "purchases")
+    cron = subprocess.Popen([sys.executable, "-m", "jobs.cron"], cwd=ROOT, env=process_env(app),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: status_of(client, store, purchase_id) == "COMPLETED", timeout=90, interval=0.2,
+                   message="the lost purchase to be recovered and completed")
+    finally:
+        cron.terminate()
+        cron.wait(timeout=30)
+        worker.stop()
+
+
+@pytest.mark.postgres
+def test_recovery_on_postgresql(pg_app, redis_conn):
+    """The same sweep on PostgreSQL (timestamps with time zone compared in the database)."""
+    client = pg_app.test_client()
+    store = b2b_store(client)
+    young = record_purchase_without_job(pg_app, store.slug, age=timedelta(seconds=5))
+    old = record_purchase_without_job(pg_app, store.slug)
+    assert sweep(pg_app).purchases == {store.slug: 1}
+    with pg_app.app_context():
+        from rq import SimpleWorker
+
+        from core.purchases.services import purchase_job_id
+
+        assert Queue("purchases", connection=redis_conn).job_ids == [purchase_job_id(store.slug, old)]
+        SimpleWorker(["purchases"], connection=redis_conn).work(burst=True, with_scheduler=False)
+    assert status_of(client, store, old) == "COMPLETED"
+    assert status_of(client, store, young) == "PENDING"
