@@ -210,6 +210,11 @@ def stop_embedded_redis(server, *, save: bool) -> None:
         pass  # the server closes the connection as it exits
 
 
+def _interrupt(signum, frame) -> None:
+    """SIGTERM handled as Ctrl-C: the web server stops and `dev` stops what it started."""
+    raise KeyboardInterrupt
+
+
 @click.command("dev")
 @with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -217,10 +222,11 @@ def stop_embedded_redis(server, *, save: bool) -> None:
 @click.option("--workers", type=int, default=1, show_default=True, help="RQ worker processes.")
 def dev(host: str, port: int | None, workers: int) -> None:
     """Everything `make run` needs: embedded Redis (when REDIS_URL is unset), migrations, super
-    admin, demo tenant, RQ workers, the cron scheduler and the web server. Ctrl-C stops every
-    process it started."""
+    admin, demo tenant, RQ workers, the cron scheduler and the web server. Ctrl-C, or SIGTERM
+    from a process manager, stops every process it started."""
     from core.config import embedded_redis_socket
 
+    signal.signal(signal.SIGTERM, _interrupt)
     config = current_app.config
     port = port or config["PORT"]
     data_dir = Path(config["DATA_DIR"])

@@ -56,3 +56,30 @@ def test_dev_serves_then_ctrl_c_stops_everything(tmp_path):
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
         log.close()
+
+
+def test_dev_stops_everything_it_started_on_sigterm(tmp_path):
+    """A process manager stops `flask dev` with SIGTERM sent to it alone: it must stop its
+    workers, its cron scheduler and its embedded Redis itself."""
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "DATABASE_URL")}
+    env.update(DATA_DIR=str(tmp_path / "instance"), PORT=str(port), PYTHONUNBUFFERED="1")
+    log = open(tmp_path / "dev.log", "wb")
+    process = subprocess.Popen([str(sys.executable), "-m", "flask", "--app", "wsgi", "dev"], cwd=ROOT, env=env,
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_until(lambda: _health(f"http://127.0.0.1:{port}"), timeout=90, message="flask dev to answer /health")
+        socket_path = str(tmp_path / "instance" / "redis" / "redis.sock")
+        started = psutil.Process(process.pid).children(recursive=True)
+        started += [p for p in psutil.process_iter(["cmdline"]) if socket_path in " ".join(p.info["cmdline"] or [])]
+        assert len(started) >= 3  # worker, cron scheduler, redis-server
+
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) is not None
+        gone, alive = psutil.wait_procs(started, timeout=30)
+        assert alive == [], [p.cmdline() for p in alive]
+        assert "stopped" in (tmp_path / "dev.log").read_text()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        log.close()
