@@ -1,10 +1,11 @@
-"""Guards and request helpers of the portals: which portal this host is, who may use it, and
-whether an htmx request wants only a fragment."""
+"""Guards and request helpers of the portals: which portal this host is, who may use it,
+whether an htmx request wants only a fragment, and a new API secret kept for the one page that
+shows it."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import redirect, request, url_for
+from flask import redirect, request, session, url_for
 from flask_login import current_user
 
 from core.auth.services import may_use_portal
@@ -21,6 +22,27 @@ def portal_tenant():
 def wants_partial() -> bool:
     """An htmx request for a fragment (a history restore wants the whole page)."""
     return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-History-Restore-Request")
+
+
+def keep_secret_to_show_once(client_pk: str, secret: str) -> None:
+    """Keep an API client's new secret for the page its POST redirects to (Post/Redirect/Get):
+    that page shows it once, and refreshing it neither shows it again nor issues new credentials.
+
+    The session is Flask's cookie: signed, so it cannot be forged, but readable by whoever holds
+    it. The secret rides in it for one redirect only, which is acceptable: the cookie is HttpOnly
+    (no script reads it), SameSite=Lax, Secure behind TLS (SESSION_COOKIE_SECURE), and it is the
+    session of the admin who is being shown the secret and could issue credentials anyway. The
+    page takes it out (take_secret_to_show), and its answer rewrites the cookie without it."""
+    session["secret_to_show"] = {"client": client_pk, "secret": secret}
+
+
+def take_secret_to_show(client_pk: str) -> str | None:
+    """The secret kept for this API client, removed from the session; None once it was shown."""
+    kept = session.get("secret_to_show")
+    if kept is None or kept["client"] != client_pk:
+        return None
+    del session["secret_to_show"]
+    return kept["secret"]
 
 
 def safe_next(target: str | None) -> str | None:

@@ -10,7 +10,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from pydantic import ValidationError
 from wtforms import SelectChoice
 
-from admin.auth import require_portal_user, wants_partial
+from admin.auth import keep_secret_to_show_once, require_portal_user, take_secret_to_show, wants_partial
 from admin.forms import (CustomerForm, IssueCredentialsForm, OverridesForm, PlanForm, ProductSearchForm,
                          ProvisionTenantForm, StoreAdminForm, TenantReplenishForm, TenantStatusForm,
                          show_domain_error)
@@ -227,7 +227,8 @@ def customer(slug: str, customer_id: str):
 
 @bp.post("/onboarding/<slug>/<customer_id>/credentials")
 def issue_credentials(slug: str, customer_id: str):
-    """Issue API credentials (role customer) and show the secret this once; it is stored hashed."""
+    """Issue API credentials (role customer; the secret is stored hashed), then redirect to the
+    page that shows the secret once: refreshing that page issues nothing."""
     form = IssueCredentialsForm()  # its CSRF token is checked for every POST by CSRFProtect
     try:
         found, client, secret = operations.issue_customer_credentials(slug, customer_id)
@@ -235,9 +236,18 @@ def issue_credentials(slug: str, customer_id: str):
         if exc.status == 404:
             raise
         return _customer_page(slug, customer_id, form, show_domain_error(form, exc))
-    response = render_template("admin/platform/credentials.html", store=tenancy_admin.get_tenant(slug),
-                               customer=found, client=client, secret=secret)
-    return response, 201, {"Cache-Control": "no-store"}
+    keep_secret_to_show_once(client.id, secret)
+    return redirect(url_for(".customer_credentials", slug=slug, customer_id=found.id, client_pk=client.id), 303)
+
+
+@bp.get("/onboarding/<slug>/<customer_id>/credentials/<client_pk>")
+def customer_credentials(slug: str, customer_id: str, client_pk: str):
+    """A customer's credentials: the secret on the first visit after they were issued (with copy
+    buttons), afterwards only that it was shown once. Never cached."""
+    store, found, client = operations.customer_api_client(slug, customer_id, client_pk)
+    response = render_template("admin/platform/credentials.html", store=store, customer=found, client=client,
+                               secret=take_secret_to_show(client.id))
+    return response, 200, {"Cache-Control": "no-store"}
 
 
 # --- inventory replenishment ---------------------------------------------------------------------

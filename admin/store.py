@@ -11,7 +11,7 @@ from decimal import Decimal
 from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
 from wtforms import SelectChoice
 
-from admin.auth import require_portal_user, wants_partial
+from admin.auth import keep_secret_to_show_once, require_portal_user, take_secret_to_show, wants_partial
 from admin.forms import (ApiClientForm, CancelOrderForm, NewProductForm, ProductForm, ReplenishForm,
                          show_domain_error)
 from core.auth import services as auth_services
@@ -324,7 +324,8 @@ def api_clients():
 
 @bp.post("/api-clients")
 def issue_api_client():
-    """Issue credentials; the secret is in this answer only (stored hashed)."""
+    """Issue credentials (the secret is stored hashed), then redirect to the page that shows the
+    secret once: refreshing that page issues nothing."""
     form = ApiClientForm()
     if form.validate_on_submit():
         try:
@@ -333,8 +334,17 @@ def issue_api_client():
         except DomainError as exc:
             show_domain_error(form, exc, form.DOMAIN_FIELDS)
             return _api_clients_page(form, status=exc.status)
-        return _api_clients_page(ApiClientForm(formdata=None), issued=client, secret=secret, status=201)
+        keep_secret_to_show_once(client.id, secret)
+        return redirect(url_for(".issued_api_client", client_pk=client.id), 303)
     return _api_clients_page(form, status=400)
+
+
+@bp.get("/api-clients/<client_pk>/credentials")
+def issued_api_client(client_pk: str):
+    """The API clients page with one client's credentials: its secret on the first visit after
+    it was issued, afterwards only that it was shown once."""
+    client = auth_services.get_api_client(page_tenant(), client_pk)  # 404 for another store's
+    return _api_clients_page(ApiClientForm(formdata=None), issued=client, secret=take_secret_to_show(client.id))
 
 
 @bp.post("/api-clients/<client_pk>/revoke")

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 
 from core.auth.models import ApiClient, Role
-from core.auth.services import issue_api_client
+from core.auth.services import get_api_client, issue_api_client
 from core.catalog.models import Product
 from core.catalog.services import list_admin_products
 from core.customers import services as customers
 from core.customers.models import Customer
 from core.customers.services import CustomerData
+from core.errors import NotFound
 from core.inventory.services import StockChange, replenish_product_stock
 from core.tenancy.features import require_feature
 from core.tenancy.models import Tenant
@@ -57,6 +58,16 @@ def issue_customer_credentials(slug: str, customer_id: str) -> tuple[Customer, A
     customer = customers.get_customer(session, customer_id)  # NotFound for an id of another store
     client, secret = issue_api_client(session, tenant, f"{customer.name} (customer)", Role.CUSTOMER, customer.id)
     return customer, client, secret
+
+
+def customer_api_client(slug: str, customer_id: str, client_pk: str) -> tuple[Tenant, Customer, ApiClient]:
+    """An API client of a customer of the store; NotFound for a client of another store or of
+    another customer (tenant- and owner-scoped lookups)."""
+    tenant, customer = store_customer(slug, customer_id)
+    client = get_api_client(tenant, client_pk)
+    if client.customer_id != customer.id:
+        raise NotFound("API client not found.")
+    return tenant, customer, client
 
 
 def search_products(slug: str, query: str | None) -> tuple[list[Product], int]:

@@ -56,6 +56,9 @@ def database_url_for(db_name: str) -> str:
 
 
 def _new_tenant(slug: str, name: str, plan: Plan) -> Tenant:
+    """A Pending tenant with its Pending steps, flushed. A taken slug is Conflict (409), whether
+    the check below sees it or a concurrent request inserts it between that check and our INSERT:
+    then the unique index refuses the INSERT at the flush, and the transaction is rolled back."""
     validate_slug(slug)
     if not name.strip():
         raise ValidationFailed.field("name", "Name is required.")
@@ -67,7 +70,11 @@ def _new_tenant(slug: str, name: str, plan: Plan) -> Tenant:
     tenant.steps = [ProvisioningStep(step=step, position=i, status=StepStatus.PENDING)
                     for i, step in enumerate(STEP_ORDER)]
     db.session.add(tenant)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError as exc:  # the same slug inserted by a concurrent request
+        db.session.rollback()
+        raise Conflict(f"A store with slug '{slug}' already exists.") from exc
     return tenant
 
 
@@ -117,14 +124,10 @@ def queue_new_tenant(slug: str, name: str, plan_code: str) -> Tenant:
     if plan is None:
         names = ", ".join(p.code for p in db.session.scalars(db.select(Plan).order_by(Plan.code)))
         raise ValidationFailed.field("plan", f"Plan must be one of: {names}.")
-    try:
-        tenant = _new_tenant(slug, name, plan)
-        tenant.status = TenantStatus.QUEUED
-        tenant_id = tenant.id
-        db.session.commit()
-    except IntegrityError as exc:  # the same slug committed by a concurrent request
-        db.session.rollback()
-        raise Conflict(f"A store with slug '{slug}' already exists.") from exc
+    tenant = _new_tenant(slug, name, plan)
+    tenant.status = TenantStatus.QUEUED
+    tenant_id = tenant.id
+    db.session.commit()
     try:
         enqueue_provisioning(tenant_id)
     except RedisError as exc:

@@ -11,6 +11,7 @@ from tests.support.platform_admin import portal  # noqa: F401
 
 SLUG = "guarded-store"
 CUSTOMER = "00000000-0000-4000-8000-000000000000"
+CLIENT = "00000000-0000-4000-8000-000000000001"
 # Every route of the platform_admin blueprint, once (a test below checks nothing is missing).
 ROUTES = [
     ("GET", "/admin/tenants"),
@@ -25,13 +26,15 @@ ROUTES = [
     ("POST", "/admin/onboarding"),
     ("GET", f"/admin/onboarding/{SLUG}/{CUSTOMER}"),
     ("POST", f"/admin/onboarding/{SLUG}/{CUSTOMER}/credentials"),
+    ("GET", f"/admin/onboarding/{SLUG}/{CUSTOMER}/credentials/{CLIENT}"),
     ("GET", "/admin/replenish"),
     ("POST", "/admin/replenish"),
 ]
 
 
 def test_every_platform_route_is_listed_here(app):
-    rules = {(method, rule.rule.replace("<slug>", SLUG).replace("<customer_id>", CUSTOMER))
+    rules = {(method, rule.rule.replace("<slug>", SLUG).replace("<customer_id>", CUSTOMER)
+              .replace("<client_pk>", CLIENT))
              for rule in app.url_map.iter_rules() if rule.endpoint.startswith("platform_admin.")
              for method in rule.methods - {"HEAD", "OPTIONS"}}
     assert rules == set(ROUTES)

@@ -1,6 +1,7 @@
 """Customer onboarding in the super-admin portal: the partner API's validation (CustomerData)
 beside the fields, duplicates and plan limits refused with nothing created, then API credentials
-of role customer shown once, which obtain a token at /auth/token."""
+of role customer shown once (on the page the POST redirects to), which obtain a token at
+/auth/token."""
 from __future__ import annotations
 
 import pytest
@@ -15,6 +16,18 @@ def customer_count(tenant_session, slug: str) -> int:
 
     with tenant_session(slug) as session:
         return session.scalar(select(func.count()).select_from(Customer))
+
+
+def customer_clients(app, customer_id: str) -> list[str]:
+    """The ids of the customer's API clients, oldest first."""
+    from sqlalchemy import select
+
+    from core.auth.models import ApiClient
+    from core.extensions import db
+
+    with app.app_context():
+        return list(db.session.scalars(select(ApiClient.id).filter_by(customer_id=customer_id)
+                                       .order_by(ApiClient.created_at)))
 
 
 def onboard(portal, slug: str, **fields):
@@ -35,7 +48,7 @@ def test_onboarding_page_offers_only_ready_stores(portal, create_tenant):
         assert f">{label}</label>" in page
 
 
-def test_onboarding_creates_the_customer_and_credentials_are_shown_once_and_work(portal, create_tenant,
+def test_onboarding_creates_the_customer_and_credentials_are_shown_once_and_work(portal, app, create_tenant,
                                                                                  tenant_session):
     slug = create_tenant(plan_code="PREMIUM")
     created = onboard(portal, slug)
@@ -49,16 +62,26 @@ def test_onboarding_creates_the_customer_and_credentials_are_shown_once_and_work
     assert customer_count(tenant_session, slug) == 1
 
     issued = portal.post(f"/admin/onboarding/{slug}/{customer_id}/credentials")
-    assert issued.status_code == 201
-    assert issued.headers["Cache-Control"] == "no-store"
-    shown = issued.get_data(as_text=True)
+    [client_pk] = customer_clients(app, customer_id)
+    assert issued.status_code == 303
+    credentials_page = f"/admin/onboarding/{slug}/{customer_id}/credentials/{client_pk}"
+    assert issued.headers["Location"] == credentials_page
+    answer = portal.get(credentials_page)
+    assert answer.status_code == 200 and answer.headers["Cache-Control"] == "no-store"
+    shown = answer.get_data(as_text=True)
     client_id, secret = code_text(shown, "client-id"), code_text(shown, "client-secret")
     assert client_id.startswith("sf_") and len(secret) >= 32
     assert '<button type="button" data-copy="client-secret">Copy client secret</button>' in shown
     assert '<button type="button" data-copy="client-id">Copy client id</button>' in shown
     assert "navigator.clipboard.writeText" in shown
 
-    # Shown once: no page shows the secret again.
+    # Shown once: a refresh of that page issues nothing and says so, and no other page shows it.
+    refreshed = portal.get(credentials_page)
+    assert refreshed.status_code == 200 and refreshed.headers["Cache-Control"] == "no-store"
+    again = refreshed.get_data(as_text=True)
+    assert secret not in again and 'id="client-secret"' not in again and code_text(again, "client-id") == client_id
+    assert 'id="secret-shown-once">The client secret was shown once' in again
+    assert customer_clients(app, customer_id) == [client_pk]
     for path in (created.headers["Location"], f"/admin/onboarding?store={slug}", f"/admin/tenants/{slug}"):
         assert secret not in portal.get(path).get_data(as_text=True)
 
@@ -154,6 +177,27 @@ def test_a_customer_of_another_store_is_not_found(portal, create_tenant):
     refused = portal.post(f"/admin/onboarding/{second}/{customer_id}/credentials")
     assert refused.status_code == 404
     assert 'id="client-secret"' not in refused.get_data(as_text=True)
+
+
+def test_credentials_are_shown_only_under_their_own_store_and_customer(portal, app, create_tenant):
+    first, second = create_tenant(plan_code="PREMIUM"), create_tenant(plan_code="PREMIUM")
+    customer_id = onboard(portal, first).headers["Location"].rsplit("/", 1)[1]
+    other_id = onboard(portal, first, contact_email="other@acme.example").headers["Location"].rsplit("/", 1)[1]
+    issued = portal.post(f"/admin/onboarding/{first}/{customer_id}/credentials")
+    [client_pk] = customer_clients(app, customer_id)
+    for path in (f"/admin/onboarding/{second}/{customer_id}/credentials/{client_pk}",
+                 f"/admin/onboarding/{first}/{other_id}/credentials/{client_pk}"):
+        refused = portal.get(path)
+        assert refused.status_code == 404 and 'id="client-secret"' not in refused.get_data(as_text=True)
+    assert 'id="client-secret"' in portal.get(issued.headers["Location"]).get_data(as_text=True)
+
+
+def test_issuing_credentials_needs_the_csrf_token(portal, app, create_tenant):
+    slug = create_tenant(plan_code="PREMIUM")
+    customer_id = onboard(portal, slug).headers["Location"].rsplit("/", 1)[1]
+    refused = portal.post(f"/admin/onboarding/{slug}/{customer_id}/credentials", csrf=False)
+    assert refused.status_code == 400 and "CSRF" in refused.get_data(as_text=True)
+    assert customer_clients(app, customer_id) == []
 
 
 def test_an_inactive_customer_gets_no_credentials(portal, app, create_tenant, tenant_session):

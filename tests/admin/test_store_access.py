@@ -26,6 +26,7 @@ ROUTES = [
     ("GET", "/admin/customers"),
     ("GET", "/admin/api-clients"),
     ("POST", "/admin/api-clients"),
+    ("GET", f"/admin/api-clients/{ANY_ID}/credentials"),
     ("POST", f"/admin/api-clients/{ANY_ID}/revoke"),
 ]
 POST_ROUTES = [path for method, path in ROUTES if method == "POST"]
@@ -78,7 +79,7 @@ def test_a_post_without_its_csrf_token_is_refused_and_changes_nothing(path, stor
     product = store_admin.product("PROD001")
     order_id = store_admin.place_order(("PROD001", 2))
     created = store_admin.post("/admin/api-clients", {"name": "Keep me", "role": "partner"})
-    assert created.status_code == 201
+    assert created.status_code == 303
     client_pk = store_admin_client_pk(store_admin, "Keep me")
     target = (path.replace(f"/admin/products/{ANY_ID}", f"/admin/products/{product.id}")
               .replace(f"/admin/orders/{ANY_ID}", f"/admin/orders/{order_id}")
@@ -117,6 +118,7 @@ def store_admin_client_pk(store_admin, name: str) -> str:
     ("POST", "/admin/products/{product}/replenish"),
     ("GET", "/admin/orders/{order}"),
     ("POST", "/admin/orders/{order}/cancel"),
+    ("GET", "/admin/api-clients/{client}/credentials"),
     ("POST", "/admin/api-clients/{client}/revoke"),
 ])
 def test_ids_of_another_store_are_not_found_and_untouched(method, path, store_admin, other_store):

@@ -1,5 +1,6 @@
 """Customers and API clients in the store admin: the customer list, issuing credentials (the
-secret shown once, stored hashed) and revoking them (no token, and old tokens refused)."""
+secret shown once, on the page the POST redirects to, and stored hashed) and revoking them (no
+token, and old tokens refused)."""
 from __future__ import annotations
 
 import re
@@ -16,9 +17,23 @@ CLIENT_ID = re.compile(r'<code id="issued-client-id">([^<]+)</code>')
 
 
 def issue(store_admin, **data):
+    """POST the issue form: its answer, and that answer's HTML (the form again when refused)."""
     response = store_admin.post("/admin/api-clients", {"name": "Partner One", "role": "partner", **data})
     html = response.get_data(as_text=True)
     return response, html
+
+
+def issued(store_admin, **data) -> str:
+    """Issue credentials and follow the redirect: the HTML of the page that shows them."""
+    response, _ = issue(store_admin, **data)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return store_admin.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def session_of(store_admin) -> dict:
+    """What the browser's session cookie of the store's host holds (it is signed, not encrypted)."""
+    cookie = store_admin.client.get_cookie("session", domain=store_admin.host.split(":")[0])
+    return store_admin.app.session_interface.get_signing_serializer(store_admin.app).loads(cookie.value)
 
 
 def token_for(client, client_id: str, secret: str):
@@ -44,16 +59,29 @@ def test_customers_without_any_say_how_they_arrive(store_admin):
     assert "partners provision them through the API" in store_admin.get("/admin/customers").get_data(as_text=True)
 
 
-def test_issued_credentials_show_the_secret_once_and_work(store_admin, client):
-    response, html = issue(store_admin)
-    assert response.status_code == 201 and response.headers["Cache-Control"] == "no-store"
+def test_issued_credentials_redirect_to_the_secret_shown_once_and_work(store_admin, client):
+    response, _ = issue(store_admin)
+    [stored] = clients_of(store_admin)
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/admin/api-clients/{stored.id}/credentials"
+    shown = store_admin.get(response.headers["Location"])
+    assert shown.status_code == 200 and shown.headers["Cache-Control"] == "no-store"
+    html = shown.get_data(as_text=True)
     secret, client_id = SECRET.search(html).group(1), CLIENT_ID.search(html).group(1)
     assert "shown this once" in html
-    [stored] = clients_of(store_admin)
     assert (stored.client_id, stored.role, stored.name, stored.customer_id) == (client_id, "partner", "Partner One", None)
     assert secret not in stored.secret_hash and stored.secret_hash.startswith(("scrypt:", "pbkdf2:"))
-    again = store_admin.get("/admin/api-clients").get_data(as_text=True)
-    assert secret not in again and client_id in again and not SECRET.search(again)
+    assert secret not in str(session_of(store_admin))  # the page took it out of the cookie
+
+    # Refreshing the page issues nothing and no longer shows the secret.
+    refreshed = store_admin.get(response.headers["Location"])
+    assert refreshed.status_code == 200 and refreshed.headers["Cache-Control"] == "no-store"
+    again = refreshed.get_data(as_text=True)
+    assert secret not in again and not SECRET.search(again) and client_id in again
+    assert 'id="secret-shown-once">The secret was shown once' in again
+    assert [c.id for c in clients_of(store_admin)] == [stored.id]
+    listing = store_admin.get("/admin/api-clients").get_data(as_text=True)
+    assert secret not in listing and client_id in listing and not SECRET.search(listing)
     token = token_for(client, client_id, secret)
     assert token.status_code == 200
     headers = {"Authorization": f"Bearer {token.get_json()['access_token']}", "X-Tenant-Slug": store_admin.slug}
@@ -64,8 +92,7 @@ def test_a_customer_client_is_for_one_active_customer(store_admin, client):
     customer_id = store_admin.add_customer("Buyer Co")
     form = store_admin.get("/admin/api-clients", query_string={"customer": customer_id}).get_data(as_text=True)
     assert f'<option selected value="{customer_id}">Buyer Co' in form
-    response, html = issue(store_admin, name="Buyer", role="customer", customer_id=customer_id)
-    assert response.status_code == 201
+    html = issued(store_admin, name="Buyer", role="customer", customer_id=customer_id)
     assert clients_of(store_admin)[0].customer_id == customer_id
     token = token_for(client, CLIENT_ID.search(html).group(1), SECRET.search(html).group(1)).get_json()
     assert jwt.decode(token["access_token"], options={"verify_signature": False})["customerId"] == customer_id
@@ -91,12 +118,20 @@ def test_invalid_credentials_requests_show_the_error_beside_the_field(data, fiel
 
 def test_a_partner_client_never_carries_a_customer(store_admin):
     customer_id = store_admin.add_customer()
-    assert issue(store_admin, customer_id=customer_id)[0].status_code == 201
+    assert issue(store_admin, customer_id=customer_id)[0].status_code == 303
     assert clients_of(store_admin)[0].customer_id is None
 
 
+def test_a_kept_secret_is_shown_only_on_its_own_clients_page(store_admin):
+    issued(store_admin, name="Older")
+    [older] = clients_of(store_admin)
+    response, _ = issue(store_admin, name="Newer")
+    assert not SECRET.search(store_admin.get(f"/admin/api-clients/{older.id}/credentials").get_data(as_text=True))
+    assert SECRET.search(store_admin.get(response.headers["Location"]).get_data(as_text=True))
+
+
 def test_revoked_credentials_get_no_token_and_their_tokens_stop_working(store_admin, client):
-    _, html = issue(store_admin)
+    html = issued(store_admin)
     client_id, secret = CLIENT_ID.search(html).group(1), SECRET.search(html).group(1)
     old_token = token_for(client, client_id, secret).get_json()["access_token"]
     [stored] = clients_of(store_admin)

@@ -97,11 +97,18 @@ def test_superadmin_provisions_onboards_issues_credentials_and_replenishes(site,
     shots(page, "onboarding-customer")
     page.get_by_role("button", name="Issue API credentials").click()
     expect(page.get_by_role("heading", level=1, name="API credentials for Acme Industrial")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/credentials/[0-9a-f-]{36}$"))
     client_id = page.locator("#client-id").inner_text().strip()
     secret = page.locator("#client-secret").inner_text().strip()
     page.get_by_role("button", name="Copy client secret").click()
     expect(page.locator("#copy-status")).to_contain_text("client secret")
     shots(page, "credentials")
+    # The POST was redirected: a refresh issues nothing and no longer shows the secret.
+    page.reload()
+    expect(page.locator("#secret-shown-once")).to_be_visible()
+    expect(page.locator("#client-secret")).to_have_count(0)
+    expect(page.locator("#client-id")).to_have_text(client_id)
+    shots(page, "credentials-shown-once")
 
     token = httpx.post(site.url(path="/auth/token"), data={"grant_type": "client_credentials",
                                                            "client_id": client_id, "client_secret": secret})

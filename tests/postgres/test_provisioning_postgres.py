@@ -1,13 +1,20 @@
 """Provisioning on PostgreSQL: CreateDatabase issues a real CREATE DATABASE; the fixture drops
-every database afterwards."""
+every database afterwards. Two inits of one new slug at once make one store and one 409."""
 from __future__ import annotations
 
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
+from core.errors import Conflict
+from core.extensions import db
+from core.tenancy.models import Tenant
+from core.tenancy.provisioning import init_provisioning
 from tests.support.flows import init_and_confirm
+from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.postgres
 
@@ -63,3 +70,69 @@ def test_repair_on_postgres_keeps_data(pg_app, postgres_url, superadmin_headers_
         assert conn.scalar(text("SELECT stock FROM products WHERE sku = 'PROD001'")) == 7
         assert conn.scalar(text("SELECT count(*) FROM products")) == 5
     engine.dispose()
+
+
+def tenants_with_slug(app, slug: str) -> int:
+    with app.app_context():
+        return db.session.scalar(db.select(db.func.count()).select_from(Tenant).filter_by(slug=slug))
+
+
+def test_simultaneous_inits_of_one_slug_make_one_store_and_a_409(pg_app):
+    """Both requests pass the slug check before either inserts (a barrier holds each at its
+    flush), so the second INSERT meets the first on the unique index: 409, never a 500."""
+    slug = f"pg-race-{uuid.uuid4().hex[:8]}"
+    checked = threading.Barrier(2, timeout=30)
+
+    def hold_until_both_checked(session, _context, _instances):
+        if any(isinstance(obj, Tenant) and obj.slug == slug for obj in session.new):
+            checked.wait()
+
+    def init():
+        return pg_app.test_client().post("/provision/tenants/init",
+                                         json={"slug": slug, "name": "Race", "plan": "Basic"})
+
+    event.listen(db.session, "before_flush", hold_until_both_checked)
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            answers = [future.result(timeout=60) for future in [pool.submit(init), pool.submit(init)]]
+    finally:
+        event.remove(db.session, "before_flush", hold_until_both_checked)
+
+    assert sorted(answer.status_code for answer in answers) == [200, 409]
+    [conflict] = [answer for answer in answers if answer.status_code == 409]
+    assert conflict.mimetype == "application/problem+json"
+    assert conflict.get_json()["title"] == "Conflict"
+    assert conflict.get_json()["detail"] == f"A store with slug '{slug}' already exists."
+    assert tenants_with_slug(pg_app, slug) == 1
+
+
+def inserts_waiting_for_a_lock(engine) -> int:
+    """Backends of this database whose INSERT INTO tenants waits for a lock. A new connection
+    each time: pg_stat_activity is a snapshot taken once per transaction."""
+    with engine.connect() as conn:
+        return conn.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                "AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO tenants%'"))
+
+
+def test_a_slug_taken_after_the_check_is_a_conflict(pg_app):
+    """The check cannot see a tenant flushed but not yet committed by another transaction: our
+    INSERT waits on the unique index, and once the other commits it is Conflict, not IntegrityError."""
+    slug = f"pg-taken-{uuid.uuid4().hex[:8]}"
+
+    def init_in_its_own_context():
+        with pg_app.app_context():
+            return init_provisioning(slug, "Second", "Basic")
+
+    with pg_app.app_context():
+        init_provisioning(slug, "First", "Basic")  # flushed, uncommitted: holds the slug's index entry
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            second = pool.submit(init_in_its_own_context)
+            try:
+                wait_until(lambda: second.done() or inserts_waiting_for_a_lock(db.engine), timeout=30,
+                           message="the second INSERT to wait on the slug's unique index")
+                assert not second.done(), second.result()
+            finally:
+                db.session.commit()
+            with pytest.raises(Conflict, match=f"A store with slug '{slug}' already exists."):
+                second.result(timeout=30)
+    assert tenants_with_slug(pg_app, slug) == 1
