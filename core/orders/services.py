@@ -177,14 +177,15 @@ def _order_insert() -> TextClause:
 _INSERT_ORDER = _order_insert()
 
 _products = Product.__table__
-_PRODUCTS_TO_ORDER = (select(_products.c.id, _products.c.sku, _products.c.name, _products.c.is_active,
-                             _products.c.final_price)
-                      .where(_products.c.id.in_(bindparam("ids", expanding=True))))
+# What create_order reads of each product it orders.
+PRODUCT_COLUMNS_TO_ORDER = (_products.c.id, _products.c.sku, _products.c.name, _products.c.is_active,
+                            _products.c.final_price)
+_PRODUCTS_TO_ORDER = select(*PRODUCT_COLUMNS_TO_ORDER).where(_products.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def create_order(session: Session, tenant, lines: Sequence[OrderLine], *, channel: str, contact: OrderContact,
                  customer_id: str | None = None, idempotency_key: str | None = None,
-                 take_stock: bool = True) -> Order:
+                 take_stock: bool = True, products: dict | None = None) -> Order:
     """Record a PENDING order of `lines` in the caller's transaction. With `take_stock` (the
     default) every line's stock is taken first, all-or-nothing (InsufficientStock, 409, and the
     caller rolls back); pass take_stock=False only when the caller has already taken exactly
@@ -195,7 +196,9 @@ def create_order(session: Session, tenant, lines: Sequence[OrderLine], *, channe
     The rows are written with two Core INSERTs (the order, then its items in one executemany)
     and the returned Order is attached to the session as already persistent, exactly as written:
     this runs inside the stock-locking transaction of every checkout and purchase, where the
-    unit of work's flush cost more than the rest of the order together."""
+    unit of work's flush cost more than the rest of the order together. A caller that has just
+    read the lines' products in this transaction may pass them as `products` (id → a row with
+    PRODUCT_COLUMNS_TO_ORDER) so they are not read again."""
     if not lines:
         raise ValidationFailed("An order needs at least one line.")
     if channel not in set(OrderChannel):
@@ -203,7 +206,8 @@ def create_order(session: Session, tenant, lines: Sequence[OrderLine], *, channe
     if contact.payment_method is not None and contact.payment_method not in set(PaymentMethod):
         raise ValidationFailed.field("paymentMethod", f"Payment method must be one of: {', '.join(PaymentMethod)}.")
     ids = {line.product_id for line in lines}
-    products = {row.id: row for row in session.execute(_PRODUCTS_TO_ORDER, {"ids": list(ids)})}
+    if products is None or not ids <= products.keys():
+        products = {row.id: row for row in session.execute(_PRODUCTS_TO_ORDER, {"ids": list(ids)})}
     for product_id in sorted(ids):
         product = products.get(product_id)
         if product is None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import namedtuple
 
 from redis.exceptions import RedisError
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,7 +22,8 @@ from core.customers.models import Customer
 from core.errors import IdempotencyConflict, NotFound, ServiceUnavailable, ValidationFailed
 from core.inventory.services import release_stock, try_take_stock
 from core.orders.models import OrderChannel
-from core.orders.services import OrderContact, OrderLine, cancel_order, create_order, get_order
+from core.orders.services import (PRODUCT_COLUMNS_TO_ORDER, OrderContact, OrderLine, cancel_order, create_order,
+                                  get_order)
 from core.purchases.models import ItemStatus, Purchase, PurchaseItem, PurchaseStatus
 from core.tenancy.features import check_limit
 from core.tenancy.base import utcnow
@@ -97,19 +99,25 @@ def process_purchase(session: Session, tenant: Tenant, purchase_id: str) -> str:
     all in the caller's single transaction. A purchase
     that is no longer PENDING (done, cancelled) is left alone. Returns the purchase's status.
 
-    It runs once per purchase on the workers' hot path, so it reads the purchase, its customer
-    and its items in one locking SELECT and writes with Core statements (the items' statuses in
-    one executemany): a handful of statements, and the stock rows stay locked only briefly."""
+    It runs once per purchase on the workers' hot path, so it reads the purchase, its customer,
+    its items and their active products in one locking SELECT and writes with Core statements
+    (the items' statuses in one executemany): a handful of statements, and the stock rows stay
+    locked only briefly."""
     rows = session.execute(_PURCHASE_FOR_PROCESSING, {"purchase_id": purchase_id}).all()
     if not rows:
         return session.scalar(select(Purchase.status).where(Purchase.id == purchase_id)) or "missing"
     head = rows[0]
     if head.status != PurchaseStatus.PENDING:
         return head.status
-    keys = {row.product_key for row in rows}
-    found = session.execute(_ACTIVE_PRODUCTS_BY_KEY, {"keys": list(keys)}).all()
-    product_ids = {key: product_id for product_id, sku in found for key in (product_id, sku)}
-    items = [_Item(row.id, product_ids.get(row.product_key), row.quantity) for row in rows]
+    items, products = {}, {}
+    for row in rows:
+        # A key matches a product by id or by SKU; should it match one product's id and another's
+        # SKU, the id wins.
+        item = items.setdefault(row.id, _Item(row.id, None, row.quantity))
+        if row.product_id is not None and (item.product_id is None or row.product_id == row.product_key):
+            item.product_id = row.product_id
+            products[row.product_id] = _ProductToOrder(*(row._mapping[name] for name in _PRODUCT_LABELS))
+    items = list(items.values())
     for item in items:
         if item.product_id is None:
             item.status = ItemStatus.NOT_FOUND
@@ -131,7 +139,7 @@ def process_purchase(session: Session, tenant: Tenant, purchase_id: str) -> str:
                                 channel=OrderChannel.API,
                                 contact=OrderContact(email=head.contact_email, phone=head.phone,
                                                      shipping_address=head.address),
-                                customer_id=head.customer_id, take_stock=False).id
+                                customer_id=head.customer_id, take_stock=False, products=products).id
     session.execute(_SET_ITEM_OUTCOME, [{"item_id": item.id, "outcome_product_id": item.product_id,
                                          "outcome_status": str(item.status)} for item in items])
     session.execute(_SET_PURCHASE_OUTCOME, {"purchase_id": purchase_id, "outcome_status": str(status),
@@ -154,17 +162,18 @@ _purchases, _items, _customers, _products = (Purchase.__table__, PurchaseItem.__
                                              Product.__table__)
 _PURCHASE_FOR_PROCESSING = (
     select(_purchases.c.status, _purchases.c.customer_id, _customers.c.contact_email, _customers.c.phone,
-           _customers.c.address, _items.c.id, _items.c.product_key, _items.c.quantity)
+           _customers.c.address, _items.c.id, _items.c.product_key, _items.c.quantity,
+           *(column.label(f"product_{column.name}") for column in PRODUCT_COLUMNS_TO_ORDER))
     .join(_customers, _customers.c.id == _purchases.c.customer_id)
     .join(_items, _items.c.purchase_id == _purchases.c.id)
+    .outerjoin(_products, and_(or_(_products.c.id == _items.c.product_key, _products.c.sku == _items.c.product_key),
+                               _products.c.is_active.is_(True)))
     .where(_purchases.c.id == bindparam("purchase_id"))
     .order_by(_items.c.position)
     .with_for_update(of=_purchases))
-_ACTIVE_PRODUCTS_BY_KEY = (
-    select(_products.c.id, _products.c.sku)
-    .where(or_(_products.c.id.in_(bindparam("keys", expanding=True)),
-               _products.c.sku.in_(bindparam("keys", expanding=True))),
-           _products.c.is_active.is_(True)))
+# create_order's view of a product (PRODUCT_COLUMNS_TO_ORDER), as read by the SELECT above.
+_ProductToOrder = namedtuple("_ProductToOrder", [column.name for column in PRODUCT_COLUMNS_TO_ORDER])
+_PRODUCT_LABELS = [f"product_{column.name}" for column in PRODUCT_COLUMNS_TO_ORDER]
 _SET_ITEM_OUTCOME = (update(_items).where(_items.c.id == bindparam("item_id"))
                      .values(product_id=bindparam("outcome_product_id"), status=bindparam("outcome_status")))
 _SET_PURCHASE_OUTCOME = (update(_purchases).where(_purchases.c.id == bindparam("purchase_id"))

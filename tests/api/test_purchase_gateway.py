@@ -1,6 +1,8 @@
 """Purchase gateway: initiate (PENDING + job), orchestrate, status, cancel, idempotency, 503."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 PURCHASES = "/purchase-gateway/purchases"
@@ -182,3 +184,33 @@ def test_reserved_items_become_an_api_order_cancelled_with_the_purchase(app, cli
         with engines().session(url, write=False) as session:
             assert session.get(Order, body["orderId"]).status == "CANCELLED"
     assert availability(client, store, "PROD001") == 50 and availability(client, store, "PROD005") == 40
+
+
+def test_products_by_id_or_sku_priced_now_and_inactive_ones_not_found(app, client, store, buyer, run_jobs,
+                                                                      tenant_session):
+    """The orchestrator finds each product by UUID or SKU in the same SELECT that locks the
+    purchase; an inactive product is NOT_FOUND, and the order is priced at the final prices read
+    there."""
+    from sqlalchemy import text
+
+    with tenant_session(store.slug) as session:
+        prices = {sku: Decimal(str(price))  # SQLite's raw rows give floats
+                  for sku, price in session.execute(text("SELECT sku, final_price FROM products"))}
+        uuid_of_prod002 = session.execute(text("SELECT id FROM products WHERE sku = 'PROD002'")).scalar()
+        session.execute(text("UPDATE products SET is_active = false WHERE sku = 'PROD004'"))
+    headers = buyer()
+    purchase_id = purchase(client, headers, ("PROD001", 1), (uuid_of_prod002, 2), ("PROD004", 1)).get_json()["purchaseId"]
+    run_jobs()
+    body = client.get(f"{PURCHASES}/{purchase_id}", headers=headers).get_json()
+    assert [(p["id"], p["status"]) for p in body["products"]] == [
+        ("PROD001", "RESERVED"), (uuid_of_prod002, "RESERVED"), ("PROD004", "NOT_FOUND")]
+    with tenant_session(store.slug) as session:
+        lines = session.execute(text("SELECT sku, name, unit_price, quantity FROM order_items WHERE order_id = :o "
+                                     "ORDER BY position"), {"o": body["orderId"]}).all()
+        subtotal = session.execute(text("SELECT subtotal FROM orders WHERE id = :o"), {"o": body["orderId"]}).scalar()
+        inactive_stock = session.execute(text("SELECT stock FROM products WHERE sku = 'PROD004'")).scalar()
+    assert [(sku, quantity) for sku, _name, _price, quantity in lines] == [("PROD001", 1), ("PROD002", 2)]
+    assert all(name for _sku, name, _price, _quantity in lines)
+    assert [Decimal(str(price)) for _sku, _name, price, _quantity in lines] == [prices["PROD001"], prices["PROD002"]]
+    assert Decimal(str(subtotal)) == prices["PROD001"] + 2 * prices["PROD002"]
+    assert inactive_stock == 25
