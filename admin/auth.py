@@ -3,14 +3,20 @@ whether an htmx request wants only a fragment, and a new API secret kept for the
 shows it."""
 from __future__ import annotations
 
+import logging
+import secrets
 from urllib.parse import urlsplit
 
 from flask import redirect, request, session, url_for
 from flask_login import current_user
+from redis.exceptions import RedisError
 
 from core.auth.services import may_use_portal
 from core.errors import Forbidden
+from core.queues import redis_client
 from core.tenancy.hosts import host_slug, page_tenant
+
+log = logging.getLogger(__name__)
 
 
 def portal_tenant():
@@ -24,25 +30,45 @@ def wants_partial() -> bool:
     return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-History-Restore-Request")
 
 
-def keep_secret_to_show_once(client_pk: str, secret: str) -> None:
+# How long a new API secret waits, server-side, for the page that shows it.
+SECRET_TO_SHOW_SECONDS = 300
+
+
+def keep_secret_to_show_once(client_pk: str, secret: str) -> bool:
     """Keep an API client's new secret for the page its POST redirects to (Post/Redirect/Get):
     that page shows it once, and refreshing it neither shows it again nor issues new credentials.
 
-    The session is Flask's cookie: signed, so it cannot be forged, but readable by whoever holds
-    it. The secret rides in it for one redirect only, which is acceptable: the cookie is HttpOnly
-    (no script reads it), SameSite=Lax, Secure behind TLS (SESSION_COOKIE_SECURE), and it is the
-    session of the admin who is being shown the secret and could issue credentials anyway. The
-    page takes it out (take_secret_to_show), and its answer rewrites the cookie without it."""
-    session["secret_to_show"] = {"client": client_pk, "secret": secret}
+    The secret is kept in Redis, for SECRET_TO_SHOW_SECONDS, under a random handle; the session
+    (a signed, not encrypted, cookie) holds only the handle and the client's id, so the secret
+    never travels in a cookie and is gone from the server once shown. False when Redis is
+    unreachable: the caller then shows the secret in its own answer."""
+    handle = secrets.token_urlsafe(24)
+    try:
+        redis_client().set(_secret_key(handle), secret, ex=SECRET_TO_SHOW_SECONDS)
+    except RedisError:
+        log.warning("Redis unreachable: the new secret of API client %s is shown in the POST's answer", client_pk)
+        return False
+    session["secret_to_show"] = {"client": client_pk, "handle": handle}
+    return True
 
 
 def take_secret_to_show(client_pk: str) -> str | None:
-    """The secret kept for this API client, removed from the session; None once it was shown."""
+    """The secret kept for this API client, taken from Redis (GETDEL: it can be read once);
+    None once it was shown, after SECRET_TO_SHOW_SECONDS, or when Redis is unreachable."""
     kept = session.get("secret_to_show")
     if kept is None or kept["client"] != client_pk:
         return None
     del session["secret_to_show"]
-    return kept["secret"]
+    try:
+        secret = redis_client().getdel(_secret_key(kept["handle"]))
+    except RedisError:
+        log.warning("Redis unreachable: the new secret of API client %s could not be shown", client_pk)
+        return None
+    return secret.decode() if secret is not None else None
+
+
+def _secret_key(handle: str) -> str:
+    return f"storefleet:secret-to-show:{handle}"
 
 
 def safe_next(target: str | None) -> str | None:

@@ -236,18 +236,25 @@ def issue_credentials(slug: str, customer_id: str):
         if exc.status == 404:
             raise
         return _customer_page(slug, customer_id, form, show_domain_error(form, exc))
-    keep_secret_to_show_once(client.id, secret)
-    return redirect(url_for(".customer_credentials", slug=slug, customer_id=found.id, client_pk=client.id), 303)
+    if keep_secret_to_show_once(client.id, secret):
+        return redirect(url_for(".customer_credentials", slug=slug, customer_id=found.id, client_pk=client.id), 303)
+    # Redis unreachable: the secret can only be shown in this answer.
+    return _credentials_page(tenancy_admin.get_tenant(slug), found, client, secret, status=201)
 
 
 @bp.get("/onboarding/<slug>/<customer_id>/credentials/<client_pk>")
 def customer_credentials(slug: str, customer_id: str, client_pk: str):
     """A customer's credentials: the secret on the first visit after they were issued (with copy
-    buttons), afterwards only that it was shown once. Never cached."""
+    buttons), afterwards only that it was shown once."""
     store, found, client = operations.customer_api_client(slug, customer_id, client_pk)
-    response = render_template("admin/platform/credentials.html", store=store, customer=found, client=client,
-                               secret=take_secret_to_show(client.id))
-    return response, 200, {"Cache-Control": "no-store"}
+    return _credentials_page(store, found, client, take_secret_to_show(client.id))
+
+
+def _credentials_page(store, customer, client, secret: str | None, status: int = 200):
+    # The page may hold a secret: never cached.
+    response = render_template("admin/platform/credentials.html", store=store, customer=customer, client=client,
+                               secret=secret)
+    return response, status, {"Cache-Control": "no-store"}
 
 
 # --- inventory replenishment ---------------------------------------------------------------------

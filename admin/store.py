@@ -334,8 +334,10 @@ def issue_api_client():
         except DomainError as exc:
             show_domain_error(form, exc, form.DOMAIN_FIELDS)
             return _api_clients_page(form, status=exc.status)
-        keep_secret_to_show_once(client.id, secret)
-        return redirect(url_for(".issued_api_client", client_pk=client.id), 303)
+        if keep_secret_to_show_once(client.id, secret):
+            return redirect(url_for(".issued_api_client", client_pk=client.id), 303)
+        # Redis unreachable: the secret can only be shown in this answer.
+        return _api_clients_page(ApiClientForm(formdata=None), issued=client, secret=secret, status=201)
     return _api_clients_page(form, status=400)
 
 

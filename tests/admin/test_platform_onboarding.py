@@ -92,6 +92,20 @@ def test_onboarding_creates_the_customer_and_credentials_are_shown_once_and_work
     assert portal.client.get("/product-provisioner/provisioned-products", headers=bearer).status_code == 200
 
 
+def test_with_redis_unreachable_the_credentials_are_shown_in_the_posts_answer(app, portal, create_tenant, tmp_path):
+    """The secret waits for its page in Redis; without Redis it can only be shown at once."""
+    from redis import Redis
+
+    slug = create_tenant()
+    customer_id = code_text(portal.get(onboard(portal, slug).headers["Location"]).get_data(as_text=True), "customer-id")
+    app.extensions["storefleet.redis"] = Redis.from_url(f"unix://{tmp_path / 'no-redis.sock'}")
+    issued = portal.post(f"/admin/onboarding/{slug}/{customer_id}/credentials")
+    assert issued.status_code == 201 and issued.headers["Cache-Control"] == "no-store"
+    page = issued.get_data(as_text=True)
+    assert code_text(page, "client-id").startswith("sf_") and len(code_text(page, "client-secret")) >= 32
+    assert len(customer_clients(app, customer_id)) == 1
+
+
 @pytest.mark.parametrize("fields,field,message", [
     ({"contact_email": "not-an-email"}, "contact_email", "value is not a valid email address"),
     ({"contact_email": ""}, "contact_email", "value is not a valid email address"),

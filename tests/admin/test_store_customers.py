@@ -8,6 +8,7 @@ import re
 import jwt
 import pytest
 
+from admin.auth import SECRET_TO_SHOW_SECONDS
 from core.auth.models import ApiClient
 from core.extensions import db
 from tests.support.store_admin import store_admin  # noqa: F401  (fixture)
@@ -36,6 +37,18 @@ def session_of(store_admin) -> dict:
     return store_admin.app.session_interface.get_signing_serializer(store_admin.app).loads(cookie.value)
 
 
+def redis_of(store_admin):
+    with store_admin.app.app_context():
+        from core.queues import redis_client
+
+        return redis_client()
+
+
+def waiting_secrets(store_admin) -> list[bytes]:
+    """The Redis keys of new secrets waiting for the page that shows them."""
+    return list(redis_of(store_admin).scan_iter("storefleet:secret-to-show:*"))
+
+
 def token_for(client, client_id: str, secret: str):
     return client.post("/auth/token", json={"grant_type": "client_credentials", "client_id": client_id,
                                             "client_secret": secret})
@@ -60,7 +73,11 @@ def test_customers_without_any_say_how_they_arrive(store_admin):
 
 
 def test_issued_credentials_redirect_to_the_secret_shown_once_and_work(store_admin, client):
+    before = set(waiting_secrets(store_admin))
     response, _ = issue(store_admin)
+    cookie_after_post = session_of(store_admin)
+    [waiting] = set(waiting_secrets(store_admin)) - before
+    assert 0 < redis_of(store_admin).ttl(waiting) <= SECRET_TO_SHOW_SECONDS
     [stored] = clients_of(store_admin)
     assert response.status_code == 303
     assert response.headers["Location"] == f"/admin/api-clients/{stored.id}/credentials"
@@ -71,7 +88,8 @@ def test_issued_credentials_redirect_to_the_secret_shown_once_and_work(store_adm
     assert "shown this once" in html
     assert (stored.client_id, stored.role, stored.name, stored.customer_id) == (client_id, "partner", "Partner One", None)
     assert secret not in stored.secret_hash and stored.secret_hash.startswith(("scrypt:", "pbkdf2:"))
-    assert secret not in str(session_of(store_admin))  # the page took it out of the cookie
+    assert secret not in str(cookie_after_post)  # it waited server-side, never in the cookie
+    assert waiting not in waiting_secrets(store_admin)  # and is gone from the server once shown
 
     # Refreshing the page issues nothing and no longer shows the secret.
     refreshed = store_admin.get(response.headers["Location"])
@@ -86,6 +104,18 @@ def test_issued_credentials_redirect_to_the_secret_shown_once_and_work(store_adm
     assert token.status_code == 200
     headers = {"Authorization": f"Bearer {token.get_json()['access_token']}", "X-Tenant-Slug": store_admin.slug}
     assert client.get("/api/provisioning/customers", headers=headers).status_code == 200
+
+
+def test_with_redis_unreachable_the_secret_is_shown_in_the_posts_answer(store_admin, tmp_path):
+    """The secret waits for its page in Redis; without Redis it can only be shown at once."""
+    from redis import Redis
+
+    store_admin.app.extensions["storefleet.redis"] = Redis.from_url(f"unix://{tmp_path / 'no-redis.sock'}")
+    response, html = issue(store_admin)
+    assert response.status_code == 201 and response.headers["Cache-Control"] == "no-store"
+    [stored] = clients_of(store_admin)
+    assert CLIENT_ID.search(html).group(1) == stored.client_id and SECRET.search(html)
+    assert "secret_to_show" not in session_of(store_admin)
 
 
 def test_a_customer_client_is_for_one_active_customer(store_admin, client):
