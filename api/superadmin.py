@@ -11,7 +11,6 @@ from api.schemas import CamelModel, problem_responses
 from core.auth import services as auth_services
 from core.auth.guards import require_principal
 from core.auth.models import Role
-from core.customers.services import require_active_customer
 from core.tenancy import admin, provisioning
 from core.tenancy.resolve import tenant_session
 
@@ -107,8 +106,7 @@ def create_store_admin(path: TenantPath, body: CreateUserRequest):
 def create_api_client(path: TenantPath, body: CreateApiClientRequest):
     """Issue API credentials for this tenant. The secret is in this answer only; it is stored hashed."""
     tenant = admin.get_tenant(path.slug)
-    if body.role == Role.CUSTOMER and body.customer_id:
-        require_active_customer(tenant_session(tenant, write=False), body.customer_id)
-    client, secret = auth_services.create_api_client(tenant, body.name, body.role, body.customer_id)
+    client, secret = auth_services.issue_api_client(tenant_session(tenant, write=False), tenant, body.name,
+                                                    body.role, body.customer_id)
     return {"clientId": client.client_id, "clientSecret": secret, "name": client.name, "role": client.role,
             "tenant": tenant.slug, "customerId": client.customer_id}, 201

@@ -240,6 +240,33 @@ def test_api_client_validation(client, superadmin_headers, create_tenant, body, 
     assert response.status_code == 400 and field in response.get_json()["errors"]
 
 
+def test_only_a_customer_client_acts_for_a_customer(client, superadmin_headers, store):
+    """A customerId sent with another role is dropped: a partner's token never carries one."""
+    import jwt
+
+    customer_id = client.post("/api/provisioning/customers", headers=store.partner,
+                              json={"name": "Acme", "contactEmail": "a@acme.example.com"}).get_json()["id"]
+    response = client.post(f"/superadmin/tenants/{store.slug}/api-clients", headers=superadmin_headers,
+                           json={"name": "Partner", "role": "partner", "customerId": customer_id})
+    assert response.status_code == 201 and response.get_json()["customerId"] is None
+    body = response.get_json()
+    token = client.post("/auth/token", json={"grant_type": "client_credentials", "client_id": body["clientId"],
+                                             "client_secret": body["clientSecret"]}).get_json()["access_token"]
+    assert "customerId" not in jwt.decode(token, options={"verify_signature": False})
+
+
+@pytest.mark.parametrize("customer", ["unknown", "inactive"])
+def test_a_customer_client_needs_an_active_customer_of_the_store(customer, client, superadmin_headers, store):
+    customer_id = "00000000-0000-4000-8000-000000000000"
+    if customer == "inactive":
+        customer_id = client.post("/api/provisioning/customers", headers=store.partner,
+                                  json={"name": "Acme", "contactEmail": "a@acme.example.com"}).get_json()["id"]
+        assert client.delete(f"/api/provisioning/customers/{customer_id}", headers=store.partner).status_code == 204
+    response = client.post(f"/superadmin/tenants/{store.slug}/api-clients", headers=superadmin_headers,
+                           json={"name": "Buyer", "role": "customer", "customerId": customer_id})
+    assert response.status_code == 400 and "customerId" in response.get_json()["errors"]
+
+
 def test_api_client_for_unknown_tenant_is_404(client, superadmin_headers):
     response = client.post("/superadmin/tenants/ghost-store/api-clients", headers=superadmin_headers,
                            json={"name": "X", "role": "partner"})
