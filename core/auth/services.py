@@ -11,6 +11,7 @@ from core.auth.tokens import issue_access_token
 from core.customers.services import require_active_customer
 from core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from core.extensions import db
+from core.tenancy.base import as_utc
 from core.tenancy.models import Tenant, utcnow
 
 LOCKOUT_THRESHOLD = 5
@@ -58,10 +59,7 @@ def authenticate_user(email: str, password: str) -> User:
         check_password_hash(_DUMMY_HASH, password or "")
         raise Unauthorized("Invalid email or password.")
     now = utcnow()
-    locked_until = user.locked_until
-    if locked_until is not None and locked_until.tzinfo is None:
-        locked_until = locked_until.replace(tzinfo=now.tzinfo)
-    if locked_until is not None and locked_until > now:
+    if user.locked_until is not None and as_utc(user.locked_until) > now:
         raise Unauthorized("Too many failed attempts; try again later.")
     if not user.is_active or not check_password_hash(user.password_hash, password or ""):
         user.failed_logins += 1

@@ -20,7 +20,7 @@ import hashlib
 import json
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from sqlalchemy import delete, select, update
@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import IdempotencyConflict
 from core.idempotency.models import IdempotencyRecord, IdempotencyState
-from core.tenancy.base import utcnow
+from core.tenancy.base import as_utc, utcnow
 
 # A claim older than this belongs to a request whose process died; another request may take it.
 STALE_AFTER = timedelta(minutes=5)
@@ -112,7 +112,7 @@ def _existing(session: Session, record: IdempotencyRecord, request: IdempotentRe
         raise IdempotencyConflict("This Idempotency-Key was already used for a different request.")
     if record.state == IdempotencyState.COMPLETED:
         return StoredAnswer(record.response_status, record.response_body, replayed=True)
-    if _aware(record.locked_at) > now - stale_after:
+    if as_utc(record.locked_at) > now - stale_after:
         raise IdempotencyConflict("A request with this Idempotency-Key is still being processed; "
                                   "retry once it has finished.")
     # The owner died mid-request (its transaction rolled back). Take over, unless another request
@@ -185,8 +185,3 @@ def run_once(session: Session, open_session: OpenSession, request: IdempotentReq
         release_claim(open_session, claim)
         raise
     return StoredAnswer(status, body, replayed=False)
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite gives naive datetimes back; they are UTC by construction."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)

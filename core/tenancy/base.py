@@ -26,5 +26,10 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def as_utc(value: datetime) -> datetime:
+    """A stored timestamp, aware: SQLite gives naive datetimes back, UTC by construction."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+
+
 def new_uuid() -> str:
     return str(uuid.uuid4())
