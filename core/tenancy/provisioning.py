@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Callable
 
@@ -24,6 +25,7 @@ from core.errors import (Conflict, NotFound, ProvisioningFailed, ServiceUnavaila
 from core.extensions import db
 from core.queues import PROVISIONING, queue
 from core.tenancy import migrations
+from core.tenancy.base import as_utc
 from core.tenancy.models import (STEP_ORDER, Plan, ProvisioningStep, StepName, StepStatus, Tenant,
                                  TenantStatus, utcnow)
 from core.tenancy.resolve import engines
@@ -58,12 +60,17 @@ def database_url_for(db_name: str) -> str:
 def _new_tenant(slug: str, name: str, plan: Plan) -> Tenant:
     """A Pending tenant with its Pending steps, flushed. A taken slug is Conflict (409), whether
     the check below sees it or a concurrent request inserts it between that check and our INSERT:
-    then the unique index refuses the INSERT at the flush, and the transaction is rolled back."""
+    then the unique index refuses the INSERT at the flush, and the transaction is rolled back.
+    A slug held by a tenant that was never confirmed, and whose confirm token has expired, is
+    free again: that tenant is removed (it has no database; its token can no longer be used)."""
     validate_slug(slug)
     if not name.strip():
         raise ValidationFailed.field("name", "Name is required.")
-    if db.session.scalar(db.select(Tenant.id).filter_by(slug=slug)) is not None:
-        raise Conflict(f"A store with slug '{slug}' already exists.")
+    holder = db.session.scalar(db.select(Tenant).filter_by(slug=slug))
+    if holder is not None:
+        if not _confirmation_expired(holder):
+            raise Conflict(f"A store with slug '{slug}' already exists.")
+        _release(holder)
     db_name = db_name_for(slug)
     tenant = Tenant(slug=slug, name=name.strip(), plan_code=plan.code, plan=plan, status=TenantStatus.PENDING,
                     db_name=db_name, db_url=database_url_for(db_name), feature_overrides={}, limit_overrides={})
@@ -76,6 +83,23 @@ def _new_tenant(slug: str, name: str, plan: Plan) -> Tenant:
         db.session.rollback()
         raise Conflict(f"A store with slug '{slug}' already exists.") from exc
     return tenant
+
+
+def _confirmation_expired(tenant: Tenant) -> bool:
+    """A Pending tenant whose confirm token (issued when it was created) has expired."""
+    ttl = timedelta(seconds=current_app.config["CONFIRM_TOKEN_TTL_SECONDS"])
+    return tenant.status == TenantStatus.PENDING and as_utc(tenant.created_at) + ttl < utcnow()
+
+
+def _release(tenant: Tenant) -> None:
+    """Delete a never-confirmed tenant and its steps with Core statements conditional on it
+    still being Pending: a concurrent init releasing it too deletes nothing and fails no flush
+    (both then race for the slug at the INSERT, and one gets Conflict)."""
+    log.info("releasing slug %s: tenant %s was never confirmed", tenant.slug, tenant.id)
+    db.session.expunge(tenant)
+    still_pending = db.select(Tenant.id).where(Tenant.id == tenant.id, Tenant.status == TenantStatus.PENDING)
+    db.session.execute(db.delete(ProvisioningStep).where(ProvisioningStep.tenant_id.in_(still_pending)))
+    db.session.execute(db.delete(Tenant).where(Tenant.id == tenant.id, Tenant.status == TenantStatus.PENDING))
 
 
 def init_provisioning(slug: str, name: str, plan_name: str) -> tuple[Tenant, str]:

@@ -56,6 +56,43 @@ def test_init_duplicate_slug_is_409(client):
     assert response.get_json()["title"] == "Conflict"
 
 
+def backdate_tenant(app, provisioning_id: str, **delta) -> None:
+    from datetime import timedelta
+
+    from core.extensions import db
+    from core.tenancy.base import utcnow
+    from core.tenancy.models import Tenant
+
+    with app.app_context():
+        db.session.execute(db.update(Tenant).where(Tenant.id == provisioning_id)
+                           .values(created_at=utcnow() - timedelta(**delta)))
+        db.session.commit()
+
+
+def test_a_slug_never_confirmed_is_free_again_once_its_token_expired(app, client, redis_conn):
+    ttl = app.config["CONFIRM_TOKEN_TTL_SECONDS"]
+    first = init(client).get_json()
+    backdate_tenant(app, first["provisioningId"], seconds=ttl - 30)
+    assert init(client).status_code == 409  # its token can still be used
+
+    backdate_tenant(app, first["provisioningId"], seconds=ttl + 1)
+    second = init(client, name="Second Try")
+    assert second.status_code == 200
+    second = second.get_json()
+    assert client.get(f"/provision/tenants/{first['provisioningId']}/status").status_code == 404
+    status = client.get(f"/provision/tenants/{second['provisioningId']}/status").get_json()
+    assert status["status"] == "Pending" and len(status["steps"]) == 3
+    confirmed = client.post(CONFIRM, headers={"Authorization": f"Bearer {second['confirmToken']}"})
+    assert confirmed.status_code == 200
+
+
+def test_a_confirmed_tenant_keeps_its_slug_however_old(app, client, redis_conn):
+    first = init(client).get_json()
+    assert client.post(CONFIRM, headers={"Authorization": f"Bearer {first['confirmToken']}"}).status_code == 200
+    backdate_tenant(app, first["provisioningId"], days=30)
+    assert init(client).status_code == 409
+
+
 def test_init_missing_fields_lists_each(client):
     response = client.post(INIT, json={})
     assert response.status_code == 400

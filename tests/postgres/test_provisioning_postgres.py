@@ -136,3 +136,25 @@ def test_a_slug_taken_after_the_check_is_a_conflict(pg_app):
             with pytest.raises(Conflict, match=f"A store with slug '{slug}' already exists."):
                 second.result(timeout=30)
     assert tenants_with_slug(pg_app, slug) == 1
+
+
+def test_an_expired_unconfirmed_slug_is_released_on_postgres(pg_app):
+    """The release of a never-confirmed slug compares timestamps with time zone in PostgreSQL and
+    deletes the old tenant's steps with it."""
+    from datetime import timedelta
+
+    from core.tenancy.base import utcnow
+    from core.tenancy.models import ProvisioningStep
+
+    with pg_app.app_context():
+        old, _ = init_provisioning("stale-store", "Stale", "Basic")
+        old_id = old.id
+        db.session.execute(db.update(Tenant).where(Tenant.id == old_id).values(
+            created_at=utcnow() - timedelta(seconds=pg_app.config["CONFIRM_TOKEN_TTL_SECONDS"] + 1)))
+        db.session.commit()
+        new, _ = init_provisioning("stale-store", "Fresh", "Basic")
+        db.session.commit()
+        assert db.session.get(Tenant, old_id) is None
+        assert db.session.scalar(db.select(db.func.count()).select_from(ProvisioningStep)
+                                 .where(ProvisioningStep.tenant_id == old_id)) == 0
+        assert [t.name for t in db.session.scalars(db.select(Tenant).filter_by(slug="stale-store"))] == ["Fresh"]
