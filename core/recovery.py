@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app
+from sqlalchemy.orm import Session
 
 from core.extensions import db
 from core.purchases.services import enqueue_processing, pending_purchase_ids, purchase_job_id
@@ -64,7 +65,8 @@ def requeue_lost_jobs(grace: timedelta | None = None) -> Recovered:
         Tenant.status.in_((TenantStatus.READY, TenantStatus.SUSPENDED))).order_by(Tenant.slug))
     for tenant in provisioned:
         try:
-            with engines().session(tenant.db_url, write=False) as session:
+            # The sweep visits every store: it must not push the busy ones out of the engine cache.
+            with engines().passing(tenant.db_url) as engine, Session(engine) as session:
                 waiting = pending_purchase_ids(session, before, PURCHASES_PER_SWEEP)
         except Exception:  # one store's database down must not stop the sweep of the others
             log.exception("recovery sweep could not read the purchases of tenant %s", tenant.slug)

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # A pooled server connection idle for longer than this is pinged before it is handed out.
@@ -78,14 +79,16 @@ def _sqlite_begin(conn) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def make_engine(url: str, *, pool_size: int = 2, max_overflow: int = 3) -> Engine:
+def make_engine(url: str, *, pool_size: int = 2, max_overflow: int = 3, pooled: bool = True) -> Engine:
+    """A tenant engine with a small bounded pool; pooled=False: a new connection for every use."""
+    pool = {"pool_size": pool_size, "max_overflow": max_overflow} if pooled else {"poolclass": NullPool}
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         # A small pool per file (bounded like every tenant engine); connections may move between
         # the threads of a threaded server, one at a time.
-        return create_engine(url, pool_size=pool_size, max_overflow=max_overflow,
+        return create_engine(url, **pool,
                              connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
-    return ping_when_idle(create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_recycle=1800))
+    return ping_when_idle(create_engine(url, **pool, pool_recycle=1800))
 
 
 class EngineRegistry:
@@ -113,6 +116,22 @@ class EngineRegistry:
                 _, evicted = self._engines.popitem(last=False)
                 evicted.dispose()
             return engine
+
+    @contextmanager
+    def passing(self, url: str) -> Iterator[Engine]:
+        """The engine of `url` for a short visit that must not change the cache: the cached one
+        when there is one (not moved up), else a one-off engine without a pool, disposed after.
+        For sweeps over every store, which would otherwise push the busy stores' engines out."""
+        with self._lock:
+            engine = self._engines.get(url)
+        if engine is not None:
+            yield engine
+            return
+        engine = make_engine(url, pooled=False)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
     def forget(self, url: str) -> None:
         """Dispose of the engine of `url` (before its database is dropped)."""

@@ -40,3 +40,23 @@ def test_postgres_engines_have_small_bounded_pools():
     assert engine.pool.size() == 2 and engine.pool._max_overflow == 3
     registry.dispose_all()
     assert len(registry) == 0
+
+
+def test_a_passing_visit_leaves_the_cache_as_it_was(tmp_path):
+    """What the recovery sweep uses to look into every store: the cached engine when there is
+    one (not moved up the LRU), else a one-off engine with no pool, disposed afterwards."""
+    from sqlalchemy.pool import NullPool
+
+    registry = EngineRegistry(capacity=2)
+    a, b, other = (f"sqlite:///{tmp_path / f'{n}.db'}" for n in ("a", "b", "other"))
+    engine_a, engine_b = registry.engine(a), registry.engine(b)
+
+    with registry.passing(a) as engine:
+        assert engine is engine_a
+    with registry.passing(other) as engine:
+        assert engine not in (engine_a, engine_b) and isinstance(engine.pool, NullPool)
+        with engine.connect() as conn:
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1  # a tenant engine all the same
+    assert list(registry._engines) == [a, b]  # nothing added, a not moved up
+    registry.engine(other)
+    assert list(registry._engines) == [b, other]  # so a, least recently used, went first

@@ -243,3 +243,13 @@ def test_recovery_on_postgresql(pg_app, redis_conn):
         SimpleWorker(["purchases"], connection=redis_conn).work(burst=True, with_scheduler=False)
     assert status_of(client, store, old) == "COMPLETED"
     assert status_of(client, store, young) == "PENDING"
+
+
+def test_the_sweep_leaves_the_engine_cache_alone(app, client, redis_conn):
+    """It visits every store each minute: the engines of the stores in use must stay cached."""
+    stores = [b2b_store(client) for _ in range(2)]
+    record_purchase_without_job(app, stores[0].slug)
+    registry = app.extensions["storefleet.tenant_engines"]
+    registry.dispose_all()
+    assert sweep(app).purchases == {stores[0].slug: 1}
+    assert len(registry) == 0
