@@ -363,8 +363,7 @@ def order_placed(key: str):
 @bp.get("/orders/<number>")
 def order(number: str):
     """The confirmation of an order, for the shopper session that placed it only (404 otherwise)."""
-    tenant = page_tenant()
     sid = shopper_id()
     if sid is None:
         raise NotFound("Order not found.")
-    return render_template("storefront/order.html", order=orders.get_session_order(shop_db(), tenant.slug, sid, number))
+    return render_template("storefront/order.html", order=orders.get_session_order(shop_db(), sid, number))

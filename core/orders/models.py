@@ -50,6 +50,8 @@ class Order(TenantBase):
     total: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     customer_id: Mapped[str | None] = mapped_column(String(36), index=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    # The shopper session (cart) a checkout order came from: only it may see the confirmation.
+    session_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

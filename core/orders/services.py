@@ -26,8 +26,7 @@ from core.cart.models import Cart, CartItem
 from core.cart.services import lock_cart
 from core.catalog.models import Product
 from core.errors import Conflict, InsufficientStock, NotFound, ValidationFailed
-from core.idempotency.models import IdempotencyRecord
-from core.idempotency.services import IdempotentRequest, OpenSession, StoredAnswer, caller_scope, run_once
+from core.idempotency.services import IdempotentRequest, OpenSession, StoredAnswer, run_once
 from core.inventory.services import release_stock, take_stock_for_lines
 from core.money import to_money
 from core.orders.models import Order, OrderChannel, OrderItem, OrderStatus, PaymentMethod
@@ -185,7 +184,7 @@ _PRODUCTS_TO_ORDER = select(*PRODUCT_COLUMNS_TO_ORDER).where(_products.c.id.in_(
 
 def create_order(session: Session, tenant, lines: Sequence[OrderLine], *, channel: str, contact: OrderContact,
                  customer_id: str | None = None, idempotency_key: str | None = None,
-                 take_stock: bool = True, products: dict | None = None) -> Order:
+                 session_id: str | None = None, take_stock: bool = True, products: dict | None = None) -> Order:
     """Record a PENDING order of `lines` in the caller's transaction. With `take_stock` (the
     default) every line's stock is taken first, all-or-nothing (InsufficientStock, 409, and the
     caller rolls back); pass take_stock=False only when the caller has already taken exactly
@@ -231,7 +230,7 @@ def create_order(session: Session, tenant, lines: Sequence[OrderLine], *, channe
                   phone=contact.phone, shipping_address=contact.shipping_address,
                   payment_method=contact.payment_method, subtotal=totals.subtotal, tax=totals.tax,
                   shipping=totals.shipping, total=totals.total, customer_id=customer_id,
-                  idempotency_key=idempotency_key, created_at=now, updated_at=now)
+                  idempotency_key=idempotency_key, session_id=session_id, created_at=now, updated_at=now)
     _insert_order(session, values)
     session.execute(OrderItem.__table__.insert(), item_values)
     return _attach(session, values, item_values)
@@ -271,7 +270,7 @@ def place_order(session: Session, tenant, session_id: str, contact: OrderContact
     order = create_order(session, tenant,
                          [OrderLine(item.product_id, item.quantity, item.unit_price) for item in items],
                          channel=OrderChannel.STOREFRONT, contact=contact, customer_id=customer_id,
-                         idempotency_key=idempotency_key)
+                         idempotency_key=idempotency_key, session_id=session_id)
     cart.items.clear()
     cart.updated_at = utcnow()
     session.flush()
@@ -293,17 +292,11 @@ def place_order_idempotently(session: Session, open_session: OpenSession, tenant
     return run_once(session, open_session, request, work)
 
 
-def get_session_order(session: Session, tenant_slug: str, session_id: str, number: str) -> Order:
-    """The storefront order numbered `number` if the shopper session `session_id` placed it;
-    NotFound (404) otherwise, exactly as for a missing order. Ownership is read from the
-    idempotency record that placed it (scope: this tenant and session, key: the order's)."""
+def get_session_order(session: Session, session_id: str, number: str) -> Order:
+    """The order numbered `number` if the shopper session `session_id` placed it; NotFound
+    (404) otherwise, exactly as for a missing order."""
     order = session.scalar(select(Order).where(Order.number == str(number)))
-    if order is None or order.idempotency_key is None:
-        raise NotFound("Order not found.")
-    placed_here = session.scalar(select(IdempotencyRecord.id).where(
-        IdempotencyRecord.scope == caller_scope(tenant_slug, session_id=session_id),
-        IdempotencyRecord.key == order.idempotency_key))
-    if placed_here is None:
+    if order is None or order.session_id is None or order.session_id != session_id:
         raise NotFound("Order not found.")
     return order
 
