@@ -64,6 +64,9 @@ class Config:
         # how old a waiting purchase or tenant must be before a missing job counts as lost.
         self.RECOVERY_INTERVAL_SECONDS = _env_int("RECOVERY_INTERVAL_SECONDS", 60)
         self.RECOVERY_GRACE_SECONDS = _env_int("RECOVERY_GRACE_SECONDS", 60)
+        # Idempotency-Key records are kept this long (a retry within it replays the first answer);
+        # python -m jobs.cron purges older ones every hour.
+        self.IDEMPOTENCY_RETENTION_HOURS = _env_int("IDEMPOTENCY_RETENTION_HOURS", 24)
 
         self.SUPERADMIN_EMAIL = _env("SUPERADMIN_EMAIL", "admin@storefleet.dev")
         self.SUPERADMIN_PASSWORD = _env("SUPERADMIN_PASSWORD", "storefleet-admin")

@@ -19,15 +19,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy.orm import Session
 
 from core.extensions import db
 from core.purchases.services import enqueue_processing, pending_purchase_ids, purchase_job_id
 from core.queues import missing_jobs
 from core.tenancy.base import utcnow
-from core.tenancy.models import Tenant, TenantStatus
+from core.tenancy.models import Tenant
 from core.tenancy.provisioning import enqueue_provisioning, provisioning_job_id, stalled_tenant_ids
-from core.tenancy.resolve import engines
+from core.tenancy.stores import visit_stores
 
 log = logging.getLogger(__name__)
 
@@ -61,24 +60,18 @@ def requeue_lost_jobs(grace: timedelta | None = None) -> Recovered:
             enqueue_provisioning(tenant_id)
             recovered.tenants.append(db.session.get(Tenant, tenant_id).slug)
 
-    provisioned = db.session.scalars(db.select(Tenant).where(
-        Tenant.status.in_((TenantStatus.READY, TenantStatus.SUSPENDED))).order_by(Tenant.slug))
-    for tenant in provisioned:
-        try:
-            # The sweep visits every store: it must not push the busy ones out of the engine cache.
-            with engines().passing(tenant.db_url) as engine, Session(engine) as session:
-                waiting = pending_purchase_ids(session, before, PURCHASES_PER_SWEEP)
-        except Exception:  # one store's database down must not stop the sweep of the others
-            log.exception("recovery sweep could not read the purchases of tenant %s", tenant.slug)
-            recovered.unreachable.append(tenant.slug)
-            continue
-        lost = missing_jobs(purchase_job_id(tenant.slug, purchase_id) for purchase_id in waiting)
-        enqueue = enqueue_processing(tenant.slug)
-        for purchase_id in waiting:
-            if purchase_job_id(tenant.slug, purchase_id) in lost:
+    def waiting_purchases(session):
+        return pending_purchase_ids(session, before, PURCHASES_PER_SWEEP)
+
+    waiting, recovered.unreachable = visit_stores(waiting_purchases)
+    for slug, purchase_ids in waiting.items():
+        lost = missing_jobs(purchase_job_id(slug, purchase_id) for purchase_id in purchase_ids)
+        enqueue = enqueue_processing(slug)
+        for purchase_id in purchase_ids:
+            if purchase_job_id(slug, purchase_id) in lost:
                 enqueue(purchase_id)
         if lost:
-            recovered.purchases[tenant.slug] = len(lost)
+            recovered.purchases[slug] = len(lost)
     for slug in recovered.tenants:
         log.warning("recovery: provisioning job of tenant %s was lost; queued again", slug)
     for slug, count in recovered.purchases.items():

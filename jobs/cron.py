@@ -1,8 +1,9 @@
 """`python -m jobs.cron`: RQ's cron scheduler with Storefleet's periodic jobs.
 
-It only queues jobs (the recovery sweep, on the `default` queue, every
-RECOVERY_INTERVAL_SECONDS, and once at start); the workers run them. One is enough for the
-whole deployment, and a second is harmless: the sweep queues only jobs Redis does not hold.
+It only queues jobs, on the `default` queue, each once at start and then: the recovery sweep
+every RECOVERY_INTERVAL_SECONDS, the purge of old idempotency records every hour. The workers
+run them. One scheduler is enough for the whole deployment, and a second is harmless: the sweep
+queues only jobs Redis does not hold, and a purge run twice deletes nothing more.
 """
 from __future__ import annotations
 
@@ -12,16 +13,20 @@ from rq.cron import CronScheduler
 
 from core.queues import DEFAULT
 
+PURGE_INTERVAL_SECONDS = 3600
+
 
 def build_scheduler(app) -> CronScheduler:
     from core.queues import redis_client
-    from jobs.maintenance import requeue_lost_jobs_job
+    from jobs.maintenance import purge_idempotency_records_job, requeue_lost_jobs_job
 
     with app.app_context():
         scheduler = CronScheduler(connection=redis_client(), logging_level=logging.INFO)
     # The sweep's answer is small and only of interest for a while: kept an hour.
     scheduler.register(requeue_lost_jobs_job, DEFAULT, interval=app.config["RECOVERY_INTERVAL_SECONDS"],
                        job_timeout=300, result_ttl=3600)
+    scheduler.register(purge_idempotency_records_job, DEFAULT, interval=PURGE_INTERVAL_SECONDS,
+                       job_timeout=600, result_ttl=24 * 3600)
     return scheduler
 
 

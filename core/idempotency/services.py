@@ -185,3 +185,10 @@ def run_once(session: Session, open_session: OpenSession, request: IdempotentReq
         release_claim(open_session, claim)
         raise
     return StoredAnswer(status, body, replayed=False)
+
+
+def purge_records(session: Session, created_before: datetime) -> int:
+    """Delete the records created before `created_before` (a claim that old is a crashed one);
+    returns how many. A key used again after its record is gone is a new request: it places a
+    new order. Nothing else reads the records: an order keeps its own session_id."""
+    return session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < created_before)).rowcount

@@ -197,6 +197,23 @@ def test_order_page_is_only_for_the_session_that_placed_it(buyer, shopper):
     assert s.get("/orders/ORD-20240101-000000").status_code == 404
 
 
+def test_the_confirmation_outlives_the_purge_of_idempotency_records(buyer, shopper):
+    """Who placed an order is kept on the order: purging the records (jobs.maintenance) keeps
+    the confirmation for its session, and still from nobody else."""
+    from datetime import timedelta
+
+    from core.idempotency.services import purge_records
+
+    store, s = buyer
+    _, key = _checkout_form(s)
+    location = s.post("/checkout", {**VALID, "idempotency_key": key}).headers["Location"]
+    with store.db() as session:
+        assert purge_records(session, datetime.now(timezone.utc) + timedelta(seconds=1)) == 1
+    assert store.count(IdempotencyRecord) == 0
+    assert s.get(location).status_code == 200
+    assert shopper(store.slug).get(location).status_code == 404
+
+
 def test_an_order_placed_through_the_api_by_another_session_is_not_shown(buyer, shopper):
     store, s = buyer
     api_session = store.cart_with(("PROD001", 1))
