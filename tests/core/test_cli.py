@@ -36,6 +36,39 @@ def test_setup_migrates_creates_superadmin_and_demo_then_reuses(tmp_path, redis_
         db.engine.dispose()
 
 
+def test_setup_brings_existing_store_databases_to_the_head_migration(tmp_path, redis_url):
+    """make run reuses DATA_DIR: a store database made by an older version is upgraded on start."""
+    from alembic import command
+    from sqlalchemy import create_engine, inspect
+    from sqlalchemy.pool import NullPool
+
+    from core.tenancy.migrations import alembic_config, head_revision
+
+    app = create_app(TestingConfig(tmp_path / "older", redis_url))
+    runner = app.test_cli_runner()
+    assert "tenant databases at" in runner.invoke(args=["setup"]).output
+    with app.app_context():
+        from core.tenancy.admin import get_tenant
+
+        engine = create_engine(get_tenant("demo").db_url, poolclass=NullPool)
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0003")
+    assert "session_id" not in {c["name"] for c in inspect(engine).get_columns("orders")}
+
+    again = runner.invoke(args=["setup"])
+    assert again.exit_code == 0, again.output
+    assert f"tenant databases at {head_revision()}: 1 upgraded, 0 already there" in again.output
+    assert "session_id" in {c["name"] for c in inspect(engine).get_columns("orders")}
+    assert f"tenant databases at {head_revision()}: 0 upgraded, 1 already there" in runner.invoke(args=["setup"]).output
+    engine.dispose()
+    with app.app_context():
+        from core.extensions import db
+
+        db.engine.dispose()
+
+
 def test_provision_and_repair_commands(app):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["provision-tenant", "cli-store", "--name", "CLI Store", "--plan", "BASIC"])
