@@ -23,6 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -107,6 +108,50 @@ def insert_catalog(engine, count: int) -> None:
         conn.execute(insert(product_categories), links)
 
 
+@contextmanager
+def bench_store(description: str):
+    """The command line every catalog bench takes (--products, --requests, --keep) and its
+    store: yields (args, app) with a platform of args.products products built in a temporary
+    DATA_DIR, removed afterwards unless --keep."""
+    parser = argparse.ArgumentParser(description=description.splitlines()[0])
+    parser.add_argument("--products", type=int, default=10_000)
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary DATA_DIR")
+    args = parser.parse_args()
+
+    data_dir = Path(tempfile.mkdtemp(prefix="storefleet-bench-"))
+    try:
+        started = time.perf_counter()
+        app = build_platform(data_dir, args.products)
+        print(f"built a store of {args.products} products in {time.perf_counter() - started:.1f} s ({data_dir})")
+        yield args, app
+        app.extensions["storefleet.tenant_engines"].dispose_all()
+    finally:
+        if not args.keep:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def run_rounds(runs: dict[str, Callable[[int, int], list[float]]], requests: int) -> dict[str, list[float]]:
+    """Time every scenario: `runs[name](count, offset)` makes `count` requests from the
+    offset-th query on and returns their milliseconds. A warm-up first (imports, statement
+    caches, the OS file cache), then ROUNDS rounds that interleave the scenarios, so a noisy
+    moment on the machine spreads over all of them."""
+    for run in runs.values():
+        run(WARMUP, 0)
+    timings: dict[str, list[float]] = {name: [] for name in runs}
+    per_round = -(-requests // ROUNDS)
+    for round_ in range(ROUNDS):
+        for name, run in runs.items():
+            timings[name] += run(min(per_round, requests - len(timings[name])), round_ * per_round)
+    return timings
+
+
+def figures(values: list[float]) -> str:
+    """Median, p95 and maximum, in the columns of the benches' tables."""
+    p95 = statistics.quantiles(values, n=100)[94]
+    return f"{statistics.median(values):>10.2f}{p95:>10.2f}{max(values):>10.2f}"
+
+
 PRODUCTS = "/api/catalog/products"
 
 
@@ -144,42 +189,20 @@ def measure(client, path: str, query_for, requests: int, offset: int = 0) -> lis
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--products", type=int, default=10_000)
-    parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--keep", action="store_true", help="keep the temporary DATA_DIR")
-    args = parser.parse_args()
-
-    data_dir = Path(tempfile.mkdtemp(prefix="storefleet-bench-"))
-    try:
-        started = time.perf_counter()
-        app = build_platform(data_dir, args.products)
-        print(f"built a store of {args.products} products in {time.perf_counter() - started:.1f} s ({data_dir})")
+    with bench_store(__doc__) as (args, app):
         client = app.test_client()
         category = client.get("/api/catalog/categories", headers={"X-Tenant-Slug": SLUG}).get_json()[0]
         plan = scenarios(category["id"])
-        for path, query_for in plan.values():  # warm-up: imports, statement caches, the OS file cache
-            measure(client, path, query_for, WARMUP)
-        # Rounds interleave the scenarios, so a noisy moment on the machine spreads over all.
-        timings: dict[str, list[float]] = {name: [] for name in plan}
-        per_round = -(-args.requests // ROUNDS)
-        for round_ in range(ROUNDS):
-            for name, (path, query_for) in plan.items():
-                timings[name] += measure(client, path, query_for, min(per_round, args.requests - len(timings[name])),
-                                         offset=round_ * per_round)
+        timings = run_rounds({name: lambda count, offset, path=path, query_for=query_for:
+                              measure(client, path, query_for, count, offset)
+                              for name, (path, query_for) in plan.items()}, args.requests)
         print(f"{args.requests} requests per scenario, server-side through the Flask test client "
               f"(Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs)\n")
         print(f"{'scenario':<24}{'median ms':>10}{'p95 ms':>10}{'max ms':>10}{'matches':>10}")
         for name, (path, query_for) in plan.items():
             body = client.get(path, headers={"X-Tenant-Slug": SLUG}, query_string=query_for(0)).get_json()
             total = body["totalCount"] if isinstance(body, dict) else len(body)
-            values = timings[name]
-            p95 = statistics.quantiles(values, n=100)[94]
-            print(f"{name:<24}{statistics.median(values):>10.2f}{p95:>10.2f}{max(values):>10.2f}{total:>10}")
-        app.extensions["storefleet.tenant_engines"].dispose_all()
-    finally:
-        if not args.keep:
-            shutil.rmtree(data_dir, ignore_errors=True)
+            print(f"{name:<24}{figures(timings[name])}{total:>10}")
 
 
 if __name__ == "__main__":

@@ -12,19 +12,14 @@ Target: median < 30 ms. The figures depend on the machine; tests never assert th
 """
 from __future__ import annotations
 
-import argparse
 import os
 import platform
-import shutil
 import sqlite3
-import statistics
-import tempfile
 import time
 import uuid
-from pathlib import Path
 from typing import Callable
 
-from catalog_list import PRICE_RANGES, ROUNDS, SEARCHES, SLUG, WARMUP, build_platform  # same folder
+from catalog_list import PRICE_RANGES, SEARCHES, SLUG, bench_store, figures, run_rounds  # same folder
 
 PARTIAL = {"HX-Request": "true", "HX-Target": "results"}
 
@@ -62,17 +57,7 @@ def measure(client, base_url: str, headers: dict, query_for, requests: int, offs
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--products", type=int, default=10_000)
-    parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--keep", action="store_true", help="keep the temporary DATA_DIR")
-    args = parser.parse_args()
-
-    data_dir = Path(tempfile.mkdtemp(prefix="storefleet-bench-"))
-    try:
-        started = time.perf_counter()
-        app = build_platform(data_dir, args.products)
-        print(f"built a store of {args.products} products in {time.perf_counter() - started:.1f} s ({data_dir})")
+    with bench_store(__doc__) as (args, app):
         base_url = f"http://{SLUG}.{app.config['PLATFORM_HOST']}"
         client = app.test_client()
         category = client.get("/api/catalog/categories", headers={"X-Tenant-Slug": SLUG}).get_json()[0]
@@ -87,25 +72,14 @@ def main() -> None:
         shopper.set_cookie("shop_session", session_id, domain=base_url.split("://")[1].split(":")[0])
         clients = {name: client for name in plan} | {"page 1, with a cart": shopper}
         plan["page 1, with a cart"] = ({}, lambda i: {})
-        for name, (headers, query_for) in plan.items():  # warm-up: imports, caches, the OS file cache
-            measure(clients[name], base_url, headers, query_for, WARMUP)
-        # Rounds interleave the scenarios, so a noisy moment on the machine spreads over all.
-        timings: dict[str, list[float]] = {name: [] for name in plan}
-        per_round = -(-args.requests // ROUNDS)
-        for round_ in range(ROUNDS):
-            for name, (headers, query_for) in plan.items():
-                timings[name] += measure(clients[name], base_url, headers, query_for,
-                                         min(per_round, args.requests - len(timings[name])), offset=round_ * per_round)
+        timings = run_rounds({name: lambda count, offset, name=name, headers=headers, query_for=query_for:
+                              measure(clients[name], base_url, headers, query_for, count, offset)
+                              for name, (headers, query_for) in plan.items()}, args.requests)
         print(f"{args.requests} requests per scenario of GET / on {base_url}, server-side through the Flask test "
               f"client (Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs)\n")
         print(f"{'scenario':<24}{'median ms':>10}{'p95 ms':>10}{'max ms':>10}")
         for name, values in timings.items():
-            p95 = statistics.quantiles(values, n=100)[94]
-            print(f"{name:<24}{statistics.median(values):>10.2f}{p95:>10.2f}{max(values):>10.2f}")
-        app.extensions["storefleet.tenant_engines"].dispose_all()
-    finally:
-        if not args.keep:
-            shutil.rmtree(data_dir, ignore_errors=True)
+            print(f"{name:<24}{figures(values)}")
 
 
 if __name__ == "__main__":
