@@ -430,8 +430,7 @@ def update_product(session: Session, product: Product, *, name: str, price, desc
     if errors:
         raise ValidationFailed("One or more validation errors occurred.", errors=errors)
     product.name, product.description = fields.name, description or ""
-    product.price, product.discount = fields.price, fields.discount
-    product.final_price = final_price(fields.price, fields.discount)
+    product.price, product.discount = fields.price, fields.discount  # final_price follows at the flush
     product.low_stock_threshold, product.is_active = fields.low_stock_threshold, bool(is_active)
     product.images, product.dynamic_attributes = fields.images, fields.dynamic_attributes
     product.customization_options, product.categories = fields.customization_options, fields.categories
