@@ -16,15 +16,11 @@ def requeue_lost_jobs_job() -> dict:
 
 
 def purge_idempotency_records_job() -> dict:
-    """Delete every store's Idempotency-Key records older than IDEMPOTENCY_RETENTION_HOURS.
-    Returns {slug: records deleted} of the stores that had any, and the stores it could not reach."""
-    with job_context() as app:
-        from datetime import timedelta
+    """Delete every store's Idempotency-Key records older than IDEMPOTENCY_RETENTION_HOURS
+    (core.idempotency.services.purge_expired_records). Returns {slug: records deleted} of the
+    stores that had any, and the stores it could not reach."""
+    with job_context():
+        from core.idempotency.services import purge_expired_records
 
-        from core.idempotency.services import purge_records
-        from core.tenancy.base import utcnow
-        from core.tenancy.stores import visit_stores
-
-        before = utcnow() - timedelta(hours=app.config["IDEMPOTENCY_RETENTION_HOURS"])
-        purged, unreachable = visit_stores(lambda session: purge_records(session, before), write=True)
-        return {"purged": {slug: count for slug, count in purged.items() if count}, "unreachable": unreachable}
+        purged, unreachable = purge_expired_records()
+        return {"purged": purged, "unreachable": unreachable}

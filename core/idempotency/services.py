@@ -192,3 +192,16 @@ def purge_records(session: Session, created_before: datetime) -> int:
     returns how many. A key used again after its record is gone is a new request: it places a
     new order. Nothing else reads the records: an order keeps its own session_id."""
     return session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < created_before)).rowcount
+
+
+def purge_expired_records() -> tuple[dict[str, int], list[str]]:
+    """purge_records in every store, of the records older than IDEMPOTENCY_RETENTION_HOURS
+    (run hourly by python -m jobs.cron). Returns {slug: records deleted} of the stores that had
+    any, and the stores whose database could not be reached (the others are purged all the same)."""
+    from flask import current_app
+
+    from core.tenancy.stores import visit_stores
+
+    before = utcnow() - timedelta(hours=current_app.config["IDEMPOTENCY_RETENTION_HOURS"])
+    purged, unreachable = visit_stores(lambda session: purge_records(session, before), write=True)
+    return {slug: count for slug, count in purged.items() if count}, unreachable
