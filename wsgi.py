@@ -1,4 +1,4 @@
 """WSGI entry point: `gunicorn wsgi:app`."""
-from core.app import create_app
+from storefleet.app import create_app
 
 app = create_app()

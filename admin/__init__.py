@@ -1,71 +1,21 @@
 """The two admin portals. Both live under /admin/ and the Host decides which one answers: the
-platform host (PLATFORM_HOST) is the super-admin portal, a store's subdomain its store-admin
-portal. Sign-in, sign-out and /admin/ itself are shared (this blueprint); every other page
-belongs to one portal's blueprint, whose guard refuses the other host with a 404."""
+platform host (PLATFORM_HOST) is the super-admin portal (admin.platform), a store's subdomain
+its store-admin portal (admin.store). Sign-in, sign-out and /admin/ itself are shared
+(admin.portal); every other page belongs to one portal's blueprint, whose guard refuses the
+other host with a 404."""
 from __future__ import annotations
 
-from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
-from flask_login import login_required, login_user, logout_user
+from flask import Flask
 
-from admin.auth import portal_tenant, safe_next
-from admin.forms import LoginForm
-from core.auth.services import authenticate_portal_user
-from core.errors import Unauthorized
-from core.extensions import db, login_manager
-
-bp = Blueprint("admin", __name__, url_prefix="/admin")
+from admin import platform, portal, store
+from core.extensions import login_manager
 
 
 def register_admin(app: Flask) -> None:
-    from admin import platform, store
-
     login_manager.login_view = "admin.login"
     login_manager.login_message = "Please sign in to continue."
     # The session is bound to the browser that signed in (Flask-Login "strong" protection).
     login_manager.session_protection = "strong"
-    app.register_blueprint(bp)
+    app.register_blueprint(portal.bp)
     app.register_blueprint(store.bp)
     app.register_blueprint(platform.bp)
-
-
-def portal_home() -> str:
-    """Where a signed-in admin of this host starts."""
-    return url_for("platform_admin.tenants") if portal_tenant() is None else url_for("store_admin.dashboard")
-
-
-@bp.get("/")
-@login_required
-def index():
-    return redirect(portal_home())
-
-
-@bp.route("/login", methods=["GET", "POST"])
-def login():
-    """Sign in to this host's portal. A wrong password, an account of another portal and a locked
-    account all stay on the form with an error beside it; success starts a new session."""
-    tenant = portal_tenant()
-    form = LoginForm()
-    if form.validate_on_submit():
-        try:
-            user = authenticate_portal_user(form.email.data, form.password.data, tenant)
-        except Unauthorized as exc:
-            form.password.errors.append(exc.detail)
-        else:
-            target = safe_next(request.args.get("next")) or portal_home()
-            # A new session at sign-in: nothing from before (a planted CSRF token, a fixated
-            # cookie's contents) survives into the signed-in one.
-            session.clear()
-            login_user(user)
-            db.session.commit()
-            return redirect(target)
-        db.session.commit()  # the failed attempt's count (authenticate_user) is kept
-        return render_template("admin/login.html", form=form, tenant=tenant), 401
-    return render_template("admin/login.html", form=form, tenant=tenant)
-
-
-@bp.post("/logout")
-def logout():
-    logout_user()
-    session.clear()
-    flash("You are signed out.")
-    return redirect(url_for("admin.login"))

@@ -1,20 +1,20 @@
-"""Guards and request helpers of the portals: which portal this host is, who may use it,
-whether an htmx request wants only a fragment, and a new API secret kept for the one page that
-shows it."""
+"""Guards and request helpers of the portals: which portal this host is, who may use it, and a
+new API secret kept for the one page that shows it."""
 from __future__ import annotations
 
 import logging
 import secrets
 from urllib.parse import urlsplit
 
-from flask import redirect, request, session, url_for
+from flask import request, session, url_for
 from flask_login import current_user
 from redis.exceptions import RedisError
 
 from core.auth.services import may_use_portal
 from core.errors import Forbidden
 from core.queues import redis_client
-from core.tenancy.hosts import host_slug, page_tenant
+from web.htmx import navigate
+from web.tenancy import current_tenant, host_slug
 
 log = logging.getLogger(__name__)
 
@@ -22,12 +22,7 @@ log = logging.getLogger(__name__)
 def portal_tenant():
     """None on the platform host (super-admin portal); the Ready store of this subdomain
     otherwise (friendly 404 / 409 / 423 pages for an unknown, unready or suspended store)."""
-    return None if host_slug() is None else page_tenant()
-
-
-def wants_partial() -> bool:
-    """An htmx request for a fragment (a history restore wants the whole page)."""
-    return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-History-Restore-Request")
+    return None if host_slug() is None else current_tenant()
 
 
 # How long a new API secret waits, server-side, for the page that shows it.
@@ -87,10 +82,7 @@ def require_portal_user():
     request is told to navigate there); a user of another portal or store gets 403."""
     tenant = portal_tenant()
     if not current_user.is_authenticated:
-        login_url = url_for("admin.login", next=request.full_path.rstrip("?"))
-        if request.headers.get("HX-Request"):
-            return "", 204, {"HX-Redirect": login_url}
-        return redirect(login_url)
+        return navigate(url_for("admin.login", next=request.full_path.rstrip("?")))
     if not may_use_portal(current_user, tenant):
         raise Forbidden("You are signed in with an account that cannot manage this site.")
     return None

@@ -11,7 +11,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.auth.models import CLIENT_ROLES
 from core.errors import DomainError
-from core.tenancy.features import FEATURES, LIMITS
+from core.inventory.services import MAX_STOCK
+from core.tenancy.features import Feature, Limit
 
 
 class LoginForm(FlaskForm):
@@ -44,29 +45,29 @@ FEATURE_CHOICES = [SelectChoice("plan", "Plan's value"), SelectChoice("on", "On"
 
 class OverridesForm(FlaskForm):
     """A select per feature (the plan's value, on, off) and a number per limit (blank: the plan's
-    value); the fields are made from FEATURES and LIMITS below the class."""
+    value); the fields are made from Feature and Limit below the class."""
 
     def feature_overrides(self) -> dict[str, bool | None]:
         values = {"plan": None, "on": True, "off": False}
-        return {name: values[self[f"feature_{name}"].data] for name in FEATURES}
+        return {name: values[self[f"feature_{name}"].data] for name in Feature}
 
     def limit_overrides(self) -> dict[str, int | None]:
-        return {name: self[f"limit_{name}"].data for name in LIMITS}
+        return {name: self[f"limit_{name}"].data for name in Limit}
 
     @classmethod
     def for_tenant(cls, tenant):
         """The form showing the tenant's current overrides (a POST's values take their place)."""
         data = {f"feature_{n}": {True: "on", False: "off"}.get((tenant.feature_overrides or {}).get(n), "plan")
-                for n in FEATURES}
-        data.update({f"limit_{n}": (tenant.limit_overrides or {}).get(n) for n in LIMITS})
+                for n in Feature}
+        data.update({f"limit_{n}": (tenant.limit_overrides or {}).get(n) for n in Limit})
         return cls(data=data)
 
 
-for _feature in FEATURES:
+for _feature in Feature:
     setattr(OverridesForm, f"feature_{_feature}", SelectField(_feature, choices=FEATURE_CHOICES))
-for _limit in LIMITS:
+for _limit in Limit:
     setattr(OverridesForm, f"limit_{_limit}",
-            IntegerField(_limit, validators=[Optional(), NumberRange(min=0, max=2_147_483_647)]))
+            IntegerField(_limit, validators=[Optional(), NumberRange(min=0, max=MAX_STOCK)]))
 
 
 class StoreAdminForm(FlaskForm):
@@ -119,7 +120,7 @@ class TenantReplenishForm(FlaskForm):
     q = HiddenField()
     quantity = IntegerField("Units to add", validators=[
         InputRequired("Enter how many units to add."), NumberRange(min=1, message="Add at least 1 unit."),
-        NumberRange(max=2_147_483_647, message="Add at most 2147483647 units at a time.")])
+        NumberRange(max=MAX_STOCK, message=f"Add at most {MAX_STOCK} units at a time.")])
 def show_domain_error(form: FlaskForm, exc: DomainError, fields: dict[str, str] | None = None,
                       default: str | None = None) -> int:
     """Put a domain error beside the fields it names and return its status code to answer with.

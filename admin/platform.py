@@ -2,7 +2,7 @@
 
 Handlers parse a form, call one core service and render; a domain error is shown beside the
 field it names (or above the form) with its own status code, and the request's unit of work
-(api.finish_unit_of_work) commits once on success or rolls back once on failure.
+(core.unit_of_work) commits once on success or rolls back once on failure.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from pydantic import ValidationError
 from wtforms import SelectChoice
 
-from admin.auth import keep_secret_to_show_once, require_portal_user, take_secret_to_show, wants_partial
+from admin.auth import keep_secret_to_show_once, require_portal_user, take_secret_to_show
 from admin.forms import (CustomerForm, IssueCredentialsForm, OverridesForm, PlanForm, ProductSearchForm,
                          ProvisionTenantForm, StoreAdminForm, TenantReplenishForm, TenantStatusForm,
                          show_domain_error)
@@ -19,16 +19,14 @@ from core.errors import DomainError, NotFound, ValidationFailed
 from core.inventory.services import stock_status
 from core.tenancy import admin as tenancy_admin
 from core.tenancy import operations, provisioning
-from core.tenancy.features import FEATURES, LIMITS, effective_features, effective_limits
-from core.tenancy.hosts import host_slug
-from core.tenancy.models import TenantStatus
+from core.tenancy.features import Feature, Limit, effective_features, effective_limits
+from core.tenancy.models import PROVISIONING_STATUSES, TenantStatus
 from core.tenancy.resolve import ready_tenants
 from core.validation import validation_failed
+from web.htmx import wants_partial
+from web.tenancy import host_slug
 
 bp = Blueprint("platform_admin", __name__, url_prefix="/admin")
-
-# Statuses after which a tenant's progress no longer changes on its own: the page stops polling.
-SETTLED = {TenantStatus.READY, TenantStatus.FAILED, TenantStatus.SUSPENDED, TenantStatus.PENDING}
 
 
 @bp.before_request
@@ -83,8 +81,8 @@ def _tenant_page(slug: str, status: int = 200, **forms):
     forms["plan_form"].plan_code.choices = plan_choices()
     forms.setdefault("overrides_form", OverridesForm.for_tenant(store))
     forms.setdefault("admin_form", StoreAdminForm(formdata=None))
-    return render_template("admin/platform/tenant.html", store=store, polling=store.status not in SETTLED,
-                           features=FEATURES, limits=LIMITS, effective_features=effective_features(store),
+    return render_template("admin/platform/tenant.html", store=store, polling=store.status in PROVISIONING_STATUSES,
+                           features=list(Feature), limits=list(Limit), effective_features=effective_features(store),
                            effective_limits=effective_limits(store), admins=tenancy_admin.store_admins(store),
                            **forms), status
 
@@ -95,7 +93,7 @@ def tenant(slug: str):
     tenant is Ready or Failed)."""
     if wants_partial():
         store = tenancy_admin.get_tenant(slug)
-        return render_template("admin/platform/_progress.html", store=store, polling=store.status not in SETTLED)
+        return render_template("admin/platform/_progress.html", store=store, polling=store.status in PROVISIONING_STATUSES)
     return _tenant_page(slug)
 
 
@@ -155,7 +153,7 @@ def change_overrides(slug: str):
     try:
         tenancy_admin.update_tenant(slug, features=form.feature_overrides(), limits=form.limit_overrides())
     except DomainError as exc:
-        fields = {f"features.{n}": f"feature_{n}" for n in FEATURES} | {f"limits.{n}": f"limit_{n}" for n in LIMITS}
+        fields = {f"features.{n}": f"feature_{n}" for n in Feature} | {f"limits.{n}": f"limit_{n}" for n in Limit}
         return _tenant_page(slug, show_domain_error(form, exc, fields), overrides_form=form)
     flash("Features and limits saved.")
     return redirect(url_for(".tenant", slug=slug) + "#overrides", 303)

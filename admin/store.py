@@ -1,17 +1,18 @@
 """The store-admin portal on a store's subdomain: http://{slug}.{PLATFORM_HOST}/admin/.
 
 Handlers parse (a Flask-WTF form or the query string), call the core service and render; the
-request commits once (api.finish_unit_of_work: on a status below 400, rolled back otherwise).
-A listing URL answers the whole page, or only its table to an htmx request."""
+request's unit of work (core.unit_of_work) commits once on a status below 400 and rolls back
+otherwise. A listing URL answers the whole page, or only its table to an htmx request."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 
-from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from htmx_flask import request as htmx_request
 from wtforms import SelectChoice
 
-from admin.auth import keep_secret_to_show_once, require_portal_user, take_secret_to_show, wants_partial
+from admin.auth import keep_secret_to_show_once, require_portal_user, take_secret_to_show
+from admin.charts import bar_chart
 from admin.forms import (ApiClientForm, CancelOrderForm, NewProductForm, ProductForm, ReplenishForm,
                          show_domain_error)
 from core.auth import services as auth_services
@@ -21,10 +22,11 @@ from core.customers.models import CustomerStatus
 from core.customers.services import list_customers
 from core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from core.inventory.services import find_product, products_to_restock, replenish_product_stock, stock_status
+from core.money import format_money
 from core.orders import services as orders_service
 from core.orders.models import OrderChannel, OrderStatus
-from core.tenancy.hosts import host_slug, page_tenant
-from core.tenancy.resolve import tenant_session
+from web.htmx import page_or_partial
+from web.tenancy import current_tenant, host_slug, resolved_tenant, tenant_db
 
 bp = Blueprint("store_admin", __name__, url_prefix="/admin")
 PAGE_SIZE = 20
@@ -45,15 +47,10 @@ def store_admins_only():
 def store_context() -> dict:
     """What every store-admin template uses. The tenant only once the guard resolved it (an error
     page of an unknown host renders without one)."""
-    context = {"stock_status": stock_status, "money": _money, "percent": _percent}
-    if g.get("tenant") is not None:
-        context["tenant"] = g.tenant
+    context = {"stock_status": stock_status}
+    if (tenant := resolved_tenant()) is not None:
+        context["tenant"] = tenant
     return context
-
-
-def store_db(*, write: bool = False):
-    """This store's database session of the request (write=True takes SQLite's write lock first)."""
-    return tenant_session(page_tenant(), write=write)
 
 
 def _page_number() -> int:
@@ -61,106 +58,18 @@ def _page_number() -> int:
     return page if page and page > 0 else 1
 
 
-def render_page_or_partial(template: str, partial: str, status: int = 200, **context):
-    """The full page, or only `partial` for an htmx request (not for history restores, which
-    need the whole page). Vary tells caches that both live at one URL."""
-    response = make_response(render_template(partial if wants_partial() else template, **context), status)
-    response.vary.add("HX-Request")
-    return response
-
-
 # --- dashboard -----------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Bar:
-    x: float
-    y: float
-    width: float
-    height: float
-    label: str
-    value: str
-    tick: bool
-
-
-@dataclass(frozen=True)
-class BarChart:
-    """Geometry of a server-rendered SVG bar chart (viewBox units)."""
-
-    bars: list[Bar]
-    top: str
-    middle: str
-    # A narrow canvas scaled to the page: its 15-unit text stays readable at 375 px.
-    width: int = 480
-    height: int = 220
-    left: int = 64
-    right: int = 18
-    bottom: int = 30
-    upper: int = 14
-
-    @property
-    def end(self) -> int:
-        return self.width - self.right
-
-    @property
-    def base(self) -> int:
-        return self.height - self.bottom
-
-    @property
-    def mid(self) -> float:
-        return self.upper + (self.base - self.upper) / 2
-
-
-def _nice_ceiling(value: Decimal) -> Decimal:
-    """The smallest 1, 2 or 5 × 10ⁿ at or above `value` (a readable top of the axis)."""
-    if value <= 0:
-        return Decimal(1)
-    magnitude = Decimal(10) ** (value.adjusted())
-    for step in (1, 2, 5, 10):
-        if value <= step * magnitude:
-            return step * magnitude
-    return 10 * magnitude
-
-
-def bar_chart(days: list, values: list[Decimal], fmt, *, least_top: Decimal = Decimal(1)) -> BarChart:
-    """Bars of `values` (one per day), an axis topped at a round number at least `least_top`,
-    and a date under every seventh bar counted back from today's."""
-    chart = BarChart(bars=[], top="", middle="")
-    top = max(_nice_ceiling(max(values, default=Decimal(0))), least_top)
-    slot = (chart.end - chart.left) / max(len(values), 1)
-    span = chart.base - chart.upper
-    bars = []
-    for index, (day, value) in enumerate(zip(days, values)):
-        height = float(Decimal(value) / top) * span
-        bars.append(Bar(x=chart.left + index * slot + slot * 0.15, y=chart.base - height, width=slot * 0.7,
-                        height=height, label=f"{day:%b} {day.day}", value=fmt(value),
-                        tick=(len(values) - 1 - index) % 7 == 0))
-    return BarChart(bars=bars, top=_axis(top), middle=_axis(top / 2))
-
-
-def _axis(value: Decimal) -> str:
-    """An axis mark: whole numbers without cents (100, 2,000), others with them (0.50)."""
-    return f"{int(value):,}" if value == value.to_integral_value() else f"{value:,.2f}"
-
-
-def _money(value) -> str:
-    return f"{Decimal(value):,.2f}"
-
-
-def _percent(ratio) -> str:
-    """0.1500 → '15', 0.0525 → '5.25'."""
-    return f"{(Decimal(ratio) * 100).normalize():f}"
-
 
 @bp.get("/dashboard")
 def dashboard():
     """Orders and revenue of the last 30 days (charts with a table), products to restock."""
-    session = store_db()
+    session = tenant_db()
     report = orders_service.daily_sales(session, SALES_DAYS)
     restock, restock_total = products_to_restock(session, limit=10)
     days = [day.day for day in report.days]
     return render_template(
         "admin/store/dashboard.html", report=report, restock=restock, restock_total=restock_total,
-        revenue_chart=bar_chart(days, [day.revenue for day in report.days], _money),
+        revenue_chart=bar_chart(days, [day.revenue for day in report.days], format_money),
         # Order counts are whole: an axis of at least 2 keeps its middle mark a whole number.
         orders_chart=bar_chart(days, [Decimal(day.orders) for day in report.days], lambda v: f"{int(v):,}",
                                least_top=Decimal(2)))
@@ -172,10 +81,10 @@ def dashboard():
 def products():
     """Every product, inactive ones too, searchable by name or SKU, with stock badges."""
     search, page = request.args.get("q", "").strip(), _page_number()
-    items, total = catalog.list_admin_products(store_db(), page=page, page_size=PAGE_SIZE, search=search)
-    return render_page_or_partial("admin/store/products.html", "admin/store/_products_table.html",
-                                  products=items, total=total, page=page, pages=total_pages(total, PAGE_SIZE),
-                                  search=search, replenish_form=ReplenishForm())
+    items, total = catalog.list_admin_products(tenant_db(), page=page, page_size=PAGE_SIZE, search=search)
+    return page_or_partial("admin/store/products.html", "admin/store/_products_table.html", dict(
+        products=items, total=total, page=page, pages=total_pages(total, PAGE_SIZE), search=search,
+        replenish_form=ReplenishForm()))
 
 
 def _category_choices(session) -> list[tuple[str, str]]:
@@ -190,12 +99,12 @@ def _product_form_page(form, product=None, status: int = 200):
 
 @bp.route("/products/new", methods=["GET", "POST"])
 def new_product():
-    session = store_db(write=request.method == "POST")
+    session = tenant_db(write=request.method == "POST")
     form = NewProductForm()
     form.categories.choices = _category_choices(session)
     if form.validate_on_submit():
         try:
-            product = catalog.create_product(session, page_tenant(), sku=form.sku.data, quantity=form.quantity.data,
+            product = catalog.create_product(session, current_tenant(), sku=form.sku.data, quantity=form.quantity.data,
                                              **form.product_values())
         except Conflict as exc:
             form.sku.errors = [*form.sku.errors, exc.detail]
@@ -210,7 +119,7 @@ def new_product():
 
 @bp.route("/products/<product_id>", methods=["GET", "POST"])
 def edit_product(product_id: str):
-    session = store_db(write=request.method == "POST")
+    session = tenant_db(write=request.method == "POST")
     product = find_product(session, product_id)
     form = ProductForm(data=ProductForm.initial(product) if request.method == "GET" else None)
     form.categories.choices = _category_choices(session)
@@ -229,7 +138,7 @@ def edit_product(product_id: str):
 def replenish(product_id: str):
     """Add units to a product's stock (core replenish_product_stock: one conditional UPDATE).
     htmx gets the stock cell back with the new quantity and status; a plain post is redirected."""
-    session = store_db(write=True)
+    session = tenant_db(write=True)
     product = find_product(session, product_id)  # 404 for an id of another store
     form = ReplenishForm()
     change, status = None, 400
@@ -242,7 +151,7 @@ def replenish(product_id: str):
         except Conflict as exc:
             form.quantity.errors = [*form.quantity.errors, exc.detail]
             status = exc.status
-    if not request.headers.get("HX-Request"):
+    if not htmx_request.htmx:
         if change:
             flash(f"Added {change.quantity} units of {product.name}: {change.current} in stock.")
         else:
@@ -262,16 +171,16 @@ def _same_portal(url: str | None) -> bool:
 def orders():
     """Orders of both channels (storefront, api), filtered by channel and status, newest first."""
     channel, status, page = request.args.get("channel") or None, request.args.get("status") or None, _page_number()
-    items, total = orders_service.list_orders(store_db(), page=page, page_size=PAGE_SIZE, channel=channel,
+    items, total = orders_service.list_orders(tenant_db(), page=page, page_size=PAGE_SIZE, channel=channel,
                                               status=status)
-    return render_page_or_partial("admin/store/orders.html", "admin/store/_orders_table.html", orders=items,
-                                  total=total, page=page, pages=total_pages(total, PAGE_SIZE), channel=channel,
-                                  status=status, channels=list(OrderChannel), statuses=list(OrderStatus))
+    return page_or_partial("admin/store/orders.html", "admin/store/_orders_table.html", dict(
+        orders=items, total=total, page=page, pages=total_pages(total, PAGE_SIZE), channel=channel, status=status,
+        channels=list(OrderChannel), statuses=list(OrderStatus)))
 
 
 @bp.get("/orders/<order_id>")
 def order(order_id: str):
-    return render_template("admin/store/order.html", order=orders_service.get_order(store_db(), order_id),
+    return render_template("admin/store/order.html", order=orders_service.get_order(tenant_db(), order_id),
                            form=CancelOrderForm(), error=None)
 
 
@@ -280,7 +189,7 @@ def cancel_order(order_id: str):
     """Cancel a PENDING order; its stock is given back. Anything else stays as it was, with the
     reason on the order's page."""
     # The form is only its CSRF token, which CSRFProtect has checked before this view runs.
-    session = store_db(write=True)
+    session = tenant_db(write=True)
     try:
         cancelled = orders_service.cancel_pending_order(session, order_id)
     except Conflict as exc:
@@ -295,19 +204,19 @@ def cancel_order(order_id: str):
 @bp.get("/customers")
 def customers():
     page = _page_number()
-    items, total = list_customers(store_db(), page=page, page_size=PAGE_SIZE)
-    return render_page_or_partial("admin/store/customers.html", "admin/store/_customers_table.html",
-                                  customers=items, total=total, page=page, pages=total_pages(total, PAGE_SIZE))
+    items, total = list_customers(tenant_db(), page=page, page_size=PAGE_SIZE)
+    return page_or_partial("admin/store/customers.html", "admin/store/_customers_table.html", dict(
+        customers=items, total=total, page=page, pages=total_pages(total, PAGE_SIZE)))
 
 
 def _api_clients_page(form: ApiClientForm, *, issued=None, secret: str | None = None, status: int = 200):
-    active, _ = list_customers(store_db(write=request.method == "POST"), page=1, page_size=CUSTOMER_CHOICES,
+    active, _ = list_customers(tenant_db(write=request.method == "POST"), page=1, page_size=CUSTOMER_CHOICES,
                                status=CustomerStatus.ACTIVE)
     form.customer_id.choices = [SelectChoice("", "None (not a customer client)")] + [
         SelectChoice(c.id, f"{c.name} <{c.contact_email}>") for c in active]
     names = {c.id: c.name for c in active}
     response = make_response(render_template(
-        "admin/store/api_clients.html", form=form, clients=auth_services.list_api_clients(page_tenant()),
+        "admin/store/api_clients.html", form=form, clients=auth_services.list_api_clients(current_tenant()),
         customer_names=names, issued=issued, secret=secret), status)
     # The page may hold a secret shown this once: no cache, no back-button copy.
     response.headers["Cache-Control"] = "no-store"
@@ -329,7 +238,7 @@ def issue_api_client():
     form = ApiClientForm()
     if form.validate_on_submit():
         try:
-            client, secret = auth_services.issue_api_client(store_db(write=True), page_tenant(), form.name.data,
+            client, secret = auth_services.issue_api_client(tenant_db(write=True), current_tenant(), form.name.data,
                                                             form.role.data, form.customer_id.data or None)
         except DomainError as exc:
             show_domain_error(form, exc, form.DOMAIN_FIELDS)
@@ -345,13 +254,13 @@ def issue_api_client():
 def issued_api_client(client_pk: str):
     """The API clients page with one client's credentials: its secret on the first visit after
     it was issued, afterwards only that it was shown once."""
-    client = auth_services.get_api_client(page_tenant(), client_pk)  # 404 for another store's
+    client = auth_services.get_api_client(current_tenant(), client_pk)  # 404 for another store's
     return _api_clients_page(ApiClientForm(formdata=None), issued=client, secret=take_secret_to_show(client.id))
 
 
 @bp.post("/api-clients/<client_pk>/revoke")
 def revoke_api_client(client_pk: str):
     # The form is only its CSRF token, which CSRFProtect has checked before this view runs.
-    client = auth_services.revoke_api_client(page_tenant(), client_pk)
+    client = auth_services.revoke_api_client(current_tenant(), client_pk)
     flash(f"API client {client.name} ({client.client_id}) was revoked; its tokens no longer work.")
     return redirect(url_for(".api_clients"), 303)

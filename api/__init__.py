@@ -1,30 +1,33 @@
 """The JSON API: one module per seed document, each an APIBlueprint with pydantic models."""
 from __future__ import annotations
 
-from flask import Flask, g, redirect, request
+from flask import Flask, redirect, request
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
+from api import (auth, cart, catalog, checkout, customers, inventory, platform, product_provisioner,
+                 purchase_gateway, superadmin, tenant_config)
 from api.jsonprovider import DecimalJSONProvider
-from api.problems import is_api_request
-from core.extensions import csrf, db
+from core.extensions import csrf
+from web.requests import is_api_request, mark_api_blueprint
 
+MODULES = (auth, platform, superadmin, tenant_config, catalog, inventory, cart, checkout, customers,
+           product_provisioner, purchase_gateway)
 # Endpoints that accept an OAuth2 form body as well as JSON.
 FORM_ENDPOINTS = {"/auth/token"}
+# flask-openapi3's own blueprint: the OpenAPI document and Swagger UI under /api.
+OPENAPI_BLUEPRINT = "openapi"
 
 
 def register_api(app: Flask) -> None:
-    from api import (auth, cart, catalog, checkout, customers, inventory, platform, product_provisioner,
-                     purchase_gateway, superadmin, tenant_config)
-
     app.json = DecimalJSONProvider(app)
-    for module in (auth, platform, superadmin, tenant_config, catalog, inventory, cart, checkout, customers,
-                   product_provisioner, purchase_gateway):
+    for module in MODULES:
         app.register_api(module.bp)
+        mark_api_blueprint(app, module.bp)
         # API calls authenticate with bearer tokens, never cookies: CSRF does not apply.
         csrf.exempt(module.bp)
-    for name in ("openapi",):
-        if name in app.blueprints:
-            csrf.exempt(app.blueprints[name])
+    if OPENAPI_BLUEPRINT in app.blueprints:
+        mark_api_blueprint(app, OPENAPI_BLUEPRINT)
+        csrf.exempt(app.blueprints[OPENAPI_BLUEPRINT])
 
     @app.get("/api/docs", doc_ui=False)
     def api_docs():
@@ -32,7 +35,6 @@ def register_api(app: Flask) -> None:
         return redirect(f"{app.doc_prefix}/swagger")
 
     app.before_request(check_json_body)
-    app.after_request(finish_unit_of_work)
 
 
 def check_json_body() -> None:
@@ -51,21 +53,3 @@ def check_json_body() -> None:
         request.get_json(force=False, silent=False)
     except BadRequest as exc:
         raise BadRequest("The request body is not valid JSON.") from exc
-
-
-def finish_unit_of_work(response):
-    """The request commits once when it succeeded, or rolls back once when it failed; this
-    covers the control database and the tenant database sessions the request opened."""
-    ok = response.status_code < 400
-    for key in ("tenant_session_w", "tenant_session_r"):
-        session = g.pop(key, None)
-        if session is not None:
-            try:
-                session.commit() if ok else session.rollback()
-            finally:
-                session.close()
-    if ok:
-        db.session.commit()
-    else:
-        db.session.rollback()
-    return response

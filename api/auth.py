@@ -7,11 +7,11 @@ from flask import request
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field, ValidationError
 
-from api.problems import pydantic_errors
 from api.schemas import problem_responses
 from core.auth import services
 from core.auth.tokens import jwks
 from core.errors import ValidationFailed
+from core.validation import validation_failed
 
 bp = APIBlueprint("auth", __name__, abp_tags=[Tag(name="Auth")])
 
@@ -64,7 +64,7 @@ def token():
             grant = ClientCredentialsGrant.model_validate(_client_credentials_from_basic(body))
             return services.client_credentials_grant(grant.client_id, grant.client_secret)
     except ValidationError as exc:
-        raise ValidationFailed("One or more validation errors occurred.", errors=pydantic_errors(exc)) from exc
+        raise validation_failed(exc) from exc
     raise ValidationFailed.field("grant_type", "grant_type must be 'password' or 'client_credentials'.")
 
 

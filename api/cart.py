@@ -7,12 +7,12 @@ from uuid import UUID
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field
 
-from api.schemas import CamelModel, Money, problem_responses
-from api.tenant_context import TenantHeader, current_tenant, tenant_db
+from api.schemas import CamelModel, Money, TenantHeader, problem_responses
 from core.cart import services as carts
 from core.money import to_money
 from core.orders.services import items_subtotal
-from core.tenancy.features import require_feature
+from core.tenancy.features import Feature, require_feature
+from web.tenancy import current_tenant, tenant_db
 
 bp = APIBlueprint("cart", __name__, url_prefix="/api/cart", abp_tags=[Tag(name="Cart")])
 
@@ -24,7 +24,7 @@ Quantity = Annotated[int, Field(strict=True, gt=0, le=MAX_QUANTITY)]
 @bp.before_request
 def cart_enabled():
     """The store must be resolved (409/423) and have the cart feature (403) before anything else."""
-    require_feature(current_tenant(), "cart")
+    require_feature(current_tenant(), Feature.CART)
 
 
 class SessionHeaders(TenantHeader):

@@ -8,10 +8,10 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field, RootModel
 
 from api.presenters import category_dto, product_dto, product_list_dto
-from api.schemas import CamelModel, Money, ParameterModel, problem_responses
-from api.tenant_context import TenantHeader, current_tenant, tenant_db
+from api.schemas import CamelModel, Money, ParameterModel, TenantHeader, problem_responses
 from core.catalog import services as catalog
-from core.tenancy.features import require_feature
+from core.tenancy.features import Feature, require_feature
+from web.tenancy import current_tenant, tenant_db
 
 bp = APIBlueprint("catalog", __name__, url_prefix="/api/catalog", abp_tags=[Tag(name="Catalog")])
 
@@ -70,7 +70,7 @@ class CategoryListResponse(RootModel[list[CategoryDto]]):
 @bp.get("/products", responses={200: ProductListResponse, **problem_responses(400, 403, 409, 423)})
 def list_products(query: ProductListQuery, header: TenantHeader):
     """A page of active products, filtered by name, category and final price."""
-    require_feature(current_tenant(), "catalog")
+    require_feature(current_tenant(), Feature.CATALOG)
     items, total = catalog.list_products(
         tenant_db(), page=query.page, page_size=query.page_size, search=query.search,
         category_id=query.category_id, min_price=query.min_price, max_price=query.max_price)
@@ -80,12 +80,12 @@ def list_products(query: ProductListQuery, header: TenantHeader):
 @bp.get("/products/<product_id>", responses={200: ProductDto, **problem_responses(403, 404, 409, 423)})
 def get_product(path: ProductPath, header: TenantHeader):
     """One active product; 404 when it is unknown or inactive."""
-    require_feature(current_tenant(), "catalog")
+    require_feature(current_tenant(), Feature.CATALOG)
     return product_dto(catalog.get_active_product(tenant_db(), path.product_id))
 
 
 @bp.get("/categories", responses={200: CategoryListResponse, **problem_responses(403, 409, 423)})
 def list_categories(header: TenantHeader):
     """Every active category with the number of active products in it."""
-    require_feature(current_tenant(), "categories")
+    require_feature(current_tenant(), Feature.CATEGORIES)
     return [category_dto(category, count) for category, count in catalog.list_categories(tenant_db())]

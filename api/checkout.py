@@ -9,15 +9,16 @@ from pydantic import EmailStr, Field, StringConstraints, field_validator
 
 from api.cart import SessionHeaders, cart_item_dto
 from api.schemas import CamelModel, Money, problem_responses
-from api.tenant_context import current_tenant, require_tenant_principal, tenant_db
-from core.auth.guards import Principal, bearer_token, current_principal
+from core.auth.principals import Principal
 from core.cart.services import find_cart
 from core.errors import Unauthorized, ValidationFailed
 from core.idempotency.services import IdempotentRequest, caller_scope, request_fingerprint
 from core.orders import services as orders
 from core.orders.models import PaymentMethod
-from core.tenancy.features import effective_features, require_feature
-from core.tenancy.resolve import engines
+from core.tenancy.features import Feature, effective_features, require_feature
+from core.unit_of_work import own_transaction
+from web.auth import bearer_token, current_principal
+from web.tenancy import current_tenant, require_tenant_principal, tenant_db
 
 bp = APIBlueprint("checkout", __name__, url_prefix="/api/checkout", abp_tags=[Tag(name="Checkout")])
 
@@ -31,7 +32,7 @@ def checkout_enabled():
     """The store must be resolved (409/423) and have checkout (403); placing an order without
     guest checkout needs a token of this store (401) — all before the request is validated."""
     tenant = current_tenant()
-    require_feature(tenant, "checkout")
+    require_feature(tenant, Feature.CHECKOUT)
     if request.endpoint == f"{bp.name}.place_order":
         checkout_caller(tenant)
 
@@ -40,7 +41,7 @@ def checkout_caller(tenant) -> Principal | None:
     """The authenticated caller, or None for a guest. A token that is sent must be valid and of
     this store (any role); without one, the store must allow guest checkout."""
     if bearer_token() is None:
-        if not effective_features(tenant).get("guestCheckout", False):
+        if not effective_features(tenant)[Feature.GUEST_CHECKOUT]:
             raise Unauthorized("Guest checkout is disabled for this store; a bearer token is required.")
         return None
     return require_tenant_principal()
@@ -112,7 +113,7 @@ def _render_order(order) -> tuple[int, str]:
 
 def _own_transaction():
     """A session on the tenant's database that commits on its own (for the idempotency claim)."""
-    return engines().session(current_tenant().db_url)
+    return own_transaction(current_tenant().db_url)
 
 
 @bp.post("/quote", responses={200: CheckoutQuoteResponse, **problem_responses(400, 403, 409, 423)},

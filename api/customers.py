@@ -5,12 +5,12 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field
 
 from api.presenters import customer_dto
-from api.schemas import CamelModel, problem_responses
-from api.tenant_context import TenantHeader, current_tenant, require_tenant_principal, tenant_db
+from api.schemas import CamelModel, TenantHeader, problem_responses
 from core.auth.models import Role
 from core.customers import services
 from core.customers.services import CustomerData, CustomerPatch
-from core.tenancy.features import require_feature
+from core.tenancy.features import Feature, require_feature
+from web.tenancy import current_tenant, require_tenant_principal, tenant_db
 
 bp = APIBlueprint("customers", __name__, url_prefix="/api/provisioning/customers",
                   abp_tags=[Tag(name="Customer provisioning")], abp_security=[{"bearer": []}])
@@ -21,7 +21,7 @@ ROLES = (Role.PARTNER, Role.STORE_ADMIN)  # superadmin always passes
 @bp.before_request
 def partners_only():
     require_tenant_principal(*ROLES)
-    require_feature(current_tenant(), "customerProvisioning")
+    require_feature(current_tenant(), Feature.CUSTOMER_PROVISIONING)
 
 
 class CustomerPath(BaseModel):

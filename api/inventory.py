@@ -10,12 +10,12 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field, RootModel, field_validator
 
 from api.presenters import (inventory_item_dto, replenishment_dto, reservation_dto, stock_status_dto)
-from api.schemas import Money, problem_responses
-from api.tenant_context import TenantHeader, current_tenant, require_tenant_principal, tenant_db
+from api.schemas import Money, TenantHeader, problem_responses
 from core.auth.models import Role
 from core.catalog.services import MAX_PRICE, create_product, sku_problem
 from core.inventory import services as inventory
 from core.inventory.services import MAX_STOCK
+from web.tenancy import current_tenant, require_tenant_principal, tenant_db
 
 bp = APIBlueprint("inventory", __name__, url_prefix="/inventory", abp_tags=[Tag(name="Inventory")])
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

@@ -6,10 +6,10 @@ from pydantic import BaseModel, Field
 
 from api.presenters import provisioning_status_dto
 from api.schemas import CamelModel, problem_responses
-from core.auth.guards import bearer_token
 from core.errors import Unauthorized
 from core.health import health_report
 from core.tenancy import provisioning
+from web.auth import bearer_token
 
 bp = APIBlueprint("platform", __name__, abp_tags=[Tag(name="Tenant provisioning")])
 

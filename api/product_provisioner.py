@@ -5,12 +5,12 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field, RootModel
 
 from api.presenters import provisioned_product_dto
-from api.schemas import CamelModel, PositiveInt, problem_responses
-from api.tenant_context import TenantHeader, current_tenant, require_tenant_principal, tenant_db
+from api.schemas import CamelModel, PositiveInt, TenantHeader, problem_responses
 from core.auth.models import Role
 from core.errors import Forbidden
 from core.provisioning import services
-from core.tenancy.features import require_feature
+from core.tenancy.features import Feature, require_feature
+from web.tenancy import current_tenant, require_tenant_principal, tenant_db
 
 bp = APIBlueprint("product_provisioner", __name__, url_prefix="/product-provisioner",
                   abp_tags=[Tag(name="Product provisioner")], abp_security=[{"bearer": []}])
@@ -19,7 +19,7 @@ bp = APIBlueprint("product_provisioner", __name__, url_prefix="/product-provisio
 @bp.before_request
 def authenticated_store_callers():
     require_tenant_principal()
-    require_feature(current_tenant(), "productProvisioning")
+    require_feature(current_tenant(), Feature.PRODUCT_PROVISIONING)
 
 
 class ProvisionRequest(CamelModel):

@@ -6,12 +6,12 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field
 
 from api.presenters import purchase_dto
-from api.schemas import CamelModel, PositiveInt, problem_responses
-from api.tenant_context import TenantHeader, current_tenant, require_tenant_principal, tenant_db
+from api.schemas import CamelModel, PositiveInt, TenantHeader, problem_responses
 from core.auth.models import Role
 from core.errors import Forbidden, ValidationFailed
 from core.purchases import services
-from core.tenancy.features import require_feature
+from core.tenancy.features import Feature, require_feature
+from web.tenancy import current_tenant, require_tenant_principal, tenant_db
 
 bp = APIBlueprint("purchase_gateway", __name__, url_prefix="/purchase-gateway",
                   abp_tags=[Tag(name="Purchase gateway")], abp_security=[{"bearer": []}])
@@ -27,7 +27,7 @@ def _customer_id() -> str:
 @bp.before_request
 def customers_only():
     _customer_id()
-    require_feature(current_tenant(), "purchaseGateway")
+    require_feature(current_tenant(), Feature.PURCHASE_GATEWAY)
 
 
 class PurchaseLine(CamelModel):

@@ -48,3 +48,10 @@ class Problem(BaseModel):
 
 def problem_responses(*statuses: int) -> dict:
     return {status: Problem for status in statuses}
+
+
+class TenantHeader(ParameterModel):
+    """Documents the header in the OpenAPI document; the value is read by web.tenancy."""
+
+    # Optional here so that a missing header answers the documented 409, not a 400.
+    x_tenant_slug: str | None = Field(None, alias="X-Tenant-Slug", description="The store this call is for, e.g. 'demo'")

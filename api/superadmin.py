@@ -9,10 +9,10 @@ from pydantic import BaseModel, EmailStr, Field
 from api.presenters import tenant_dto
 from api.schemas import CamelModel, problem_responses
 from core.auth import services as auth_services
-from core.auth.guards import require_principal
 from core.auth.models import Role
 from core.tenancy import admin, provisioning
-from core.tenancy.resolve import tenant_session
+from core.unit_of_work import current_unit
+from web.auth import require_principal
 
 bp = APIBlueprint("superadmin", __name__, url_prefix="/superadmin", abp_tags=[Tag(name="Super admin")],
                   abp_security=[{"bearer": []}])
@@ -106,7 +106,7 @@ def create_store_admin(path: TenantPath, body: CreateUserRequest):
 def create_api_client(path: TenantPath, body: CreateApiClientRequest):
     """Issue API credentials for this tenant. The secret is in this answer only; it is stored hashed."""
     tenant = admin.get_tenant(path.slug)
-    client, secret = auth_services.issue_api_client(tenant_session(tenant, write=False), tenant, body.name,
+    client, secret = auth_services.issue_api_client(current_unit().tenant_db(tenant), tenant, body.name,
                                                     body.role, body.customer_id)
     return {"clientId": client.client_id, "clientSecret": secret, "name": client.name, "role": client.role,
             "tenant": tenant.slug, "customerId": client.customer_id}, 201

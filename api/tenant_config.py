@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel
 
-from api.schemas import problem_responses
-from api.tenant_context import TenantHeader, current_tenant
-from core.tenancy.features import effective_features, effective_limits, snake_case
+from api.schemas import TenantHeader, problem_responses
+from core.tenancy.features import effective_features, effective_limits
+from web.tenancy import current_tenant
 
 bp = APIBlueprint("tenant_config", __name__, abp_tags=[Tag(name="Configuration")])
 
@@ -28,7 +28,7 @@ class FeatureFlagsResponse(BaseModel):
 def tenant_config(header: TenantHeader):
     """The store's name, theme, SEO and enabled features (in snake_case)."""
     tenant = current_tenant()
-    enabled = [snake_case(name) for name, on in effective_features(tenant).items() if on]
+    enabled = [feature.snake_case for feature, on in effective_features(tenant).items() if on]
     return {"name": tenant.name, "slug": tenant.slug, "theme": {}, "seo": {}, "features": enabled}
 
 

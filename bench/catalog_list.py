@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import delete, insert, select  # noqa: E402
 
-from core.app import create_app  # noqa: E402
+from storefleet.app import create_app  # noqa: E402
 from core.config import Config  # noqa: E402
 
 SLUG = "bench"
@@ -60,7 +60,7 @@ def build_platform(data_dir: Path, products: int) -> object:
         from flask_migrate import upgrade
 
         from core.tenancy.provisioning import create_tenant_directly
-        from core.tenancy.resolve import engines
+        from core.tenancy.engines import engines
 
         upgrade(directory=str(app.config["CONTROL_MIGRATIONS"]))
         tenant = create_tenant_directly(SLUG, "Bench Store", "ENTERPRISE")

@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.cli import start_embedded_redis, stop_embedded_redis  # noqa: E402
+from storefleet.cli import start_embedded_redis, stop_embedded_redis  # noqa: E402
 
 BIN = Path(sys.executable).parent
 

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from core.cli import start_embedded_redis, stop_embedded_redis  # noqa: E402
+from storefleet.cli import start_embedded_redis, stop_embedded_redis  # noqa: E402
 
 
 def main() -> None:
@@ -55,7 +55,7 @@ def main() -> None:
         os.environ["TENANT_DATABASE_URL"] = server.set(database="DBNAME").render_as_string(
             hide_password=False).replace("DBNAME", "{db_name}")
 
-    from core.app import create_app
+    from storefleet.app import create_app
 
     app = create_app()
     slug = f"bench-{uuid.uuid4().hex[:6]}"
@@ -104,17 +104,21 @@ def prepare(app, slug: str, count: int) -> None:
     from core.extensions import db
     from core.purchases.services import enqueue_processing, initiate_purchase
     from core.tenancy.provisioning import create_tenant_directly
-    from core.tenancy.resolve import engines
+    from sqlalchemy.orm import Session
+
+    from core.tenancy.engines import engines
+    from core.unit_of_work import own_transaction
 
     upgrade(directory=str(app.config["CONTROL_MIGRATIONS"]))
     ensure_superadmin("bench@example.com", "bench-password")
     tenant = create_tenant_directly(slug, "Bench", "ENTERPRISE")
-    with engines().session(tenant.db_url) as session:
+    with own_transaction(tenant.db_url) as session:
         session.execute(text("UPDATE products SET stock = 1000000"))
         customer = create_customer(session, tenant, CustomerData(name="Bench", contact_email="b@example.com"))
         customer_id = customer.id
     enqueue = enqueue_processing(slug)
-    session = engines().sessionmaker(tenant.db_url, write=True)()
+    # initiate_purchase commits each purchase itself (the job must find it), as the API's does.
+    session = Session(engines().bind(tenant.db_url, write=True))
     try:
         for _ in range(count):
             initiate_purchase(session, tenant, customer_id, [("PROD001", 1), ("PROD002", 2), ("PROD005", 1)],
@@ -147,20 +151,20 @@ def processing_window(slug: str) -> float:
     """Seconds from the first purchase's outcome to the last's, as the purchases recorded them
     (worker start-up is not part of the rate)."""
     from core.tenancy.admin import get_tenant
-    from core.tenancy.resolve import engines
+    from core.unit_of_work import own_transaction
     from core.purchases.models import Purchase
     from sqlalchemy import func, select
 
-    with engines().session(get_tenant(slug).db_url, write=False) as session:
+    with own_transaction(get_tenant(slug).db_url, write=False) as session:
         first, last = session.execute(select(func.min(Purchase.updated_at), func.max(Purchase.updated_at))).one()
     return (last - first).total_seconds()
 
 
 def verify(slug: str, count: int) -> None:
     from core.tenancy.admin import get_tenant
-    from core.tenancy.resolve import engines
+    from core.unit_of_work import own_transaction
 
-    with engines().session(get_tenant(slug).db_url, write=False) as session:
+    with own_transaction(get_tenant(slug).db_url, write=False) as session:
         statuses = dict(session.execute(text("SELECT status, count(*) FROM purchases GROUP BY status")).all())
         stock = session.execute(text("SELECT stock FROM products WHERE sku = 'PROD002'")).scalar()
     assert statuses == {"COMPLETED": count}, statuses

@@ -1,6 +1,6 @@
 """Domain errors: one class per kind of failure, each with a stable code and an HTTP status.
 
-Services raise these; `api.problems` maps them (and every HTTPException) to problem+json for
+Services raise these; `web.errors` maps them (and every HTTPException) to problem+json for
 API clients and to HTML pages for browsers. Nothing else decides an error's status code.
 """
 from __future__ import annotations

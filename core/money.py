@@ -16,3 +16,8 @@ def to_money(value: Decimal | int | str) -> Decimal:
 def final_price(price: Decimal, discount: Decimal) -> Decimal:
     """price × (1 − discount), rounded to cents."""
     return to_money(Decimal(price) * (Decimal(1) - Decimal(discount)))
+
+
+def format_money(value: Decimal | int | str) -> str:
+    """An amount as shoppers and admins read it: '$1,234.50' (cents, half-up, as stored)."""
+    return f"${to_money(value):,.2f}"

@@ -13,6 +13,11 @@ PURCHASES = "purchases"
 DEFAULT = "default"
 ALL_QUEUES = (PROVISIONING, PURCHASES, DEFAULT)
 
+# The jobs the domain queues, by dotted name: RQ imports them in the worker, so the domain never
+# imports the jobs package (which imports the domain).
+PROVISION_TENANT_JOB = "jobs.provisioning.provision_tenant_job"
+PROCESS_PURCHASE_JOB = "jobs.purchases.process_purchase_job"
+
 
 def redis_client() -> Redis:
     app = current_app

@@ -20,10 +20,10 @@ from datetime import timedelta
 
 from flask import current_app
 
+from core.columns import utcnow
 from core.extensions import db
 from core.purchases.services import enqueue_processing, pending_purchase_ids, purchase_job_id
 from core.queues import missing_jobs
-from core.tenancy.base import utcnow
 from core.tenancy.models import Tenant
 from core.tenancy.provisioning import enqueue_provisioning, provisioning_job_id, stalled_tenant_ids
 from core.tenancy.stores import visit_stores

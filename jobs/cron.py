@@ -11,15 +11,14 @@ import logging
 
 from rq.cron import CronScheduler
 
-from core.queues import DEFAULT
+from core.queues import DEFAULT, redis_client
+from jobs.maintenance import purge_idempotency_records_job, requeue_lost_jobs_job
+from storefleet.app import create_app
 
 PURGE_INTERVAL_SECONDS = 3600
 
 
 def build_scheduler(app) -> CronScheduler:
-    from core.queues import redis_client
-    from jobs.maintenance import purge_idempotency_records_job, requeue_lost_jobs_job
-
     with app.app_context():
         scheduler = CronScheduler(connection=redis_client(), logging_level=logging.INFO)
     # The sweep's answer is small and only of interest for a while: kept an hour.
@@ -31,8 +30,6 @@ def build_scheduler(app) -> CronScheduler:
 
 
 def main() -> int:
-    from core.app import create_app
-
     build_scheduler(create_app()).start()
     return 0
 

@@ -12,7 +12,8 @@ import time
 from rq import SimpleWorker
 from rq.worker import WorkerStatus
 
-from core.queues import ALL_QUEUES
+from core.queues import ALL_QUEUES, redis_client
+from jobs import worker_app
 
 # A worker heartbeat that already promised at least as long a life, this recently, is not sent
 # again: far below the 60 s of slack RQ keeps between a heartbeat's TTL and its next one.
@@ -74,12 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default=None)
     args = parser.parse_args(argv)
 
-    import jobs
-    from core.app import create_app
-    from core.queues import redis_client
-
-    app = create_app()
-    jobs._app = app
+    app = worker_app()
     with app.app_context():
         connection = redis_client()
     # No app context is held while working: each job opens its own (jobs.job_context), so no

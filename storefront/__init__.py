@@ -1,7 +1,5 @@
 """The shop pages on each store's subdomain: http://{slug}.{PLATFORM_HOST}/ (and the platform's
 landing page at / on PLATFORM_HOST itself)."""
-from flask import Blueprint
+from storefront.views import bp
 
-bp = Blueprint("storefront", __name__)
-
-from storefront import views  # noqa: E402,F401  (the routes)
+__all__ = ["bp"]

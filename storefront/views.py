@@ -5,30 +5,32 @@ then 303 to the page to show)."""
 from __future__ import annotations
 
 import json
-import re
 import uuid
 
-from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, url_for
 from htmx_flask import make_response as htmx_response
+from htmx_flask import request
 from werkzeug.exceptions import HTTPException
 from wtforms.fields.choices import SelectChoice
 
-from api.problems import handle_domain_error, handle_http_exception
 from core.cart import services as carts
 from core.catalog import services as catalog
 from core.errors import (DomainError, FeatureDisabled, IdempotencyConflict, InsufficientStock, LimitExceeded,
                          NotFound, ValidationFailed)
 from core.idempotency.services import IdempotentRequest, caller_scope, key_state, request_fingerprint
 from core.inventory.services import stock_status
-from core.money import to_money
 from core.orders import services as orders
 from core.orders.models import PaymentMethod
-from core.tenancy.features import effective_features, require_feature
-from core.tenancy.hosts import host_slug, page_tenant
-from core.tenancy.resolve import engines, ready_tenants, tenant_session
-from storefront import bp
+from core.tenancy.features import Feature, effective_features, require_feature
+from core.tenancy.resolve import ready_tenants
+from core.unit_of_work import own_transaction
 from storefront.forms import (PAYMENT_LABELS, AddToCartForm, CartQuantityForm, CatalogFilterForm, CheckoutForm,
                               RemoveItemForm)
+from web.errors import handle_domain_error, handle_http_exception
+from web.htmx import redirect_after_post, wants_partial
+from web.tenancy import current_tenant, host_slug, resolved_tenant, tenant_db
+
+bp = Blueprint("storefront", __name__)
 
 PAGE_SIZE = 12
 SHOPPER_COOKIE = "shop_session"
@@ -39,14 +41,9 @@ STOCK_LABELS = {"in_stock": "In stock", "low_stock": "Low stock", "out_of_stock"
 
 # --- request helpers ------------------------------------------------------------------------------
 
-def shop_db(*, write: bool = False):
-    """The request's session on this store's database (committed once by the request)."""
-    return tenant_session(page_tenant(), write=write)
-
-
-def features() -> dict[str, bool]:
+def features() -> dict[Feature, bool]:
     if "shop_features" not in g:
-        g.shop_features = effective_features(page_tenant())
+        g.shop_features = effective_features(current_tenant())
     return g.shop_features
 
 
@@ -64,33 +61,20 @@ def shopper_id(*, create: bool = False) -> str | None:
     return g.shopper_id
 
 
-def wants_partial(target: str) -> bool:
-    """An htmx request that swaps element #target (a history restore needs the whole page)."""
-    return bool(request.htmx) and not request.htmx.history_restore_request and request.htmx.target == target
-
-
-def redirect_to(url: str):
-    """After a successful POST: 303 for a plain form, HX-Redirect for htmx."""
-    if request.htmx:
-        return htmx_response("", 200, redirect=url)
-    return redirect(url, 303)
-
-
 def cart_count() -> int:
     if "cart_count" not in g:
         sid = shopper_id()
-        session = g.get("tenant_session_w") or shop_db()
-        g.cart_count = carts.item_count(session, sid) if sid else 0
+        g.cart_count = carts.item_count(tenant_db(), sid) if sid else 0
     return g.cart_count
 
 
 def require_checkout(tenant) -> None:
     """Checkout needs the cart and checkout features, and guest checkout: the shop has no
     shopper accounts, so without it nobody could check out here (403 page)."""
-    require_feature(tenant, "cart")
-    require_feature(tenant, "checkout")
-    if not features().get("guestCheckout", False):
-        raise FeatureDisabled("Guest checkout is disabled for this store.", feature="guestCheckout")
+    require_feature(tenant, Feature.CART)
+    require_feature(tenant, Feature.CHECKOUT)
+    if not features()[Feature.GUEST_CHECKOUT]:
+        raise FeatureDisabled("Guest checkout is disabled for this store.", feature=Feature.GUEST_CHECKOUT)
 
 
 @bp.after_request
@@ -123,21 +107,9 @@ def explain_to_htmx(exc):
     return htmx_response(notice, status, retarget="#flash", reswap="innerHTML")
 
 
-@bp.app_template_filter("money")
-def money(value) -> str:
-    return f"${to_money(value):,.2f}"
-
-
-@bp.app_template_filter("attribute_label")
-def attribute_label(name: str) -> str:
-    """A dynamic attribute's key as a label: 'maxLaptopSize' → 'Max laptop size'."""
-    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|[_-]+", " ", str(name)).split()
-    return " ".join(words).capitalize() if words else str(name)
-
-
 @bp.context_processor
 def shop_context() -> dict:
-    tenant = g.get("tenant")
+    tenant = resolved_tenant()
     if tenant is None:
         return {}
     return {"store": tenant, "features": features(), "cart_count": cart_count, "line_total": orders.line_total,
@@ -155,11 +127,11 @@ def home():
         platform_host = current_app.config["PLATFORM_HOST"]
         stores = [(t, f"{request.scheme}://{t.slug}.{platform_host}/") for t in ready_tenants()]
         return render_template("storefront/landing.html", stores=stores)
-    tenant = page_tenant()
-    require_feature(tenant, "catalog")
-    session = shop_db()
+    tenant = current_tenant()
+    require_feature(tenant, Feature.CATALOG)
+    session = tenant_db()
     form = CatalogFilterForm(formdata=request.args)
-    if features()["categories"]:
+    if features()[Feature.CATEGORIES]:
         form.category.choices += [SelectChoice(c.id, c.name) for c in catalog.active_categories(session)]
     else:
         del form.category
@@ -187,8 +159,8 @@ def home():
 
 @bp.get("/products/<product_id>")
 def product(product_id: str):
-    require_feature(page_tenant(), "catalog")
-    item = catalog.get_active_product(shop_db(), product_id)
+    require_feature(current_tenant(), Feature.CATALOG)
+    item = catalog.get_active_product(tenant_db(), product_id)
     return render_template("storefront/product.html", product=item,
                            form=AddToCartForm(product_id=item.id, quantity=1))
 
@@ -199,10 +171,10 @@ def product(product_id: str):
 def add_to_cart():
     """Add a quantity of a product. htmx: the add form again, with its confirmation or error,
     and the header's cart count swapped out of band."""
-    tenant = page_tenant()
-    require_feature(tenant, "catalog")
-    require_feature(tenant, "cart")
-    session = shop_db(write=True)
+    tenant = current_tenant()
+    require_feature(tenant, Feature.CATALOG)
+    require_feature(tenant, Feature.CART)
+    session = tenant_db(write=True)
     form = AddToCartForm()
     item = catalog.get_active_product(session, form.product_id.data)
     status, added = 400, None
@@ -234,20 +206,20 @@ def _render_cart(cart, *, line_errors: dict | None = None, status: int = 200):
 
 @bp.get("/cart")
 def cart():
-    require_feature(page_tenant(), "cart")
+    require_feature(current_tenant(), Feature.CART)
     sid = shopper_id()
-    return _render_cart(carts.find_cart(shop_db(), sid) if sid else None)
+    return _render_cart(carts.find_cart(tenant_db(), sid) if sid else None)
 
 
 @bp.post("/cart/items/<item_id>")
 def update_cart_item(item_id: str):
     """Set a line's quantity; a refused quantity is explained beside that line."""
-    tenant = page_tenant()
-    require_feature(tenant, "cart")
+    tenant = current_tenant()
+    require_feature(tenant, Feature.CART)
     sid = shopper_id()
     if sid is None:
         raise NotFound("Cart item not found.")
-    session = shop_db(write=True)
+    session = tenant_db(write=True)
     form = CartQuantityForm()
     errors, status = {}, 200
     if form.validate():
@@ -267,11 +239,11 @@ def update_cart_item(item_id: str):
 
 @bp.post("/cart/items/<item_id>/remove")
 def remove_cart_item(item_id: str):
-    require_feature(page_tenant(), "cart")
+    require_feature(current_tenant(), Feature.CART)
     sid = shopper_id()
     if sid is None:
         raise NotFound("Cart item not found.")
-    cart = carts.remove_item(shop_db(write=True), sid, item_id)
+    cart = carts.remove_item(tenant_db(write=True), sid, item_id)
     if not request.htmx:
         return redirect(url_for(".cart"), 303)
     return _render_cart(cart)
@@ -284,12 +256,12 @@ def _quote_or_redirect():
     no longer in stock: the cart page shows which)."""
     sid = shopper_id()
     try:
-        return orders.quote(shop_db(), page_tenant(), carts.find_cart(shop_db(), sid) if sid else None), None
+        return orders.quote(tenant_db(), current_tenant(), carts.find_cart(tenant_db(), sid) if sid else None), None
     except ValidationFailed:
-        return None, redirect_to(url_for(".cart"))
+        return None, redirect_after_post(url_for(".cart"))
     except InsufficientStock as exc:
         flash(exc.detail, "error")
-        return None, redirect_to(url_for(".cart"))
+        return None, redirect_after_post(url_for(".cart"))
 
 
 def _render_checkout(form, quote, status: int = 200, message: str | None = None):
@@ -301,7 +273,7 @@ def _render_checkout(form, quote, status: int = 200, message: str | None = None)
 
 @bp.get(CHECKOUT_PATH)
 def checkout():
-    require_checkout(page_tenant())
+    require_checkout(current_tenant())
     quote, redirect_response = _quote_or_redirect()
     if redirect_response is not None:
         return redirect_response
@@ -313,7 +285,7 @@ def place_order():
     """Place the order once per idempotency key of the form: a resubmission replays the first
     answer (the same confirmation page); one arriving while the first runs waits on a page that
     follows it."""
-    tenant = page_tenant()
+    tenant = current_tenant()
     require_checkout(tenant)
     form = CheckoutForm()
     if not form.validate():
@@ -321,7 +293,7 @@ def place_order():
         return redirect_response or _render_checkout(form, quote, 400)
     sid = shopper_id()
     if sid is None:
-        return redirect_to(url_for(".cart"))
+        return redirect_after_post(url_for(".cart"))
     key = form.idempotency_key.data
     fingerprint = request_fingerprint("POST", CHECKOUT_PATH, {"sessionId": sid, **form.payload()})
     contact = orders.OrderContact(email=form.payload()["email"], phone=form.phone.data,
@@ -329,29 +301,29 @@ def place_order():
                                   payment_method=PaymentMethod(form.payment_method.data))
     try:
         answer = orders.place_order_idempotently(
-            shop_db(write=True), lambda: engines().session(tenant.db_url), tenant,
+            tenant_db(write=True), lambda: own_transaction(tenant.db_url), tenant,
             IdempotentRequest(caller_scope(tenant.slug, session_id=sid), key, fingerprint), sid, contact,
             render=lambda order: (200, json.dumps({"orderNumber": order.number})))
     except InsufficientStock as exc:
         flash(f"Your order was not placed. {exc.detail}", "error")
-        return redirect_to(url_for(".cart"))
+        return redirect_after_post(url_for(".cart"))
     except IdempotencyConflict:
-        return redirect_to(url_for(".order_placed", key=key))
+        return redirect_after_post(url_for(".order_placed", key=key))
     except (ValidationFailed, LimitExceeded) as exc:
         quote, redirect_response = _quote_or_redirect()
         return redirect_response or _render_checkout(form, quote, exc.status, message=exc.detail)
-    return redirect_to(url_for(".order", number=json.loads(answer.body)["orderNumber"]))
+    return redirect_after_post(url_for(".order", number=json.loads(answer.body)["orderNumber"]))
 
 
 @bp.get("/checkout/placed/<key>")
 def order_placed(key: str):
     """Where a second submission of a checkout form goes: the order page once the first one
     has placed the order; until then a page that reloads itself."""
-    tenant = page_tenant()
+    tenant = current_tenant()
     sid = shopper_id()
     if sid is None:
         raise NotFound("Order not found.")
-    state, answer = key_state(shop_db(), caller_scope(tenant.slug, session_id=sid), key)
+    state, answer = key_state(tenant_db(), caller_scope(tenant.slug, session_id=sid), key)
     if answer is not None:
         return redirect(url_for(".order", number=json.loads(answer.body)["orderNumber"]), 303)
     if state is None:
@@ -366,4 +338,4 @@ def order(number: str):
     sid = shopper_id()
     if sid is None:
         raise NotFound("Order not found.")
-    return render_template("storefront/order.html", order=orders.get_session_order(shop_db(), sid, number))
+    return render_template("storefront/order.html", order=orders.get_session_order(tenant_db(), sid, number))

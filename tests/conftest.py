@@ -10,8 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from core.app import create_app
 from core.config import TestingConfig
+from storefleet.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 SUPERADMIN_EMAIL = "root@example.com"
@@ -25,7 +25,7 @@ def redis_url(tmp_path_factory):
     if configured:
         yield configured
         return
-    from core.cli import start_embedded_redis, stop_embedded_redis
+    from storefleet.cli import start_embedded_redis, stop_embedded_redis
 
     server = start_embedded_redis(tmp_path_factory.mktemp("redis") / "redis.sock")
     yield f"unix://{server.socket_file}"
@@ -297,11 +297,11 @@ def tenant_session(app):
     @contextmanager
     def factory(slug: str):
         from core.tenancy.admin import get_tenant
-        from core.tenancy.resolve import engines
+        from core.unit_of_work import own_transaction
 
         with app.app_context():
             tenant = get_tenant(slug)
-            with engines().session(tenant.db_url) as session:
+            with own_transaction(tenant.db_url) as session:
                 yield session
 
     return factory
@@ -373,7 +373,7 @@ def count_queries(app):
     @contextmanager
     def factory(slug: str):
         from core.tenancy.admin import get_tenant
-        from core.tenancy.resolve import engines
+        from core.tenancy.engines import engines
 
         with app.app_context():
             engine = engines().engine(get_tenant(slug).db_url)

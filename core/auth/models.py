@@ -9,8 +9,9 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.columns import new_uuid, utcnow
 from core.extensions import db
-from core.tenancy.models import Tenant, new_uuid, utcnow
+from core.tenancy.models import Tenant
 
 
 class Role(StrEnum):

@@ -8,11 +8,12 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from core.auth.models import CLIENT_ROLES, ApiClient, Role, User
 from core.auth.tokens import issue_access_token
+from core.columns import utcnow
 from core.customers.services import require_active_customer
 from core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from core.extensions import db
-from core.tenancy.base import as_utc
-from core.tenancy.models import Tenant, utcnow
+from core.tenancy.models import Tenant
+from core.unit_of_work import commits
 
 LOCKOUT_THRESHOLD = 5
 LOCKOUT_PERIOD = timedelta(minutes=15)
@@ -52,6 +53,7 @@ def ensure_superadmin(email: str, password: str) -> tuple[User, bool]:
     return ensure_user(email, password, Role.SUPERADMIN)
 
 
+@commits("a failed attempt must count (towards the lock-out) although its request fails")
 def authenticate_user(email: str, password: str) -> User:
     """Check a password; repeated failures lock the account for LOCKOUT_PERIOD."""
     user = db.session.scalar(db.select(User).filter_by(email=(email or "").strip().lower()))
@@ -59,7 +61,7 @@ def authenticate_user(email: str, password: str) -> User:
         check_password_hash(_DUMMY_HASH, password or "")
         raise Unauthorized("Invalid email or password.")
     now = utcnow()
-    if user.locked_until is not None and as_utc(user.locked_until) > now:
+    if user.locked_until is not None and user.locked_until > now:
         raise Unauthorized("Too many failed attempts; try again later.")
     if not user.is_active or not check_password_hash(user.password_hash, password or ""):
         user.failed_logins += 1
@@ -154,7 +156,7 @@ def get_api_client(tenant: Tenant, client_pk: str) -> ApiClient:
 
 def revoke_api_client(tenant: Tenant, client_pk: str) -> ApiClient:
     """Revoke a client of this store (404 for another store's): it can get no new token, and
-    core.auth.guards refuses the tokens it already holds. Revoking twice keeps the first time."""
+    core.auth.principals refuses the tokens it already holds. Revoking twice keeps the first time."""
     client = get_api_client(tenant, client_pk)
     if client.revoked_at is None:
         client.revoked_at = utcnow()

@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session, lazyload, selectinload
 
 from core.cart.models import Cart, CartItem
 from core.catalog.models import Product
+from core.columns import utcnow
 from core.errors import InsufficientStock, NotFound, ValidationFailed
 from core.money import to_money
-from core.tenancy.base import utcnow
-from core.tenancy.features import check_limit
+from core.tenancy.features import Limit, check_limit
 
 SESSION_FIELD = "X-Session-Id"
 
@@ -107,7 +107,7 @@ def add_item(session: Session, tenant, session_id: str, product_id: str, quantit
     item = next((i for i in cart.items if i.product_id == product.id), None)
     current = item.quantity if item else 0
     _check_available(product, current + quantity)
-    check_limit(tenant, "maxCartItems", cart.item_count + quantity)
+    check_limit(tenant, Limit.MAX_CART_ITEMS, cart.item_count + quantity)
     if item is None:
         cart.items.append(CartItem(product=product, product_id=product.id, quantity=quantity,
                                    unit_price=to_money(product.final_price)))
@@ -133,7 +133,7 @@ def update_item(session: Session, tenant, session_id: str, item_id: str, quantit
     _require_quantity(quantity)
     cart, item = _locked_item(session, session_id, item_id)
     _check_available(item.product, quantity)
-    check_limit(tenant, "maxCartItems", cart.item_count - item.quantity + quantity)
+    check_limit(tenant, Limit.MAX_CART_ITEMS, cart.item_count - item.quantity + quantity)
     item.quantity = quantity
     cart.updated_at = utcnow()
     session.flush()

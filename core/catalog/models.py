@@ -7,8 +7,9 @@ from decimal import Decimal
 from sqlalchemy import JSON, Boolean, CheckConstraint, Column, ForeignKey, Index, Numeric, String, Table, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.columns import new_uuid, utcnow
 from core.money import final_price
-from core.tenancy.base import TenantBase, new_uuid, utcnow
+from core.tenancy.base import TenantBase
 
 product_categories = Table(
     "product_categories",

@@ -24,7 +24,7 @@ from core.catalog.models import Category, Product, product_categories
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.inventory.services import MAX_STOCK
 from core.money import final_price, to_money
-from core.tenancy.features import check_limit
+from core.tenancy.features import Limit, check_limit
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -396,7 +396,7 @@ def create_product(session: Session, tenant, *, sku: str, name: str, price, quan
     if session.scalar(select(Product.id).where(Product.sku == sku)) is not None:
         raise Conflict(f"A product with SKU '{sku}' already exists.", sku=sku)
     existing = session.scalar(select(func.count()).select_from(Product)) or 0
-    check_limit(tenant, "maxProducts", existing + 1)
+    check_limit(tenant, Limit.MAX_PRODUCTS, existing + 1)
 
     product = Product(
         sku=sku, name=fields.name, description=description or "", price=fields.price, discount=fields.discount,

@@ -6,7 +6,8 @@ from datetime import datetime
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.tenancy.base import TenantBase, new_uuid, utcnow
+from core.columns import new_uuid, utcnow
+from core.tenancy.base import TenantBase
 
 
 class CustomerStatus:

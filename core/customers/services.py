@@ -13,10 +13,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.auth.models import ApiClient
+from core.columns import utcnow
 from core.customers.models import Customer, CustomerStatus
 from core.errors import Conflict, NotFound, ValidationFailed
-from core.tenancy.features import check_limit
-from core.tenancy.models import Tenant, utcnow
+from core.extensions import db
+from core.tenancy.features import Limit, check_limit
+from core.tenancy.models import Tenant
 from core.validation import normalize_phone
 
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -71,7 +74,7 @@ def _email_taken(session: Session, email: str, except_id: str | None = None) -> 
 def create_customer(session: Session, tenant: Tenant, data: CustomerData) -> Customer:
     """A new active customer. Unique contact email (409); plan limit maxCustomers (403)."""
     active = session.scalar(select(func.count()).select_from(Customer).where(Customer.status == CustomerStatus.ACTIVE))
-    check_limit(tenant, "maxCustomers", active + 1)
+    check_limit(tenant, Limit.MAX_CUSTOMERS, active + 1)
     if _email_taken(session, data.contact_email):
         raise Conflict(f"A customer with contact email {data.contact_email} already exists.")
     customer = Customer(status=CustomerStatus.ACTIVE)
@@ -118,7 +121,7 @@ def patch_customer(session: Session, tenant: Tenant, customer_id: str, patch: Cu
     if values.get("status") == CustomerStatus.ACTIVE and customer.status != CustomerStatus.ACTIVE:
         active = session.scalar(select(func.count()).select_from(Customer)
                                 .where(Customer.status == CustomerStatus.ACTIVE))
-        check_limit(tenant, "maxCustomers", active + 1)
+        check_limit(tenant, Limit.MAX_CUSTOMERS, active + 1)
     _apply(customer, values)
     _flush_unique(session, customer.contact_email)
     return customer
@@ -127,9 +130,6 @@ def patch_customer(session: Session, tenant: Tenant, customer_id: str, patch: Cu
 def deactivate_customer(session: Session, tenant: Tenant, customer_id: str) -> Customer:
     """DELETE: the customer becomes inactive (its orders and history stay) and every API client
     issued for it is revoked, so its tokens stop working at once."""
-    from core.auth.models import ApiClient
-    from core.extensions import db
-
     customer = get_customer(session, customer_id)
     customer.status = CustomerStatus.INACTIVE
     db.session.execute(update(ApiClient)

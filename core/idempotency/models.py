@@ -7,7 +7,8 @@ from enum import StrEnum
 from sqlalchemy import String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.tenancy.base import TenantBase, new_uuid, utcnow
+from core.columns import new_uuid, utcnow
+from core.tenancy.base import TenantBase
 
 
 class IdempotencyState(StrEnum):

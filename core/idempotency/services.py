@@ -23,13 +23,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
+from flask import current_app
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.columns import utcnow
 from core.errors import IdempotencyConflict
 from core.idempotency.models import IdempotencyRecord, IdempotencyState
-from core.tenancy.base import as_utc, utcnow
+from core.tenancy.stores import visit_stores
+from core.unit_of_work import commits
 
 # A claim older than this belongs to a request whose process died; another request may take it.
 STALE_AFTER = timedelta(minutes=5)
@@ -81,6 +84,7 @@ def request_fingerprint(method: str, path: str, payload: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+@commits("the claim must exist, in its own transaction, before the work it guards begins")
 def claim_key(open_session: OpenSession, request: IdempotentRequest, *, now: datetime | None = None,
               stale_after: timedelta = STALE_AFTER) -> Claim | StoredAnswer:
     """Own the key, or learn its stored answer. Runs and commits in its own transaction (so the
@@ -112,7 +116,7 @@ def _existing(session: Session, record: IdempotencyRecord, request: IdempotentRe
         raise IdempotencyConflict("This Idempotency-Key was already used for a different request.")
     if record.state == IdempotencyState.COMPLETED:
         return StoredAnswer(record.response_status, record.response_body, replayed=True)
-    if as_utc(record.locked_at) > now - stale_after:
+    if record.locked_at > now - stale_after:
         raise IdempotencyConflict("A request with this Idempotency-Key is still being processed; "
                                   "retry once it has finished.")
     # The owner died mid-request (its transaction rolled back). Take over, unless another request
@@ -157,6 +161,7 @@ def complete_claim(session: Session, claim: Claim, status: int, body: str) -> No
         raise IdempotencyConflict("This request's Idempotency-Key claim expired and was taken over by a retry.")
 
 
+@commits("a failed request's claim is forgotten in its own transaction, so a retry may proceed")
 def release_claim(open_session: OpenSession, claim: Claim) -> None:
     """Forget a claim whose work failed, in its own transaction, so a retry may proceed."""
     with open_session() as session:
@@ -167,6 +172,7 @@ def release_claim(open_session: OpenSession, claim: Claim) -> None:
             .execution_options(synchronize_session=False))
 
 
+@commits("the answer is stored and committed with the work, or the claim released, before replying")
 def run_once(session: Session, open_session: OpenSession, request: IdempotentRequest,
              work: Callable[[], tuple[int, str]]) -> StoredAnswer:
     """Run `work` at most once per key: claim the key, run `work` in `session` (the main
@@ -198,10 +204,6 @@ def purge_expired_records() -> tuple[dict[str, int], list[str]]:
     """purge_records in every store, of the records older than IDEMPOTENCY_RETENTION_HOURS
     (run hourly by python -m jobs.cron). Returns {slug: records deleted} of the stores that had
     any, and the stores whose database could not be reached (the others are purged all the same)."""
-    from flask import current_app
-
-    from core.tenancy.stores import visit_stores
-
     before = utcnow() - timedelta(hours=current_app.config["IDEMPOTENCY_RETENTION_HOURS"])
     purged, unreachable = visit_stores(lambda session: purge_records(session, before), write=True)
     return {slug: count for slug, count in purged.items() if count}, unreachable

@@ -11,8 +11,8 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, lazyload
 
 from core.catalog.models import Product
+from core.columns import utcnow
 from core.errors import Conflict, InsufficientStock, NotFound, ValidationFailed
-from core.tenancy.base import utcnow
 
 # The stock column is a 32-bit integer on PostgreSQL; no quantity or stock may pass it.
 MAX_STOCK = 2_147_483_647

@@ -25,13 +25,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 from core.cart.models import Cart, CartItem
 from core.cart.services import lock_cart
 from core.catalog.models import Product
+from core.columns import new_uuid, utcnow
 from core.errors import Conflict, InsufficientStock, NotFound, ValidationFailed
 from core.idempotency.services import IdempotentRequest, OpenSession, StoredAnswer, run_once
 from core.inventory.services import release_stock, take_stock_for_lines
 from core.money import to_money
 from core.orders.models import Order, OrderChannel, OrderItem, OrderStatus, PaymentMethod
-from core.tenancy.base import new_uuid, utcnow
-from core.tenancy.features import check_limit
+from core.tenancy.features import Limit, check_limit
 
 ZERO = Decimal("0.00")
 ORDER_NUMBER_ATTEMPTS = 5
@@ -266,7 +266,7 @@ def place_order(session: Session, tenant, session_id: str, contact: OrderContact
     at the cart's prices (409 when short, nothing taken); then the cart is emptied."""
     cart = lock_cart(session, session_id)
     items = _cart_items(cart)
-    check_limit(tenant, "maxProductsPerOrder", len(items), error=ValidationFailed)
+    check_limit(tenant, Limit.MAX_PRODUCTS_PER_ORDER, len(items), error=ValidationFailed)
     order = create_order(session, tenant,
                          [OrderLine(item.product_id, item.quantity, item.unit_price) for item in items],
                          channel=OrderChannel.STOREFRONT, contact=contact, customer_id=customer_id,

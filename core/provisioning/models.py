@@ -7,7 +7,8 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.catalog.models import Product
-from core.tenancy.base import TenantBase, new_uuid, utcnow
+from core.columns import new_uuid, utcnow
+from core.tenancy.base import TenantBase
 
 
 class ProvisionedProduct(TenantBase):

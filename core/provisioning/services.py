@@ -10,7 +10,7 @@ from core.customers.models import Customer, CustomerStatus
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.inventory.services import find_product, take_stock
 from core.provisioning.models import ProvisionedProduct
-from core.tenancy.features import effective_limits
+from core.tenancy.features import Limit, effective_limits
 from core.tenancy.models import Tenant
 
 
@@ -53,7 +53,7 @@ def provision_product(session: Session, tenant: Tenant, customer_id: str, produc
     product = find_product(session, product_key, active_only=True)
     clean = validate_customization(product, customization or {})
 
-    quota = effective_limits(tenant).get("provisioningQuotaPerCustomer")
+    quota = effective_limits(tenant).get(Limit.PROVISIONING_QUOTA_PER_CUSTOMER)
     if quota is not None:
         used = session.scalar(select(func.coalesce(func.sum(ProvisionedProduct.quantity), 0))
                               .where(ProvisionedProduct.customer_id == customer.id))

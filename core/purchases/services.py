@@ -13,11 +13,13 @@ import json
 from collections import namedtuple
 
 from redis.exceptions import RedisError
+from rq import Retry
 from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.catalog.models import Product
+from core.columns import utcnow
 from core.customers.models import Customer
 from core.errors import IdempotencyConflict, NotFound, ServiceUnavailable, ValidationFailed
 from core.inventory.services import release_stock, try_take_stock
@@ -25,9 +27,10 @@ from core.orders.models import OrderChannel
 from core.orders.services import (PRODUCT_COLUMNS_TO_ORDER, OrderContact, OrderLine, cancel_order, create_order,
                                   get_order)
 from core.purchases.models import ItemStatus, Purchase, PurchaseItem, PurchaseStatus
-from core.tenancy.features import check_limit
-from core.tenancy.base import utcnow
+from core.queues import PROCESS_PURCHASE_JOB, PURCHASES, queue
+from core.tenancy.features import Limit, check_limit
 from core.tenancy.models import Tenant
+from core.unit_of_work import commits
 
 OUTCOME_MESSAGES = {
     PurchaseStatus.PENDING: "Purchase accepted and queued for processing",
@@ -56,6 +59,7 @@ def get_purchase(session: Session, customer_id: str | None, purchase_id: str, *,
     return purchase
 
 
+@commits("the orchestrator job must find the PENDING purchase it is queued for")
 def initiate_purchase(session: Session, tenant: Tenant, customer_id: str, lines: list[tuple[str, int]],
                       idempotency_key: str | None, enqueue) -> tuple[Purchase, bool]:
     """Record a PENDING purchase and enqueue `enqueue(purchase_id)`. Returns (purchase, replayed):
@@ -63,7 +67,7 @@ def initiate_purchase(session: Session, tenant: Tenant, customer_id: str, lines:
     purchase is returned; for different products, 409. Commits, because the job reads it."""
     if not lines:
         raise ValidationFailed.field("products", "At least one product is required.")
-    check_limit(tenant, "maxProductsPerOrder", len(lines), error=ValidationFailed)
+    check_limit(tenant, Limit.MAX_PRODUCTS_PER_ORDER, len(lines), error=ValidationFailed)
     print_ = fingerprint(lines)
     if idempotency_key:
         existing = session.scalar(select(Purchase).where(Purchase.customer_id == customer_id,
@@ -216,16 +220,12 @@ def purchase_job_id(tenant_slug: str, purchase_id: str) -> str:
 def enqueue_processing(tenant_slug: str):
     """The enqueue function for initiate_purchase: the orchestrator job on the `purchases` queue,
     retried up to three times if it fails."""
-    from rq import Retry
-
-    from core.queues import PURCHASES, queue
-    from jobs.purchases import process_purchase_job
 
     def enqueue(purchase_id: str):
         # The outcome lives in the purchase row; RQ keeps a finished job only briefly. Not 0: with
         # result_ttl=0 RQ deletes the job at once, which reads its executions back first (seven
         # more Redis round trips per job than letting the hash expire).
-        return queue(PURCHASES).enqueue(process_purchase_job, tenant_slug, purchase_id, retry=Retry(max=3),
+        return queue(PURCHASES).enqueue(PROCESS_PURCHASE_JOB, tenant_slug, purchase_id, retry=Retry(max=3),
                                         job_id=purchase_job_id(tenant_slug, purchase_id),
                                         job_timeout=120, result_ttl=PURCHASE_JOB_RESULT_TTL,
                                         description=f"purchase {purchase_id} of {tenant_slug}")

@@ -1,9 +1,11 @@
 """What a super admin changes on a tenant: status (suspend/resume), plan, feature and limit overrides."""
 from __future__ import annotations
 
+from core.auth.models import Role, User
+from core.auth.services import create_user
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.extensions import db
-from core.tenancy.features import FEATURES, LIMITS
+from core.tenancy.features import Feature, Limit
 from core.tenancy.models import Plan, Tenant, TenantStatus
 
 SETTABLE_STATUSES = (TenantStatus.SUSPENDED, TenantStatus.READY)
@@ -24,10 +26,10 @@ def get_tenant(slug: str) -> Tenant:
     return tenant
 
 
-def _merge_overrides(current: dict, changes: dict, names: tuple[str, ...], field: str, kind) -> dict:
+def _merge_overrides(current: dict, changes: dict, names: type[Feature] | type[Limit], field: str, kind) -> dict:
     merged = dict(current or {})
     for name, value in changes.items():
-        if name not in names:
+        if name not in set(names):
             raise ValidationFailed.field(f"{field}.{name}", f"Unknown {field[:-1]} '{name}'.")
         if value is None:
             merged.pop(name, None)  # null removes the override: the plan's value applies again
@@ -57,9 +59,9 @@ def update_tenant(slug: str, *, status: str | None = None, plan_code: str | None
             raise NotFound(f"Plan '{plan_code}' not found.")
         tenant.plan_code, tenant.plan = plan.code, plan
     if features is not None:
-        tenant.feature_overrides = _merge_overrides(tenant.feature_overrides, features, FEATURES, "features", bool)
+        tenant.feature_overrides = _merge_overrides(tenant.feature_overrides, features, Feature, "features", bool)
     if limits is not None:
-        tenant.limit_overrides = _merge_overrides(tenant.limit_overrides, limits, LIMITS, "limits", int)
+        tenant.limit_overrides = _merge_overrides(tenant.limit_overrides, limits, Limit, "limits", int)
     if name is not None:
         if not name.strip():
             raise ValidationFailed.field("name", "Name must not be empty.")
@@ -72,18 +74,13 @@ def list_plans() -> list[Plan]:
     return list(db.session.scalars(db.select(Plan).order_by(Plan.code)))
 
 
-def store_admins(tenant: Tenant) -> list:
+def store_admins(tenant: Tenant) -> list[User]:
     """The store admins (portal users) of a tenant, by email."""
-    from core.auth.models import Role, User
-
     return list(db.session.scalars(db.select(User).filter_by(tenant_id=tenant.id, role=Role.STORE_ADMIN)
                                    .order_by(User.email)))
 
 
-def add_store_admin(slug: str, email: str, password: str):
+def add_store_admin(slug: str, email: str, password: str) -> User:
     """A store admin of the tenant, who signs in at the store's /admin/ (the password is stored
     hashed; an email already used by any user is a Conflict)."""
-    from core.auth.models import Role
-    from core.auth.services import create_user
-
     return create_user(email, password, Role.STORE_ADMIN, get_tenant(slug))

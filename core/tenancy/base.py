@@ -2,11 +2,10 @@
 migrations/tenant (applied per tenant by the ApplyMigrations step and by repair)."""
 from __future__ import annotations
 
-import uuid
-from datetime import datetime, timezone
-
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from core.columns import TYPE_ANNOTATIONS
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -19,17 +18,4 @@ NAMING_CONVENTION = {
 
 class TenantBase(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: DateTime(timezone=True)}
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def as_utc(value: datetime) -> datetime:
-    """A stored timestamp, aware: SQLite gives naive datetimes back, UTC by construction."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
-
-
-def new_uuid() -> str:
-    return str(uuid.uuid4())
+    type_annotation_map = TYPE_ANNOTATIONS

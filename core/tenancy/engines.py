@@ -13,10 +13,10 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from typing import Iterator
 
+from flask import current_app
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -99,6 +99,8 @@ class EngineRegistry:
         self.pool_size = pool_size
         self.max_overflow = max_overflow
         self._engines: OrderedDict[str, Engine] = OrderedDict()
+        # The writing variant of each cached engine, by URL (see bind); dropped with its engine.
+        self._writers: dict[str, Engine] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -113,9 +115,21 @@ class EngineRegistry:
             engine = make_engine(url, pool_size=self.pool_size, max_overflow=self.max_overflow)
             self._engines[url] = engine
             while len(self._engines) > self.capacity:
-                _, evicted = self._engines.popitem(last=False)
+                evicted_url, evicted = self._engines.popitem(last=False)
+                self._writers.pop(evicted_url, None)
                 evicted.dispose()
             return engine
+
+    def bind(self, url: str, *, write: bool) -> Engine:
+        """What a session on `url` binds to: the engine itself to read; to write, the same engine
+        with the option that makes SQLite begin with BEGIN IMMEDIATE (made once per engine)."""
+        engine = self.engine(url)
+        if not write:
+            return engine
+        writer = self._writers.get(url)
+        if writer is None:
+            writer = self._writers[url] = engine.execution_options(sqlite_immediate=True)
+        return writer
 
     @contextmanager
     def passing(self, url: str) -> Iterator[Engine]:
@@ -137,30 +151,29 @@ class EngineRegistry:
         """Dispose of the engine of `url` (before its database is dropped)."""
         with self._lock:
             engine = self._engines.pop(url, None)
+            self._writers.pop(url, None)
         if engine is not None:
             engine.dispose()
 
     def dispose_all(self) -> None:
         with self._lock:
             engines, self._engines = list(self._engines.values()), OrderedDict()
+            self._writers = {}
         for engine in engines:
             engine.dispose()
 
-    def sessionmaker(self, url: str, *, write: bool) -> sessionmaker:
-        bind = self.engine(url)
-        if write:
-            bind = bind.execution_options(sqlite_immediate=True)
-        return sessionmaker(bind=bind, expire_on_commit=False)
 
-    @contextmanager
-    def session(self, url: str, *, write: bool = True) -> Iterator[Session]:
-        """A session that commits once at the end, or rolls back once on any error."""
-        session = self.sessionmaker(url, write=write)()
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+_REGISTRY = "storefleet.tenant_engines"
+
+
+def init_engines(app) -> EngineRegistry:
+    """The app's registry of tenant engines, sized from its configuration."""
+    registry = app.extensions[_REGISTRY] = EngineRegistry(
+        capacity=app.config["TENANT_ENGINE_CACHE_SIZE"], pool_size=app.config["TENANT_POOL_SIZE"],
+        max_overflow=app.config["TENANT_MAX_OVERFLOW"])
+    return registry
+
+
+def engines() -> EngineRegistry:
+    """The current app's registry of tenant engines."""
+    return current_app.extensions[_REGISTRY]

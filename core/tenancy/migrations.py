@@ -13,6 +13,10 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from core.extensions import db
+from core.tenancy.models import PROVISIONED_STATUSES, Tenant, TenantStatus
+from core.unit_of_work import commits
+
 TENANT_MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations" / "tenant"
 
 
@@ -67,11 +71,6 @@ class TenantMigration:
         return f"{self.slug}: upgraded {self.before or 'empty'} → {self.after}"
 
 
-# Tenants whose database is complete and not being built by a provisioning job right now. The
-# others are skipped: a job's ApplyMigrations step, or repair (for Failed), takes them to head.
-MIGRATABLE_STATUSES = ("Ready", "Suspended")
-
-
 def migrate_tenant_database(slug: str, db_url: str) -> TenantMigration:
     """Upgrade one tenant database to head. Never raises: a failure is the result's `error`.
     A SQLite database file that is missing is a failure, not a new empty database."""
@@ -92,19 +91,16 @@ def migrate_tenant_database(slug: str, db_url: str) -> TenantMigration:
 
 
 def count_tenants() -> int:
-    from core.extensions import db
-    from core.tenancy.models import Tenant
-
     return db.session.scalar(db.select(db.func.count()).select_from(Tenant))
 
 
+@commits("ends each batch's read of the control database before the (slow) migrations run")
 def migrate_tenants(batch_size: int = 50) -> Iterator[TenantMigration]:
     """Migrate every provisioned tenant's database to head, in batches of `batch_size` tenants
     (by slug, keyset-paged, so the control database is never held in one long read). Yields one
-    result per tenant; a failing tenant never stops the rest."""
-    from core.extensions import db
-    from core.tenancy.models import Tenant
-
+    result per tenant; a failing tenant never stops the rest. Only a provisioned (Ready or
+    Suspended) tenant's database is complete and not being built right now: the others are
+    skipped, for a provisioning job's ApplyMigrations step, or repair (Failed), to take to head."""
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     last_slug = ""
@@ -116,8 +112,8 @@ def migrate_tenants(batch_size: int = 50) -> Iterator[TenantMigration]:
         if not batch:
             return
         for slug, db_url, status in batch:
-            if status not in MIGRATABLE_STATUSES:
-                reason = "repair-tenant migrates it" if status == "Failed" else "its provisioning job migrates it"
+            if status not in PROVISIONED_STATUSES:
+                reason = "repair-tenant migrates it" if status == TenantStatus.FAILED else "its provisioning job migrates it"
                 yield TenantMigration(slug, skipped=f"{status}: {reason}")
             else:
                 yield migrate_tenant_database(slug, db_url)

@@ -1,23 +1,15 @@
 """Control-database models of tenancy: plans, tenants and their provisioning steps."""
 from __future__ import annotations
 
-import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy import JSON, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.columns import new_uuid, utcnow
 from core.extensions import db
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def new_uuid() -> str:
-    return str(uuid.uuid4())
 
 
 class TenantStatus(StrEnum):
@@ -28,6 +20,13 @@ class TenantStatus(StrEnum):
     READY = "Ready"
     FAILED = "Failed"
     SUSPENDED = "Suspended"
+
+
+# A provisioning job still has work to do for a tenant in these (a retried job resumes from them;
+# the portal's progress fragment polls while a tenant is in one). Every other status is settled.
+PROVISIONING_STATUSES = frozenset({TenantStatus.QUEUED, TenantStatus.PROVISIONING, TenantStatus.SEEDING})
+# Tenants that have a database: provisioned, whether open or suspended (migrations, sweeps).
+PROVISIONED_STATUSES = frozenset({TenantStatus.READY, TenantStatus.SUSPENDED})
 
 
 class StepName(StrEnum):

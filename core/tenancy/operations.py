@@ -1,13 +1,12 @@
 """What a super admin does inside one store from the platform portal: onboard a customer and
 issue its API credentials, find products and replenish them.
 
-Each verb names the store by slug and works in the store's own database through the request's
-tenant session (core.tenancy.resolve.tenant_session; the request commits once), with the same
+Each verb names the store by slug and works in the store's own database through the current
+unit of work (core.unit_of_work: the request commits once), with the same
 services, validation, plan rules and status rules as the JSON API: the store must be Ready
 (409, or 423 when suspended), customer onboarding needs the customerProvisioning feature.
 """
 from __future__ import annotations
-
 
 from core.auth.models import ApiClient, Role
 from core.auth.services import get_api_client, issue_api_client
@@ -18,9 +17,10 @@ from core.customers.models import Customer
 from core.customers.services import CustomerData
 from core.errors import NotFound
 from core.inventory.services import StockChange, replenish_product_stock
-from core.tenancy.features import require_feature
+from core.tenancy.features import Feature, require_feature
 from core.tenancy.models import Tenant
-from core.tenancy.resolve import find_tenant, require_ready, tenant_session
+from core.tenancy.resolve import find_tenant, require_ready
+from core.unit_of_work import current_unit
 
 PRODUCT_SEARCH_LIMIT = 50
 
@@ -34,19 +34,19 @@ def onboard_customer(slug: str, data: CustomerData) -> tuple[Tenant, Customer]:
     """Create an active customer in the store, exactly as POST /api/provisioning/customers does:
     the customerProvisioning feature (403), a unique contact email (409), maxCustomers (403)."""
     tenant = ready_store(slug)
-    require_feature(tenant, "customerProvisioning")
-    return tenant, customers.create_customer(tenant_session(tenant, write=True), tenant, data)
+    require_feature(tenant, Feature.CUSTOMER_PROVISIONING)
+    return tenant, customers.create_customer(current_unit().tenant_db(tenant, write=True), tenant, data)
 
 
 def store_customer(slug: str, customer_id: str) -> tuple[Tenant, Customer]:
     """A customer of the store (NotFound for an id of another store: tenant-scoped lookup)."""
     tenant = ready_store(slug)
-    return tenant, customers.get_customer(tenant_session(tenant, write=False), customer_id)
+    return tenant, customers.get_customer(current_unit().tenant_db(tenant), customer_id)
 
 
 def recent_customers(slug: str, count: int = 10) -> list[Customer]:
     tenant = ready_store(slug)
-    items, _total = customers.list_customers(tenant_session(tenant, write=False), page=1, page_size=count)
+    items, _total = customers.list_customers(current_unit().tenant_db(tenant), page=1, page_size=count)
     return items
 
 
@@ -54,7 +54,7 @@ def issue_customer_credentials(slug: str, customer_id: str) -> tuple[Customer, A
     """API credentials of role customer for an active customer of the store; returns the customer,
     the client and its plain secret, which is stored hashed and never shown again."""
     tenant = ready_store(slug)
-    session = tenant_session(tenant, write=False)
+    session = current_unit().tenant_db(tenant)
     customer = customers.get_customer(session, customer_id)  # NotFound for an id of another store
     client, secret = issue_api_client(session, tenant, f"{customer.name} (customer)", Role.CUSTOMER, customer.id)
     return customer, client, secret
@@ -74,7 +74,7 @@ def search_products(slug: str, query: str | None) -> tuple[list[Product], int]:
     """The store's products (active or not) whose name or SKU contains `query` (any case), by
     name; at most PRODUCT_SEARCH_LIMIT of them, with the number that matched."""
     tenant = ready_store(slug)
-    return list_admin_products(tenant_session(tenant, write=False), page=1, page_size=PRODUCT_SEARCH_LIMIT,
+    return list_admin_products(current_unit().tenant_db(tenant), page=1, page_size=PRODUCT_SEARCH_LIMIT,
                                search=query)
 
 
@@ -82,4 +82,4 @@ def replenish(slug: str, product_key: str, quantity: int) -> StockChange:
     """Add `quantity` units to the store's product (SKU or id): one conditional UPDATE through
     core.inventory (the same as PUT /inventory/{id}/replenish); returns the change."""
     tenant = ready_store(slug)
-    return replenish_product_stock(tenant_session(tenant, write=True), product_key, quantity)
+    return replenish_product_stock(current_unit().tenant_db(tenant, write=True), product_key, quantity)

@@ -14,28 +14,29 @@ from typing import Callable
 
 from flask import current_app
 from redis.exceptions import RedisError
+from rq import Retry
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
 
 from core.auth.tokens import issue_confirm_token, verify_confirm_token
+from core.catalog.seed import seed_demo_catalog
+from core.columns import utcnow
 from core.errors import (Conflict, NotFound, ProvisioningFailed, ServiceUnavailable, Unauthorized,
                          ValidationFailed)
 from core.extensions import db
-from core.queues import PROVISIONING, queue
+from core.queues import PROVISION_TENANT_JOB, PROVISIONING, queue
 from core.tenancy import migrations
-from core.tenancy.base import as_utc
-from core.tenancy.models import (STEP_ORDER, Plan, ProvisioningStep, StepName, StepStatus, Tenant,
-                                 TenantStatus, utcnow)
-from core.tenancy.resolve import engines
+from core.tenancy.engines import engines
+from core.tenancy.models import (PROVISIONING_STATUSES, STEP_ORDER, Plan, ProvisioningStep, StepName, StepStatus,
+                                 Tenant, TenantStatus)
+from core.unit_of_work import commits, own_transaction
 
 log = logging.getLogger(__name__)
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 RESERVED_SLUGS = frozenset({"admin", "api", "www", "static", "auth"})
-# Statuses in which a provisioning job still has work to do (a retried job resumes from these).
-RUNNABLE = {TenantStatus.QUEUED, TenantStatus.PROVISIONING, TenantStatus.SEEDING}
 
 
 def validate_slug(slug: str) -> str:
@@ -76,11 +77,11 @@ def _new_tenant(slug: str, name: str, plan: Plan) -> Tenant:
                     db_name=db_name, db_url=database_url_for(db_name), feature_overrides={}, limit_overrides={})
     tenant.steps = [ProvisioningStep(step=step, position=i, status=StepStatus.PENDING)
                     for i, step in enumerate(STEP_ORDER)]
-    db.session.add(tenant)
     try:
-        db.session.flush()
+        # In a SAVEPOINT: a refused INSERT undoes only itself, and the caller's unit rolls back.
+        with db.session.begin_nested():
+            db.session.add(tenant)
     except IntegrityError as exc:  # the same slug inserted by a concurrent request
-        db.session.rollback()
         raise Conflict(f"A store with slug '{slug}' already exists.") from exc
     return tenant
 
@@ -88,7 +89,7 @@ def _new_tenant(slug: str, name: str, plan: Plan) -> Tenant:
 def _confirmation_expired(tenant: Tenant) -> bool:
     """A Pending tenant whose confirm token (issued when it was created) has expired."""
     ttl = timedelta(seconds=current_app.config["CONFIRM_TOKEN_TTL_SECONDS"])
-    return tenant.status == TenantStatus.PENDING and as_utc(tenant.created_at) + ttl < utcnow()
+    return tenant.status == TenantStatus.PENDING and tenant.created_at + ttl < utcnow()
 
 
 def _release(tenant: Tenant) -> None:
@@ -114,6 +115,7 @@ def init_provisioning(slug: str, name: str, plan_name: str) -> tuple[Tenant, str
     return tenant, token
 
 
+@commits("the provisioning job must find the tenant Queued")
 def confirm_provisioning(token: str) -> Tenant:
     """Spend the confirm token and queue the provisioning job. Commits, because the job must
     see the Queued tenant; if Redis is unreachable the tenant goes back to Pending (503)."""
@@ -138,6 +140,7 @@ def confirm_provisioning(token: str) -> Tenant:
     return tenant
 
 
+@commits("the provisioning job must find the tenant Queued")
 def queue_new_tenant(slug: str, name: str, plan_code: str) -> Tenant:
     """Create a tenant and queue its provisioning job in one step: init and confirm without the
     token (the super-admin portal's path; the job is the API's, on the `provisioning` queue).
@@ -171,11 +174,7 @@ def provisioning_job_id(tenant_id: str) -> str:
 def enqueue_provisioning(tenant_id: str):
     """The provisioning job on the `provisioning` queue. A job whose worker died is retried by
     RQ: provision_queued_tenant resumes where the steps stopped."""
-    from rq import Retry
-
-    from jobs.provisioning import provision_tenant_job
-
-    return queue(PROVISIONING).enqueue(provision_tenant_job, tenant_id, job_id=provisioning_job_id(tenant_id),
+    return queue(PROVISIONING).enqueue(PROVISION_TENANT_JOB, tenant_id, job_id=provisioning_job_id(tenant_id),
                                        retry=Retry(max=2), job_timeout=600,
                                        description=f"provision tenant {tenant_id}")
 
@@ -184,7 +183,7 @@ def stalled_tenant_ids(updated_before) -> list[str]:
     """Tenants queued or part-way through provisioning whose row has not changed since
     `updated_before`: their job should have moved them on by now."""
     return list(db.session.scalars(db.select(Tenant.id)
-                                   .where(Tenant.status.in_(RUNNABLE), Tenant.updated_at < updated_before)
+                                   .where(Tenant.status.in_(PROVISIONING_STATUSES), Tenant.updated_at < updated_before)
                                    .order_by(Tenant.updated_at)))
 
 
@@ -229,9 +228,7 @@ def apply_migrations(tenant: Tenant) -> str:
 
 
 def seed_data(tenant: Tenant) -> str:
-    from core.catalog.seed import seed_demo_catalog
-
-    with engines().session(tenant.db_url) as session:
+    with own_transaction(tenant.db_url) as session:
         seeded = seed_demo_catalog(session)
     return "Demo data seeded successfully" if seeded else "Store already has data; nothing seeded"
 
@@ -248,6 +245,7 @@ STEP_TENANT_STATUS = {
 }
 
 
+@commits("each step's progress must be visible (status endpoint, portal) while the steps run")
 def _run_step(tenant: Tenant, step: ProvisioningStep) -> None:
     """Run one step, recording its progress in the control database as it goes (each change is
     committed so that the status endpoint and the admin page can watch it)."""
@@ -273,6 +271,7 @@ def _run_step(tenant: Tenant, step: ProvisioningStep) -> None:
 StepCallback = Callable[[ProvisioningStep], None]
 
 
+@commits("each step's progress must be visible (status endpoint, portal) while the steps run")
 def run_provisioning_steps(tenant: Tenant, on_step: StepCallback | None = None) -> Tenant:
     """Run CreateDatabase, ApplyMigrations, SeedData in order; the tenant ends Ready or Failed.
     `on_step` is told of each step once it has succeeded or failed (the CLI's progress)."""
@@ -293,7 +292,7 @@ def provision_queued_tenant(tenant_id: str) -> str:
     tenant = db.session.get(Tenant, tenant_id)
     if tenant is None:
         return "missing"
-    if tenant.status not in RUNNABLE:
+    if tenant.status not in PROVISIONING_STATUSES:
         return tenant.status
     try:
         run_provisioning_steps(tenant)
@@ -302,6 +301,7 @@ def provision_queued_tenant(tenant_id: str) -> str:
     return tenant.status
 
 
+@commits("each step's progress must be visible (status endpoint, portal) while the steps run")
 def create_tenant_directly(slug: str, name: str, plan_code: str, on_step: StepCallback | None = None) -> Tenant:
     """Create a tenant and run its steps in this request (the super admin's direct path)."""
     plan = db.session.get(Plan, plan_code.strip().upper())
@@ -313,6 +313,7 @@ def create_tenant_directly(slug: str, name: str, plan_code: str, on_step: StepCa
     return run_provisioning_steps(tenant, on_step)
 
 
+@commits("each step's progress must be visible (status endpoint, portal) while the steps run")
 def repair_tenant(slug: str, on_step: StepCallback | None = None) -> Tenant:
     """Re-run every step idempotently and end Ready; the tenant's data is kept."""
     tenant = db.session.scalar(db.select(Tenant).filter_by(slug=slug))

@@ -1,11 +1,8 @@
-"""Which tenant a request is for: the X-Tenant-Slug header (API) or the Host's subdomain (pages)."""
+"""Finding a store: by slug (the X-Tenant-Slug header, a job's argument) or by host name."""
 from __future__ import annotations
-
-from flask import current_app, g
 
 from core.errors import TenantLocked, TenantNotResolved
 from core.extensions import db
-from core.tenancy.engines import EngineRegistry
 from core.tenancy.models import Tenant, TenantStatus
 
 
@@ -42,17 +39,3 @@ def slug_from_host(host: str, platform_host: str) -> str | None:
         return None
     label = host_name[: -len(platform_name) - 1]
     return label if label and "." not in label else None
-
-
-def engines() -> EngineRegistry:
-    return current_app.extensions["storefleet.tenant_engines"]
-
-
-def tenant_session(tenant: Tenant, *, write: bool):
-    """The request's session on `tenant`'s database, opened once; closed by the app teardown."""
-    key = "tenant_session_w" if write else "tenant_session_r"
-    session = g.get(key)
-    if session is None:
-        session = engines().sessionmaker(tenant.db_url, write=write)()
-        setattr(g, key, session)
-    return session

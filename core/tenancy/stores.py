@@ -8,15 +8,13 @@ from typing import Callable, TypeVar
 from sqlalchemy.orm import Session
 
 from core.extensions import db
-from core.tenancy.models import Tenant, TenantStatus
-from core.tenancy.resolve import engines
+from core.tenancy.engines import engines
+from core.tenancy.models import PROVISIONED_STATUSES, Tenant
+from core.unit_of_work import own_transaction
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-# Tenants that have a database: provisioned, whether open or suspended.
-PROVISIONED = (TenantStatus.READY, TenantStatus.SUSPENDED)
 
 
 def visit_stores(work: Callable[[Session], T], *, write: bool = False) -> tuple[dict[str, T], list[str]]:
@@ -26,15 +24,13 @@ def visit_stores(work: Callable[[Session], T], *, write: bool = False) -> tuple[
 
     Engines come from engines().passing: a sweep over every store must not push the busy
     stores' engines out of the cache."""
-    stores = db.session.execute(db.select(Tenant.slug, Tenant.db_url).where(Tenant.status.in_(PROVISIONED))
-                                .order_by(Tenant.slug)).all()
+    stores = db.session.execute(db.select(Tenant.slug, Tenant.db_url)
+                                .where(Tenant.status.in_(PROVISIONED_STATUSES)).order_by(Tenant.slug)).all()
     results, failed = {}, []
     for slug, db_url in stores:
         try:
-            with engines().passing(db_url) as engine:
-                bind = engine.execution_options(sqlite_immediate=True) if write else engine
-                with Session(bind) as session, session.begin():
-                    results[slug] = work(session)
+            with engines().passing(db_url) as engine, own_transaction(engine, write=write) as session:
+                results[slug] = work(session)
         except Exception:  # one store's database down must not stop the sweep of the others
             log.exception("sweep could not work in the database of tenant %s", slug)
             failed.append(slug)

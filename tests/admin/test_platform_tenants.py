@@ -109,7 +109,7 @@ def test_progress_fragment_shows_the_running_step_then_ready_and_stops_polling(p
     with app.app_context():
         from core.extensions import db
         from core.tenancy.admin import get_tenant
-        from core.tenancy.models import utcnow
+        from core.columns import utcnow
 
         tenant = get_tenant("watched-store")
         tenant.status, tenant.steps[0].status, tenant.steps[0].started_at = "Provisioning", "InProgress", utcnow()
@@ -239,10 +239,10 @@ def test_unknown_plan_is_shown_beside_the_plan_field(portal, create_tenant):
 
 def overrides(features: dict | None = None, limits: dict | None = None) -> dict:
     """The overrides form as a browser posts it: every feature and limit, the plan's by default."""
-    from core.tenancy.features import FEATURES, LIMITS
+    from core.tenancy.features import Feature, Limit
 
-    data = {f"feature_{name}": (features or {}).get(name, "plan") for name in FEATURES}
-    data.update({f"limit_{name}": str((limits or {}).get(name, "")) for name in LIMITS})
+    data = {f"feature_{name}": (features or {}).get(name, "plan") for name in Feature}
+    data.update({f"limit_{name}": str((limits or {}).get(name, "")) for name in Limit})
     return data
 
 

@@ -8,8 +8,8 @@ from decimal import Decimal as D
 
 import pytest
 
+from core.columns import utcnow
 from core.orders.services import daily_sales
-from core.tenancy.base import utcnow
 from tests.support.shop import pg_shop  # noqa: F401  (fixture)
 from tests.support.store_admin import store_admin  # noqa: F401  (fixture)
 
@@ -81,12 +81,12 @@ def test_the_dashboard_draws_the_last_30_days_with_a_table_and_totals(store_admi
     cancelled = store_admin.place_order(("PROD002", 1), placed_at=days_ago(2))
     store_admin.cancel(cancelled)
     html = store_admin.get("/admin/dashboard").get_data(as_text=True)
-    assert '<dd id="orders-total">2</dd>' in html and '<dd id="revenue-total">92.79</dd>' in html
+    assert '<dd id="orders-total">2</dd>' in html and '<dd id="revenue-total">$92.79</dd>' in html
     assert html.count('role="img"') == 2 and 'aria-labelledby="revenue-chart-title revenue-chart-desc"' in html
     assert len(re.findall(r"<rect ", html)) == 60
     day = days_ago(2).date()
-    assert f"<title>{day:%b} {day.day}: 92.79</title>" in html
-    assert (f'<tr><th scope="row">{day.isoformat()}</th><td>2</td><td>1</td><td>92.79</td></tr>') in html
+    assert f"<title>{day:%b} {day.day}: $92.79</title>" in html
+    assert (f'<tr><th scope="row">{day.isoformat()}</th><td>2</td><td>1</td><td>$92.79</td></tr>') in html
     assert "cdn" not in html.lower()
 
 

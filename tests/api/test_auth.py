@@ -223,13 +223,13 @@ def test_token_of_tenant_a_refused_on_tenant_b(client, create_tenant, superadmin
     token = client.post("/auth/token", json={"grant_type": "password", "username": "owner@a.example.com",
                                               "password": "owner-password"}).get_json()["access_token"]
     assert claims_of(token)["tenant"] == store_a
-    with client.application.test_request_context(headers={"X-Tenant-Slug": store_b, **bearer(token)}):
-        from api.tenant_context import require_tenant_principal
+    with client.application.test_request_context("/api/features", headers={"X-Tenant-Slug": store_b, **bearer(token)}):
+        from web.tenancy import require_tenant_principal
         from core.errors import Unauthorized
 
         with pytest.raises(Unauthorized):
             require_tenant_principal("store_admin")
-    with client.application.test_request_context(headers={"X-Tenant-Slug": store_a, **bearer(token)}):
+    with client.application.test_request_context("/api/features", headers={"X-Tenant-Slug": store_a, **bearer(token)}):
         assert require_tenant_principal("store_admin").tenant == store_a
 
 
@@ -251,12 +251,12 @@ def test_revoked_client_token_is_refused(app, client, create_tenant, superadmin_
     with app.app_context():
         from core.auth.models import ApiClient
         from core.extensions import db
-        from core.tenancy.models import utcnow
+        from core.columns import utcnow
 
         db.session.scalar(db.select(ApiClient).filter_by(client_id=creds["clientId"])).revoked_at = utcnow()
         db.session.commit()
     with app.test_request_context(headers=bearer(token)):
-        from core.auth.guards import current_principal
+        from web.auth import current_principal
         from core.errors import Unauthorized
 
         with pytest.raises(Unauthorized):

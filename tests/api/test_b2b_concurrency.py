@@ -18,9 +18,9 @@ REQUESTS_EACH = 30
 def set_stock(app, slug: str, sku: str, value: int) -> str:
     with app.app_context():
         from core.tenancy.admin import get_tenant
-        from core.tenancy.resolve import engines
+        from core.unit_of_work import own_transaction
 
-        with engines().session(get_tenant(slug).db_url) as session:
+        with own_transaction(get_tenant(slug).db_url) as session:
             session.execute(text("UPDATE products SET stock = :v WHERE sku = :s"), {"v": value, "s": sku})
         return get_tenant(slug).db_url
 
@@ -60,9 +60,9 @@ def run_race(app, live_server, rq_worker):
     reserved = statuses.count("COMPLETED")
     assert set(statuses) <= {"COMPLETED", "FAILED"}
     with app.app_context():
-        from core.tenancy.resolve import engines
+        from core.unit_of_work import own_transaction
 
-        with engines().session(db_url, write=False) as session:
+        with own_transaction(db_url, write=False) as session:
             final = session.execute(text("SELECT stock FROM products WHERE sku = 'PROD003'")).scalar()
             rows = session.execute(text("SELECT coalesce(sum(quantity), 0) FROM provisioned_products")).scalar()
     assert rows == provisioned

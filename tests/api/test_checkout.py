@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from api.checkout import PlaceOrderRequest, place_order_fingerprint
+from core.columns import utcnow
 from core.idempotency.models import IdempotencyRecord, IdempotencyState
 from core.idempotency.services import caller_scope
 from core.orders.models import Order
-from core.tenancy.base import utcnow
 from tests.support.shop import place_order_body
 
 QUOTE = "/api/checkout/quote"

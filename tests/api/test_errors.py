@@ -19,6 +19,27 @@ def test_unknown_api_route_is_404_problem(client):
     assert_problem(client.get("/api/nothing-here"), 404)
 
 
+@pytest.mark.parametrize("path", ["/inventory/PROD001/nothing", "/purchase-gateway/nothing", "/.well-known/nothing",
+                                  "/superadmin/nothing", "/auth/nothing"])
+def test_unknown_routes_under_every_api_prefix_are_problems(client, path):
+    """The API's path prefixes are read off its routes (web.requests), none forgotten."""
+    assert_problem(client.get(path), 404)
+
+
+@pytest.mark.parametrize("path", ["/nothing-here", "/apis", "/inventoryx", "/admin/nothing"])
+def test_unknown_routes_outside_the_api_are_html_pages(client, path):
+    response = client.get(path)
+    assert response.status_code == 404 and response.mimetype == "text/html"
+    assert "Not Found" in response.get_data(as_text=True)
+
+
+def test_an_api_route_answers_problems_by_its_blueprint_whatever_the_host(client):
+    """A routed request is an API call because its blueprint is the API's: a store's host does
+    not turn its errors into HTML pages."""
+    response = client.get("/api/catalog/products", headers={"Host": "nostore.localhost", "X-Tenant-Slug": "nostore"})
+    assert_problem(response, 409)
+
+
 def test_wrong_method_is_405_problem_with_allow(client):
     response = client.delete("/health")
     assert_problem(response, 405)

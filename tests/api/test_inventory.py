@@ -373,7 +373,7 @@ def test_inventory_write_with_a_revoked_api_client_is_401(app, client, admin_sto
     with app.app_context():
         from core.auth.models import ApiClient
         from core.extensions import db
-        from core.tenancy.models import utcnow
+        from core.columns import utcnow
 
         for api_client in db.session.scalars(db.select(ApiClient)):
             api_client.revoked_at = utcnow()

@@ -60,7 +60,7 @@ def backdate_tenant(app, provisioning_id: str, **delta) -> None:
     from datetime import timedelta
 
     from core.extensions import db
-    from core.tenancy.base import utcnow
+    from core.columns import utcnow
     from core.tenancy.models import Tenant
 
     with app.app_context():

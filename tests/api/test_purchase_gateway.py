@@ -172,16 +172,16 @@ def test_reserved_items_become_an_api_order_cancelled_with_the_purchase(app, cli
     with app.app_context():
         from core.orders.models import Order
         from core.tenancy.admin import get_tenant
-        from core.tenancy.resolve import engines
+        from core.unit_of_work import own_transaction
 
         url = get_tenant(store.slug).db_url
-        with engines().session(url, write=False) as session:
+        with own_transaction(url, write=False) as session:
             order = session.get(Order, body["orderId"])
             assert order.channel == "api" and order.status == "PENDING"
             assert sorted((i.sku, i.quantity) for i in order.items) == [("PROD001", 2), ("PROD005", 1)]
     client.post(f"{PURCHASES}/{purchase_id}/cancel", headers=headers)
     with app.app_context():
-        with engines().session(url, write=False) as session:
+        with own_transaction(url, write=False) as session:
             assert session.get(Order, body["orderId"]).status == "CANCELLED"
     assert availability(client, store, "PROD001") == 50 and availability(client, store, "PROD005") == 40
 

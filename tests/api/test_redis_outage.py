@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from core.cli import start_embedded_redis, stop_embedded_redis
+from storefleet.cli import start_embedded_redis, stop_embedded_redis
 from tests.conftest import SUPERADMIN_EMAIL, SUPERADMIN_PASSWORD
 
 
@@ -39,9 +39,9 @@ def test_purchase_with_redis_down_is_503_and_nothing_recorded(make_app, tmp_path
     assert response.mimetype == "application/problem+json"
     with app.app_context():
         from core.tenancy.admin import get_tenant
-        from core.tenancy.resolve import engines
+        from core.unit_of_work import own_transaction
 
-        with engines().session(get_tenant(slug).db_url) as session:
+        with own_transaction(get_tenant(slug).db_url) as session:
             assert session.execute(text("SELECT count(*) FROM purchases")).scalar() == 0
             assert session.execute(text("SELECT count(*) FROM purchase_items")).scalar() == 0
             assert session.execute(text("SELECT stock FROM products WHERE sku = 'PROD001'")).scalar() == 50

@@ -89,15 +89,15 @@ def test_repair_keeps_existing_data(app, client, superadmin_headers, create_tena
         from sqlalchemy import text
 
         from core.tenancy.admin import get_tenant
-        from core.tenancy.resolve import engines
+        from core.unit_of_work import own_transaction
 
         url = get_tenant(slug).db_url
-        with engines().session(url) as session:
+        with own_transaction(url) as session:
             session.execute(text("UPDATE products SET stock = 3 WHERE sku = 'PROD002'"))
     assert client.post("/superadmin/tenants/repair", headers=superadmin_headers,
                        json={"tenant": slug}).status_code == 200
     with app.app_context():
-        with engines().session(url) as session:
+        with own_transaction(url) as session:
             assert session.execute(text("SELECT stock FROM products WHERE sku = 'PROD002'")).scalar() == 3
             assert session.execute(text("SELECT count(*) FROM products")).scalar() == 5
 

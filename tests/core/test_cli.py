@@ -2,8 +2,8 @@
 data on the next."""
 from __future__ import annotations
 
-from core.app import create_app
 from core.config import TestingConfig
+from storefleet.app import create_app
 
 
 def test_setup_migrates_creates_superadmin_and_demo_then_reuses(tmp_path, redis_url):

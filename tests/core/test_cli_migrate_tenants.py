@@ -11,7 +11,7 @@ from alembic import command
 def _downgrade(app, slug: str, revision: str) -> None:
     from core.tenancy.admin import get_tenant
     from core.tenancy.migrations import alembic_config
-    from core.tenancy.resolve import engines
+    from core.tenancy.engines import engines
 
     with app.app_context():
         engine = engines().engine(get_tenant(slug).db_url)
@@ -25,7 +25,7 @@ def _downgrade(app, slug: str, revision: str) -> None:
 def _revision(app, slug: str) -> str | None:
     from core.tenancy.admin import get_tenant
     from core.tenancy.migrations import current_revision
-    from core.tenancy.resolve import engines
+    from core.tenancy.engines import engines
 
     with app.app_context():
         return current_revision(engines().engine(get_tenant(slug).db_url))

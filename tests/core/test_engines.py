@@ -10,10 +10,29 @@ def test_registry_keeps_at_most_capacity_engines(tmp_path):
     registry = EngineRegistry(capacity=3)
     urls = [f"sqlite:///{tmp_path / f't{i}.db'}" for i in range(10)]
     for url in urls:
-        with registry.session(url, write=True) as session:
-            session.execute(text("CREATE TABLE IF NOT EXISTS x (id INTEGER)"))
+        with registry.bind(url, write=True).begin() as conn:
+            conn.execute(text("CREATE TABLE IF NOT EXISTS x (id INTEGER)"))
     assert len(registry) == 3
     assert registry._engines.keys() == set(urls[-3:])
+    assert registry._writers.keys() == set(urls[-3:])  # an evicted engine's writer goes with it
+
+
+def test_a_writing_bind_is_the_same_engine_beginning_immediate(tmp_path):
+    from sqlalchemy import event
+
+    registry = EngineRegistry()
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    engine, writer = registry.engine(url), registry.bind(url, write=True)
+    assert registry.bind(url, write=False) is engine
+    assert registry.bind(url, write=True) is writer  # made once per engine
+    assert writer.pool is engine.pool
+    statements = []
+    event.listen(engine, "before_cursor_execute", lambda _c, _cur, statement, *rest: statements.append(statement))
+    with writer.begin() as conn:
+        conn.execute(text("CREATE TABLE x (id INTEGER)"))
+    with engine.begin() as conn:
+        conn.execute(text("SELECT count(*) FROM x"))
+    assert statements == ["BEGIN IMMEDIATE", "CREATE TABLE x (id INTEGER)", "BEGIN", "SELECT count(*) FROM x"]
 
 
 def test_recently_used_engine_survives_eviction(tmp_path):

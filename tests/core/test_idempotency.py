@@ -9,11 +9,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from core.cart.models import Cart
+from core.columns import utcnow
 from core.errors import IdempotencyConflict, InsufficientStock
 from core.idempotency.models import IdempotencyRecord, IdempotencyState
 from core.idempotency.services import (Claim, IdempotentRequest, StoredAnswer, caller_scope, claim_key,
                                        complete_claim, release_claim, request_fingerprint, run_once)
-from core.tenancy.base import utcnow
 
 
 @pytest.fixture

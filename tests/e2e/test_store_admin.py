@@ -29,7 +29,7 @@ def browser_store(web_app):
     from core.customers.services import CustomerData, create_customer
     from core.extensions import db
     from core.tenancy.provisioning import create_tenant_directly
-    from core.tenancy.resolve import engines
+    from core.unit_of_work import own_transaction
 
     slug = f"b-{uuid.uuid4().hex[:8]}"
     email = f"owner@{slug}.example.com"
@@ -37,7 +37,7 @@ def browser_store(web_app):
         tenant = create_tenant_directly(slug, "Browser Store", "PREMIUM")
         create_user(email, PASSWORD, Role.STORE_ADMIN, tenant)
         db.session.commit()
-        with engines().session(tenant.db_url) as session:
+        with own_transaction(tenant.db_url) as session:
             create_customer(session, tenant, CustomerData(name="Acme Corp", contact_email="buyer@acme.example.com",
                                                           phone="+442079460958"))
             ids = dict(session.execute(select(Product.sku, Product.id)).all())
@@ -165,5 +165,5 @@ def test_store_admin_edits_replenishes_and_cancels_an_order(page, site, browser_
     kept = place_storefront_order(site, slug, ids["PROD001"], 1)
     page.get_by_role("navigation", name="Portal").get_by_role("link", name="Dashboard").click()
     expect(page.locator("#orders-total")).to_have_text("2")
-    expect(page.locator("#revenue-total")).to_have_text(f"{kept['total']:.2f}")
+    expect(page.locator("#revenue-total")).to_have_text(f"${kept['total']:,.2f}")
     photograph(page, screenshot, "dashboard-after-orders")

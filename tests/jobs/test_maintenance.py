@@ -12,9 +12,9 @@ from tests.support.shop import shop  # noqa: F401  (fixture)
 def _records(app, slug) -> list[str]:
     with app.app_context():
         from core.tenancy.admin import get_tenant
-        from core.tenancy.resolve import engines
+        from core.unit_of_work import own_transaction
 
-        with engines().session(get_tenant(slug).db_url, write=False) as session:
+        with own_transaction(get_tenant(slug).db_url, write=False) as session:
             return list(session.scalars(text("SELECT key FROM idempotency_records ORDER BY key")))
 
 
@@ -37,12 +37,12 @@ def test_purge_deletes_records_past_the_retention_in_every_store(app, shop, tmp_
         from core.extensions import db
         from core.idempotency.models import IdempotencyRecord
         from core.tenancy.admin import get_tenant
-        from core.tenancy.base import utcnow
+        from core.columns import utcnow
         from core.tenancy.models import Tenant
-        from core.tenancy.resolve import engines
+        from core.unit_of_work import own_transaction
 
         for store in (first, second):
-            with engines().session(get_tenant(store.slug).db_url) as session:
+            with own_transaction(get_tenant(store.slug).db_url) as session:
                 session.execute(update(IdempotencyRecord).where(IdempotencyRecord.key.like("old-%"))
                                 .values(created_at=utcnow() - retention - timedelta(minutes=1)))
         db.session.execute(update(Tenant).where(Tenant.slug == broken.slug).values(

@@ -18,18 +18,18 @@ PURCHASES = "/purchase-gateway/purchases"
 def stock(app, slug: str, sku: str) -> int:
     with app.app_context():
         from core.tenancy.admin import get_tenant
-        from core.tenancy.resolve import engines
+        from core.unit_of_work import own_transaction
 
-        with engines().session(get_tenant(slug).db_url, write=False) as session:
+        with own_transaction(get_tenant(slug).db_url, write=False) as session:
             return session.execute(text("SELECT stock FROM products WHERE sku = :s"), {"s": sku}).scalar()
 
 
 def product_ids(app, slug: str) -> dict[str, str]:
     with app.app_context():
         from core.tenancy.admin import get_tenant
-        from core.tenancy.resolve import engines
+        from core.unit_of_work import own_transaction
 
-        with engines().session(get_tenant(slug).db_url, write=False) as session:
+        with own_transaction(get_tenant(slug).db_url, write=False) as session:
             return dict(session.execute(text("SELECT sku, id FROM products")).all())
 
 

@@ -31,9 +31,9 @@ def _tenant(app, slug):
 
 def _customer_id(app, slug) -> str:
     with app.app_context():
-        from core.tenancy.resolve import engines
+        from core.unit_of_work import own_transaction
 
-        with engines().session(_tenant(app, slug)[1], write=False) as session:
+        with own_transaction(_tenant(app, slug)[1], write=False) as session:
             return session.execute(text("SELECT id FROM customers ORDER BY created_at LIMIT 1")).scalar()
 
 
@@ -44,11 +44,11 @@ def record_purchase_without_job(app, slug: str, age: timedelta = timedelta(minut
         from core.purchases.models import Purchase
         from core.purchases.services import initiate_purchase
         from core.tenancy.admin import get_tenant
-        from core.tenancy.base import utcnow
-        from core.tenancy.resolve import engines
+        from core.columns import utcnow
+        from core.unit_of_work import own_transaction
 
         tenant = get_tenant(slug)
-        with engines().session(tenant.db_url) as session:
+        with own_transaction(tenant.db_url) as session:
             purchase, _ = initiate_purchase(session, tenant, _customer_id(app, slug), LINES, None,
                                             enqueue=lambda purchase_id: None)
             session.execute(update(Purchase).where(Purchase.id == purchase.id).values(created_at=utcnow() - age))
@@ -58,10 +58,10 @@ def record_purchase_without_job(app, slug: str, age: timedelta = timedelta(minut
 def backdate_purchase(app, slug: str, purchase_id: str, age: timedelta = timedelta(minutes=5)) -> None:
     with app.app_context():
         from core.purchases.models import Purchase
-        from core.tenancy.base import utcnow
-        from core.tenancy.resolve import engines
+        from core.columns import utcnow
+        from core.unit_of_work import own_transaction
 
-        with engines().session(_tenant(app, slug)[1]) as session:
+        with own_transaction(_tenant(app, slug)[1]) as session:
             session.execute(update(Purchase).where(Purchase.id == purchase_id).values(created_at=utcnow() - age))
 
 
@@ -74,9 +74,9 @@ def sweep(app, grace: timedelta = GRACE):
 
 def stock(app, slug: str, sku: str) -> int:
     with app.app_context():
-        from core.tenancy.resolve import engines
+        from core.unit_of_work import own_transaction
 
-        with engines().session(_tenant(app, slug)[1], write=False) as session:
+        with own_transaction(_tenant(app, slug)[1], write=False) as session:
             return session.execute(text("SELECT stock FROM products WHERE sku = :s"), {"s": sku}).scalar()
 
 
@@ -154,7 +154,7 @@ def test_a_failed_job_is_left_to_rqs_failed_registry(app, client, redis_conn):
 def test_a_queued_tenant_whose_job_was_lost_is_provisioned(app, client, redis_conn, run_jobs):
     with app.app_context():
         from core.extensions import db
-        from core.tenancy.base import utcnow
+        from core.columns import utcnow
         from core.tenancy.models import Tenant
         from core.tenancy.provisioning import queue_new_tenant
 

@@ -12,11 +12,11 @@ from sqlalchemy.pool import NullPool
 
 from core.cart.models import Cart
 from core.cart.services import lock_cart
+from core.columns import utcnow
 from core.errors import IdempotencyConflict
 from core.idempotency.services import Claim, IdempotentRequest, claim_key, complete_claim
 from core.orders import services as orders
 from core.orders.models import Order, OrderChannel
-from core.tenancy.base import utcnow
 from tests.support.schema import schema_drift
 
 pytestmark = pytest.mark.postgres

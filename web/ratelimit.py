@@ -1,13 +1,17 @@
-"""Rate limits per API client per tenant, from the plan's apiRequestsPerMinute (a super admin
-may override it), counted in Redis so they hold across every web process and machine."""
+"""Rate limits per API client per store, from the plan's apiRequestsPerMinute (a super admin may
+override it), counted in Redis so they hold across every web process and machine."""
 from __future__ import annotations
 
 from flask import Flask, g, request
+from flask_limiter import Limiter
 
-from core.auth.guards import current_principal
-from core.extensions import db, limiter
-from core.tenancy.features import effective_limits
+from core.extensions import db
+from core.tenancy.features import Limit, effective_limits
 from core.tenancy.models import Tenant
+from web.auth import current_principal
+from web.requests import is_api_request
+
+DEFAULT_PER_MINUTE = 600
 
 
 def storage_uri(redis_url: str) -> str:
@@ -20,8 +24,6 @@ def storage_uri(redis_url: str) -> str:
 def _client_and_tenant() -> tuple[str, Tenant] | None:
     """(client subject, tenant) when the request is an API client's call to a store; else None."""
     if "rate_limited_client" not in g:
-        from api.problems import is_api_request
-
         result = None
         if is_api_request() and request.headers.get("Authorization", "").lower().startswith("bearer "):
             principal = current_principal()
@@ -40,7 +42,8 @@ def rate_limit_key() -> str:
 
 def client_limit() -> str:
     found = _client_and_tenant()
-    per_minute = effective_limits(found[1]).get("apiRequestsPerMinute", 600) if found else 600
+    per_minute = effective_limits(found[1]).get(Limit.API_REQUESTS_PER_MINUTE, DEFAULT_PER_MINUTE) if found \
+        else DEFAULT_PER_MINUTE
     return f"{per_minute}/minute"
 
 
@@ -48,6 +51,9 @@ def exempt() -> bool:
     """Only API clients' calls to a store are limited: anonymous shoppers, portal pages and
     super admins are not counted (and so never touch Redis for it)."""
     return _client_and_tenant() is None
+
+
+limiter = Limiter(key_func=rate_limit_key, application_limits=[client_limit], application_limits_exempt_when=exempt)
 
 
 def init_rate_limits(app: Flask) -> None:

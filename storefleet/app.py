@@ -1,16 +1,25 @@
-"""The application factory: configuration, extensions in a fixed order, blueprints, error handlers."""
+"""The application factory: configuration, extensions in a fixed order, the unit of work,
+blueprints, error handlers and commands."""
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
-from flask import g
 from flask_openapi3 import Info, OpenAPI
 
+import core.auth.login  # noqa: F401  (the portals' user loader)
+import core.models  # noqa: F401  (all tables known before anything queries)
+import storefront
+from admin import register_admin
+from api import register_api
+from core import unit_of_work
 from core.config import Config
 from core.extensions import csrf, db, htmx, login_manager, migrate
-from core.ratelimit import init_rate_limits
-from core.tenancy.engines import EngineRegistry, ping_when_idle
+from core.tenancy.engines import init_engines, ping_when_idle
+from storefleet.cli import register_cli
+from web.errors import register_error_handlers, validation_error_response
+from web.filters import register_template_filters
+from web.ratelimit import init_rate_limits
 
 API_INFO = Info(
     title="Storefleet API",
@@ -23,8 +32,6 @@ SECURITY_SCHEMES = {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat
 
 
 def create_app(config: Config | None = None) -> OpenAPI:
-    from api.problems import validation_error_response
-
     config = config or Config()
     app = OpenAPI(
         "storefleet",
@@ -38,7 +45,9 @@ def create_app(config: Config | None = None) -> OpenAPI:
         static_folder=str(ROOT / "static"),
         template_folder=str(ROOT / "templates"),
     )
-    _configure(app, config)
+    app.config.from_object(config)
+    app.config.setdefault("CONTROL_MIGRATIONS", ROOT / "migrations" / "control")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     db.init_app(app)
     with app.app_context():
@@ -49,38 +58,13 @@ def create_app(config: Config | None = None) -> OpenAPI:
     csrf.init_app(app)
     htmx.init_app(app)
     init_rate_limits(app)
-    app.extensions["storefleet.tenant_engines"] = EngineRegistry(
-        capacity=app.config["TENANT_ENGINE_CACHE_SIZE"],
-        pool_size=app.config["TENANT_POOL_SIZE"],
-        max_overflow=app.config["TENANT_MAX_OVERFLOW"],
-    )
+    init_engines(app)
+    unit_of_work.install(app)
 
-    import core.auth.login  # noqa: F401  (the user loader)
-    import core.models  # noqa: F401  (all tables known before anything queries)
-    from admin import register_admin
-    from api import register_api
-    from api.problems import register_error_handlers
-    from core.cli import register_cli
-    import storefront
-
+    register_template_filters(app)
     register_api(app)
     app.register_blueprint(storefront.bp)  # the shop pages, on store hosts (landing page on the platform host)
     register_admin(app)
     register_error_handlers(app)
     register_cli(app)
-    app.teardown_appcontext(_close_tenant_sessions)
     return app
-
-
-def _configure(app: OpenAPI, config: Config) -> None:
-    app.config.from_object(config)
-    app.config.setdefault("CONTROL_MIGRATIONS", ROOT / "migrations" / "control")
-    app.json.sort_keys = False
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-
-def _close_tenant_sessions(_exc) -> None:
-    for key in ("tenant_session_w", "tenant_session_r"):
-        session = g.pop(key, None)
-        if session is not None:
-            session.close()

@@ -1,5 +1,6 @@
 """One error shape. Domain errors and HTTP errors become application/problem+json for API
-clients and HTML pages for browsers; unexpected exceptions become a 500 with no trace."""
+calls and HTML pages for browsers (web.requests tells which); unexpected exceptions become a
+500 with no trace. Nothing else decides how an error is answered."""
 from __future__ import annotations
 
 import logging
@@ -8,48 +9,37 @@ from flask import Flask, Response, json, render_template, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from core.errors import DomainError
+from core.errors import DomainError, ValidationFailed
 from core.validation import validation_failed
+from web.requests import is_api_request
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
-# Paths answered in JSON; every other path belongs to the HTML storefront and portals.
-API_PREFIXES = ("/api", "/auth/", "/.well-known/", "/provision/", "/public/", "/superadmin/", "/health",
-                "/inventory", "/product-provisioner/", "/purchase-gateway/")
-
-
-def is_api_request() -> bool:
-    path = request.path
-    return any(path == p.rstrip("/") or path.startswith(p) for p in API_PREFIXES)
+PROBLEM_TYPES = "https://storefleet.dev/problems"
 
 
 def problem(status: int, title: str, detail: str, *, errors: dict | None = None, type_: str | None = None,
-            headers: dict | None = None, **extra) -> Response:
-    body = {"type": type_ or f"https://storefleet.dev/problems/{status}", "title": title, "status": status,
+            headers: dict | None = None) -> Response:
+    """An RFC 9457 ProblemDetails answer."""
+    body = {"type": type_ or f"{PROBLEM_TYPES}/{status}", "title": title, "status": status,
             "detail": detail, "instance": request.path}
     if errors:
         body["errors"] = errors
-    body.update(extra)
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
 
 
-def pydantic_errors(exc: ValidationError) -> dict[str, list[str]]:
-    """Pydantic errors keyed by field path in the request's own names ('products.0.quantity')."""
-    return validation_failed(exc).errors
-
-
 def validation_problem(errors: dict[str, list[str]]) -> Response:
-    return problem(400, "Validation Error", "One or more validation errors occurred.", errors=errors,
-                   type_="https://storefleet.dev/problems/validation-error")
+    return problem(ValidationFailed.status, ValidationFailed.title, "One or more validation errors occurred.",
+                   errors=errors, type_=f"{PROBLEM_TYPES}/{ValidationFailed.code}")
 
 
 def validation_error_response(exc: ValidationError) -> Response:
     """flask-openapi3's hook for request models that fail validation: 400 ProblemDetails."""
-    return validation_problem(pydantic_errors(exc))
+    return validation_problem(validation_failed(exc).errors)
 
 
 def _html_error(status: int, title: str, detail: str) -> tuple[str, int]:
@@ -59,11 +49,11 @@ def _html_error(status: int, title: str, detail: str) -> tuple[str, int]:
 def handle_domain_error(exc: DomainError):
     if not is_api_request():
         return _html_error(exc.status, exc.title, exc.detail)
-    if exc.status == 400 and exc.errors:
+    if exc.status == ValidationFailed.status and exc.errors:
         return validation_problem(exc.errors)
     headers = {"Retry-After": str(exc.data["retry_after"])} if "retry_after" in exc.data else None
     return problem(exc.status, exc.title, exc.detail, errors=exc.errors, headers=headers,
-                   type_=f"https://storefleet.dev/problems/{exc.code}")
+                   type_=f"{PROBLEM_TYPES}/{exc.code}")
 
 
 def handle_http_exception(exc: HTTPException):
@@ -77,7 +67,7 @@ def handle_http_exception(exc: HTTPException):
     if exc.code == 405 and exc.valid_methods:
         headers["Allow"] = ", ".join(exc.valid_methods)
     if exc.code == 429:
-        retry_after = getattr(exc, "retry_after", None) or (exc.get_headers() and dict(exc.get_headers()).get("Retry-After"))
+        retry_after = getattr(exc, "retry_after", None) or dict(exc.get_headers()).get("Retry-After")
         if retry_after:
             headers["Retry-After"] = str(retry_after)
     return problem(exc.code or 500, title, detail, headers=headers)

@@ -1,0 +1,163 @@
+"""The unit of work: where the transactions of a request, a job or a command begin and end.
+
+A request, a job or a command works in one UnitOfWork. It holds the control database's session
+(Flask-SQLAlchemy's `db.session`) and the sessions it opened on store databases — one reading
+and one writing session per database at most, each opened on first use — and ends them all
+once: `commit()` (the store databases first, then the control database) or `rollback()`.
+
+- Requests: `install(app)` commits the request's unit after an answer below 400 and rolls it
+  back after any other; `current_unit()` is the request's unit.
+- Jobs and commands: `with unit_of_work():` commits when the block returns and rolls back when
+  it raises.
+
+Services flush and never commit: the unit of work of their caller decides. The few that must
+make part of their work durable before their unit ends say so with `@commits(reason)` (a job
+must find the row it is queued for; a failed sign-in must count although its request fails;
+provisioning progress must be visible while the steps run; an idempotency claim must exist
+before the work it guards). tests/test_architecture.py refuses a commit or a rollback anywhere
+else. A transaction that is not the caller's at all — the idempotency claim, one store's part
+of a sweep over every store — is an `own_transaction`.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Callable, Iterator, TypeVar
+
+from flask import Flask, g
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from core.extensions import db
+from core.tenancy.engines import engines
+from core.tenancy.models import Tenant
+
+_CURRENT = "unit_of_work"
+F = TypeVar("F", bound=Callable)
+
+
+def commits(reason: str) -> Callable[[F], F]:
+    """Mark a service that commits part of its work before its unit of work ends; `reason` says
+    why it must (see the module's doc). The function itself is unchanged."""
+
+    def mark(function: F) -> F:
+        function.__commits__ = reason
+        return function
+
+    return mark
+
+
+class UnitOfWork:
+    """The sessions of one request, job or command, ended together (see the module's doc)."""
+
+    def __init__(self) -> None:
+        self._tenant_sessions: dict[tuple[str, bool], Session] = {}
+
+    def tenant_db(self, tenant: Tenant, *, write: bool = False) -> Session:
+        """This unit's session on `tenant`'s database, opened on first use. A writing session
+        (write=True) takes SQLite's write lock when its transaction begins, so two writers queue
+        instead of one failing when it upgrades a read lock. A read after the unit has begun
+        writing goes to the writing session, so it sees the unit's own changes."""
+        session = self._tenant_sessions.get((tenant.db_url, True))
+        if session is not None:
+            return session
+        key = (tenant.db_url, write)
+        session = self._tenant_sessions.get(key)
+        if session is None:
+            session = self._tenant_sessions[key] = Session(engines().bind(tenant.db_url, write=write),
+                                                           expire_on_commit=False)
+        return session
+
+    def commit(self) -> None:
+        """Commit the store databases' sessions, then the control database's; should one
+        commit fail, everything not yet committed is rolled back and the error raised."""
+        try:
+            for session in self._tenant_sessions.values():
+                session.commit()
+            db.session.commit()
+        except BaseException:
+            self.rollback()
+            raise
+
+    def rollback(self) -> None:
+        for session in self._tenant_sessions.values():
+            session.rollback()
+        db.session.rollback()
+
+    def close(self) -> None:
+        sessions, self._tenant_sessions = list(self._tenant_sessions.values()), {}
+        for session in sessions:
+            session.close()
+
+    def finish(self, *, ok: bool) -> None:
+        """End the unit once: commit when `ok`, else roll back; then close its sessions."""
+        try:
+            self.commit() if ok else self.rollback()
+        finally:
+            self.close()
+
+
+def current_unit() -> UnitOfWork:
+    """The unit of work of this request, job or command (made on first use)."""
+    unit = g.get(_CURRENT)
+    if unit is None:
+        unit = g.unit_of_work = UnitOfWork()
+    return unit
+
+
+@contextmanager
+def unit_of_work() -> Iterator[UnitOfWork]:
+    """A job's or a command's unit of work: committed when the block returns, rolled back when
+    it raises. Units do not nest (the control session is the app context's): a block inside
+    another's sees its own store sessions, and the control session they share."""
+    outer = g.pop(_CURRENT, None)
+    unit = current_unit()
+    try:
+        yield unit
+        unit.commit()
+    except BaseException:
+        unit.rollback()
+        raise
+    finally:
+        unit.close()
+        g.pop(_CURRENT, None)
+        if outer is not None:
+            g.unit_of_work = outer
+
+
+@contextmanager
+def own_transaction(bind: Engine | str, *, write: bool = True) -> Iterator[Session]:
+    """A transaction of its own on a store database (a URL, or an engine), committed when the
+    block returns and rolled back when it raises, whatever the caller's unit does."""
+    if isinstance(bind, str):
+        bind = engines().bind(bind, write=write)
+    elif write:
+        bind = bind.execution_options(sqlite_immediate=True)
+    session = Session(bind, expire_on_commit=False)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _finish_request(response):
+    """after_request: the request's one commit (an answer below 400) or rollback (any other)."""
+    unit = g.pop(_CURRENT, None) or UnitOfWork()
+    unit.finish(ok=response.status_code < 400)
+    return response
+
+
+def _discard(_exc) -> None:
+    """teardown: a unit left open (the request ended by an exception) is rolled back and closed."""
+    unit = g.pop(_CURRENT, None)
+    if unit is not None:
+        unit.finish(ok=False)
+
+
+def install(app: Flask) -> None:
+    """Bind a unit of work to each of `app`'s requests (see the module's doc)."""
+    app.after_request(_finish_request)
+    app.teardown_appcontext(_discard)
