@@ -22,6 +22,16 @@ WRITES = [
     ("put", f"{INVENTORY}/PROD001/reserve", '{"quantity": 5}'),
     ("put", f"{INVENTORY}/PROD001/replenish", '{"quantity": 5}'),
 ]
+SEEDED_LEVELS = {item["product_id"]: item["quantity"] for item in SEEDED}
+# What each of WRITES leaves in the seeded store (stock by SKU) and the fields of its answer.
+WRITTEN = {
+    INVENTORY: ({**SEEDED_LEVELS, "PROD006": 30},
+                {"product_id": "PROD006", "quantity": 30, "price": Decimal("129.99"), "status": "in_stock"}),
+    f"{INVENTORY}/PROD001/reserve": ({**SEEDED_LEVELS, "PROD001": 45},
+                                     {"product_id": "PROD001", "previous_quantity": 50, "remaining_quantity": 45}),
+    f"{INVENTORY}/PROD001/replenish": ({**SEEDED_LEVELS, "PROD001": 55},
+                                       {"product_id": "PROD001", "previous_quantity": 50, "new_quantity": 55}),
+}
 
 
 def tenant(slug: str) -> dict:
@@ -47,6 +57,13 @@ def stock_of(client, slug: str, key: str) -> int:
     response = client.get(f"{INVENTORY}/{key}", headers=tenant(slug))
     assert response.status_code == 200
     return response.get_json()["quantity"]
+
+
+def levels(client, slug: str) -> dict[str, int]:
+    """Every product's stock by SKU, as GET /inventory lists them (a product added shows here)."""
+    response = client.get(INVENTORY, headers=tenant(slug))
+    assert response.status_code == 200
+    return {item["product_id"]: item["quantity"] for item in response.get_json()}
 
 
 # --- reads --------------------------------------------------------------------------------------
@@ -112,12 +129,17 @@ def test_inventory_unknown_product_is_404(client, admin_store, method, suffix):
                         '{"quantity": 1}' if method == "put" else None)
         assert response.status_code == 404
         assert response.mimetype == "application/problem+json"
+    assert client.get(INVENTORY, headers=tenant(slug)).get_json() == SEEDED
 
 
 def test_inventory_reads_need_no_token(client, create_tenant):
     slug = create_tenant()
-    for path in (INVENTORY, f"{INVENTORY}/PROD001", f"{INVENTORY}/PROD001/status"):
-        assert client.get(path, headers=tenant(slug)).status_code == 200
+    answers = {path: client.get(path, headers=tenant(slug))
+               for path in (INVENTORY, f"{INVENTORY}/PROD001", f"{INVENTORY}/PROD001/status")}
+    assert {path: answer.status_code for path, answer in answers.items()} == dict.fromkeys(answers, 200)
+    assert answers[INVENTORY].get_json() == SEEDED
+    assert answers[f"{INVENTORY}/PROD001"].get_json() == SEEDED[0]
+    assert answers[f"{INVENTORY}/PROD001/status"].get_json()["quantity"] == 50
 
 
 def test_inventory_tenants_are_isolated(client, create_tenant, create_product):
@@ -151,6 +173,8 @@ def test_add_product_with_zero_quantity_is_out_of_stock(client, admin_store):
                     '{"product_id": "PROD007", "name": "Preorder", "quantity": 0, "price": 0}')
     assert response.status_code == 201
     assert (response.get_json()["status"], response.get_json()["price"]) == ("out_of_stock", Decimal("0.00"))
+    assert client.get(f"{INVENTORY}/PROD007", headers=tenant(slug)).get_json() == {
+        "product_id": "PROD007", "name": "Preorder", "quantity": 0, "price": Decimal("0.00"), "status": "out_of_stock"}
 
 
 def test_add_product_rounds_the_price_half_up_to_cents(client, admin_store):
@@ -159,6 +183,7 @@ def test_add_product_rounds_the_price_half_up_to_cents(client, admin_store):
                     '{"product_id": "PROD008", "name": "Half cent", "quantity": 1, "price": 10.005}')
     assert response.status_code == 201
     assert '"price": 10.01' in response.get_data(as_text=True)
+    assert client.get(f"{INVENTORY}/PROD008", headers=tenant(slug)).get_json()["price"] == Decimal("10.01")
 
 
 def test_add_product_with_a_taken_sku_is_409(client, admin_store):
@@ -168,7 +193,7 @@ def test_add_product_with_a_taken_sku_is_409(client, admin_store):
     assert response.status_code == 409
     assert response.mimetype == "application/problem+json"
     assert "PROD001" in response.get_json()["detail"]
-    assert client.get(f"{INVENTORY}/PROD001", headers=tenant(slug)).get_json() == SEEDED[0]
+    assert client.get(INVENTORY, headers=tenant(slug)).get_json() == SEEDED
 
 
 @pytest.mark.parametrize(("body", "field"), [
@@ -203,10 +228,11 @@ def test_add_product_invalid_body_is_400_naming_the_field(client, admin_store, b
 
 @pytest.mark.parametrize("body", ["[]", '"text"', "null", "{}"])
 def test_add_product_body_that_is_not_an_object_is_400(client, admin_store, body):
-    _, headers = admin_store()
+    slug, headers = admin_store()
     response = send(client, "post", INVENTORY, headers, body)
     assert response.status_code == 400
     assert response.get_json()["errors"]
+    assert client.get(INVENTORY, headers=tenant(slug)).get_json() == SEEDED
 
 
 def test_add_product_beyond_the_plan_limit_is_403(client, admin_store, superadmin_headers):
@@ -217,8 +243,10 @@ def test_add_product_beyond_the_plan_limit_is_403(client, admin_store, superadmi
     assert response.status_code == 403
     assert response.get_json()["title"] == "Plan Limit Exceeded"
     assert client.get(f"{INVENTORY}/PROD006", headers=tenant(slug)).status_code == 404
+    assert levels(client, slug) == SEEDED_LEVELS
     client.patch(f"/superadmin/tenants/{slug}", headers=superadmin_headers, json={"limits": {"maxProducts": 6}})
     assert send(client, "post", INVENTORY, headers, NEW_PRODUCT).status_code == 201
+    assert levels(client, slug) == {**SEEDED_LEVELS, "PROD006": 30}
 
 
 # --- reserve ------------------------------------------------------------------------------------
@@ -238,6 +266,7 @@ def test_reserve_by_uuid(client, admin_store, create_product):
     response = send(client, "put", f"{INVENTORY}/{product_id}/reserve", headers, '{"quantity": 3}')
     assert response.get_json() == {"product_id": "GADGET", "reserved_quantity": 3, "previous_quantity": 12,
                                    "remaining_quantity": 9, "status": "low_stock"}
+    assert stock_of(client, slug, product_id) == 9
 
 
 def test_reserve_beyond_stock_is_409_and_changes_nothing(client, admin_store):
@@ -273,7 +302,8 @@ def test_stock_change_needs_a_positive_whole_quantity(client, admin_store, actio
 
 def test_replenish_adds_stock_and_reports_before_and_after(client, admin_store):
     slug, headers = admin_store()
-    send(client, "put", f"{INVENTORY}/PROD003/reserve", headers, '{"quantity": 25}')
+    assert send(client, "put", f"{INVENTORY}/PROD003/reserve", headers, '{"quantity": 25}').status_code == 200
+    assert stock_of(client, slug, "PROD003") == 5
     response = send(client, "put", f"{INVENTORY}/PROD003/replenish", headers, '{"quantity": 100}')
     assert response.status_code == 200
     assert response.get_json() == {"product_id": "PROD003", "added_quantity": 100, "previous_quantity": 5,
@@ -287,13 +317,15 @@ def test_replenish_an_empty_product_to_low_stock(client, admin_store, create_pro
     response = send(client, "put", f"{INVENTORY}/{product_id}/replenish", headers, '{"quantity": 2}')
     assert response.get_json() == {"product_id": "GADGET", "added_quantity": 2, "previous_quantity": 0,
                                    "new_quantity": 2, "status": "low_stock"}
+    assert stock_of(client, slug, product_id) == 2
 
 
 def test_replenish_past_the_largest_stock_is_409_and_changes_nothing(client, admin_store):
     slug, headers = admin_store()
     response = send(client, "put", f"{INVENTORY}/PROD001/replenish", headers, json.dumps({"quantity": 2 ** 31 - 1}))
     assert response.status_code == 409
-    assert stock_of(client, slug, "PROD001") == 50
+    assert response.mimetype == "application/problem+json"
+    assert levels(client, slug) == SEEDED_LEVELS
 
 
 # --- who may write ------------------------------------------------------------------------------
@@ -304,7 +336,7 @@ def test_inventory_write_without_token_is_401(client, create_tenant, method, pat
     response = send(client, method, path, tenant(slug), body)
     assert response.status_code == 401
     assert response.mimetype == "application/problem+json"
-    assert client.get(f"{INVENTORY}/PROD001", headers=tenant(slug)).get_json() == SEEDED[0]
+    assert client.get(INVENTORY, headers=tenant(slug)).get_json() == SEEDED
 
 
 @pytest.mark.parametrize(("method", "path", "body"), WRITES)
@@ -314,6 +346,7 @@ def test_inventory_write_with_a_bad_authorization_header_is_401(client, create_t
     slug = create_tenant()
     response = send(client, method, path, {**tenant(slug), "Authorization": authorization}, body)
     assert response.status_code == 401
+    assert client.get(INVENTORY, headers=tenant(slug)).get_json() == SEEDED
 
 
 @pytest.mark.parametrize(("method", "path", "body"), WRITES)
@@ -323,7 +356,7 @@ def test_inventory_write_with_another_role_is_403(client, create_tenant, api_cli
     response = send(client, method, path, {**tenant(slug), **api_client_headers(slug, role)}, body)
     assert response.status_code == 403
     assert response.mimetype == "application/problem+json"
-    assert client.get(f"{INVENTORY}/PROD001", headers=tenant(slug)).get_json() == SEEDED[0]
+    assert client.get(INVENTORY, headers=tenant(slug)).get_json() == SEEDED
 
 
 @pytest.mark.parametrize(("method", "path", "body"), WRITES)
@@ -334,6 +367,7 @@ def test_inventory_write_with_a_customer_token_is_403(client, create_tenant, api
                               json={"name": "Acme", "contactEmail": "buyer@acme.example.com"}).get_json()["id"]
     headers = {**tenant(slug), **api_client_headers(slug, "customer", customer_id=customer_id)}
     assert send(client, method, path, headers, body).status_code == 403
+    assert client.get(INVENTORY, headers=tenant(slug)).get_json() == SEEDED
 
 
 @pytest.mark.parametrize(("method", "path", "body"), WRITES)
@@ -342,14 +376,18 @@ def test_inventory_write_with_a_token_of_another_store_is_401(client, admin_stor
     slug = create_tenant()
     response = send(client, method, path, {**other_store_admin, **tenant(slug)}, body)
     assert response.status_code == 401
-    assert client.get(f"{INVENTORY}/PROD001", headers=tenant(slug)).get_json() == SEEDED[0]
+    assert client.get(INVENTORY, headers=tenant(slug)).get_json() == SEEDED
 
 
 @pytest.mark.parametrize(("method", "path", "body"), WRITES)
 def test_inventory_write_by_a_superadmin_succeeds(client, create_tenant, superadmin_headers, method, path, body):
     slug = create_tenant()
+    assert levels(client, slug) == SEEDED_LEVELS
     response = send(client, method, path, {**tenant(slug), **superadmin_headers}, body)
-    assert response.status_code in (200, 201), response.get_json()
+    assert response.status_code == (201 if method == "post" else 200), response.get_json()
+    after, answer = WRITTEN[path]
+    assert levels(client, slug) == after
+    assert {field: response.get_json()[field] for field in answer} == answer
 
 
 def test_inventory_write_by_a_store_admin_user_succeeds(client, create_tenant, superadmin_headers, get_token):
@@ -360,12 +398,15 @@ def test_inventory_write_by_a_store_admin_user_succeeds(client, create_tenant, s
     headers = {**tenant(slug), "Authorization": f"Bearer {get_token(f'admin-{slug}@example.com', 'stock-keeper-1')}"}
     response = send(client, "put", f"{INVENTORY}/PROD005/reserve", headers, '{"quantity": 40}')
     assert response.get_json()["status"] == "out_of_stock"
+    assert levels(client, slug) == {**SEEDED_LEVELS, "PROD005": 0}
 
 
 def test_inventory_write_checks_the_token_before_the_body(client, create_tenant):
     slug = create_tenant()
     response = send(client, "post", INVENTORY, tenant(slug), '{"product_id": ""}')
     assert response.status_code == 401
+    assert "errors" not in response.get_json()
+    assert client.get(INVENTORY, headers=tenant(slug)).get_json() == SEEDED
 
 
 def test_inventory_write_with_a_revoked_api_client_is_401(app, client, admin_store):
@@ -379,29 +420,34 @@ def test_inventory_write_with_a_revoked_api_client_is_401(app, client, admin_sto
             api_client.revoked_at = utcnow()
         db.session.commit()
     assert send(client, "put", f"{INVENTORY}/PROD001/reserve", headers, '{"quantity": 1}').status_code == 401
+    assert stock_of(client, slug, "PROD001") == 50
 
 
 # --- transport and tenant errors ----------------------------------------------------------------
 
 def test_inventory_write_that_is_not_json_is_415(client, admin_store):
-    _, headers = admin_store()
+    slug, headers = admin_store()
     response = client.put(f"{INVENTORY}/PROD001/reserve", headers=headers, data="quantity=1",
                           content_type="application/x-www-form-urlencoded")
     assert response.status_code == 415
     assert response.mimetype == "application/problem+json"
+    assert stock_of(client, slug, "PROD001") == 50
 
 
 def test_inventory_write_with_malformed_json_is_400(client, admin_store):
-    _, headers = admin_store()
+    slug, headers = admin_store()
     response = send(client, "put", f"{INVENTORY}/PROD001/reserve", headers, '{"quantity": ')
     assert response.status_code == 400
     assert response.mimetype == "application/problem+json"
+    assert stock_of(client, slug, "PROD001") == 50
 
 
 def test_inventory_unsupported_method_is_405(client, create_tenant):
-    response = client.delete(f"{INVENTORY}/PROD001", headers=tenant(create_tenant()))
+    slug = create_tenant()
+    response = client.delete(f"{INVENTORY}/PROD001", headers=tenant(slug))
     assert response.status_code == 405
     assert response.mimetype == "application/problem+json"
+    assert client.get(INVENTORY, headers=tenant(slug)).get_json() == SEEDED
 
 
 READS = [INVENTORY, f"{INVENTORY}/PROD001", f"{INVENTORY}/PROD001/status"]
@@ -418,6 +464,7 @@ def test_inventory_unknown_tenant_is_409(client, path):
 def test_inventory_write_to_an_unknown_tenant_is_409(client, superadmin_headers, method, path, body):
     response = send(client, method, path, {**tenant("no-such-store"), **superadmin_headers}, body)
     assert response.status_code == 409
+    assert response.get_json()["title"] == "Tenant not resolved"
 
 
 @pytest.mark.parametrize("path", READS)
@@ -433,10 +480,12 @@ def test_inventory_suspended_tenant_is_423(client, create_tenant, superadmin_hea
 def test_inventory_write_to_a_suspended_tenant_is_423_and_changes_nothing(client, admin_store, superadmin_headers,
                                                                           method, path, body):
     slug, headers = admin_store()
-    client.patch(f"/superadmin/tenants/{slug}", headers=superadmin_headers, json={"status": "Suspended"})
+    assert client.patch(f"/superadmin/tenants/{slug}", headers=superadmin_headers,
+                        json={"status": "Suspended"}).status_code == 200
     assert send(client, method, path, headers, body).status_code == 423
-    client.patch(f"/superadmin/tenants/{slug}", headers=superadmin_headers, json={"status": "Ready"})
-    assert client.get(f"{INVENTORY}/PROD001", headers=tenant(slug)).get_json() == SEEDED[0]
+    assert client.patch(f"/superadmin/tenants/{slug}", headers=superadmin_headers,
+                        json={"status": "Ready"}).status_code == 200
+    assert client.get(INVENTORY, headers=tenant(slug)).get_json() == SEEDED
 
 
 @pytest.mark.parametrize("path", READS)
