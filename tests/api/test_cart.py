@@ -41,6 +41,8 @@ def test_add_item_returns_the_cart_dto(client, store):
                     "price": D("71.99"), "quantity": 2, "subtotal": D("143.98"),
                     "productImage": "/static/img/products/headphones.svg"}
     assert body["itemCount"] == 2 and body["subtotal"] == D("143.98")
+    assert store.carts() == {session_id: {"PROD001": 2}}
+    assert client.get("/api/cart", headers=store.headers(session_id)).get_json() == body
 
 
 def test_add_item_sends_money_with_two_decimals(client, store):
@@ -83,6 +85,7 @@ def test_add_item_of_unknown_or_inactive_product_is_404(client, store):
         response = client.post(ITEMS, headers=store.headers(), json={"productId": product_id, "quantity": 1})
         assert response.status_code == 404, response.get_json()
         assert response.mimetype == "application/problem+json"
+    assert store.carts() == {}
 
 
 @pytest.mark.parametrize("body, field", [
@@ -103,6 +106,7 @@ def test_add_item_with_invalid_product_id_or_quantity_is_400(client, store, body
     assert response.status_code == 400
     problem = response.get_json()
     assert problem["title"] == "Validation Error" and field in problem["errors"], problem
+    assert store.carts() == {}
 
 
 def test_add_item_beyond_max_cart_items_is_403(client, store):
@@ -119,6 +123,7 @@ def test_get_cart_without_a_cart_is_404(client, store):
     response = client.get("/api/cart", headers=store.headers())
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"
+    assert store.carts() == {}  # reading creates no cart
 
 
 def test_get_cart_returns_the_session_cart_only(client, store):
@@ -140,6 +145,9 @@ def test_carts_are_per_tenant(client, store, shop):
     other = shop()
     session_id = store.cart_with(("PROD001", 1))
     assert client.get("/api/cart", headers=other.headers(session_id)).status_code == 404
+    assert other.add(session_id, "PROD002", 2)["itemCount"] == 2
+    assert store.carts() == {session_id: {"PROD001": 1}}
+    assert other.carts() == {session_id: {"PROD002": 2}}
 
 
 def test_update_item_sets_the_quantity(client, store):
@@ -150,6 +158,7 @@ def test_update_item_sets_the_quantity(client, store):
     body = response.get_json()
     assert [i["quantity"] for i in body["items"]] == [1, 3]
     assert body["itemCount"] == 4 and body["subtotal"] == D("161.96")
+    assert store.carts() == {session_id: {"PROD001": 1, "PROD002": 3}}
 
 
 def test_update_item_beyond_stock_is_409(client, store):
@@ -158,6 +167,8 @@ def test_update_item_beyond_stock_is_409(client, store):
     response = client.put(f"{ITEMS}/{item_id}", headers=store.headers(session_id), json={"quantity": 26})
     assert response.status_code == 409
     assert response.get_json()["title"] == "Insufficient Stock"
+    assert store.carts() == {session_id: {"PROD004": 1}}
+    assert store.stock("PROD004") == 25
 
 
 def test_update_item_beyond_max_cart_items_is_403(client, store):
@@ -165,7 +176,10 @@ def test_update_item_beyond_max_cart_items_is_403(client, store):
     session_id = store.cart_with(("PROD001", 1), ("PROD002", 1))
     item_id = client.get("/api/cart", headers=store.headers(session_id)).get_json()["items"][0]["id"]
     assert client.put(f"{ITEMS}/{item_id}", headers=store.headers(session_id), json={"quantity": 2}).status_code == 200
-    assert client.put(f"{ITEMS}/{item_id}", headers=store.headers(session_id), json={"quantity": 3}).status_code == 403
+    assert store.carts() == {session_id: {"PROD001": 2, "PROD002": 1}}
+    refused = client.put(f"{ITEMS}/{item_id}", headers=store.headers(session_id), json={"quantity": 3})
+    assert refused.status_code == 403 and refused.get_json()["title"] == "Plan Limit Exceeded"
+    assert store.carts() == {session_id: {"PROD001": 2, "PROD002": 1}}
 
 
 @pytest.mark.parametrize("quantity", [0, -2, 1.5, "3", None])
@@ -175,6 +189,7 @@ def test_update_item_with_invalid_quantity_is_400(client, store, quantity):
     response = client.put(f"{ITEMS}/{item_id}", headers=store.headers(session_id), json={"quantity": quantity})
     assert response.status_code == 400
     assert "quantity" in response.get_json()["errors"]
+    assert store.carts() == {session_id: {"PROD001": 1}}
 
 
 def test_update_or_remove_an_item_of_another_session_is_404(client, store):
@@ -185,6 +200,7 @@ def test_update_or_remove_an_item_of_another_session_is_404(client, store):
     assert client.delete(f"{ITEMS}/{item_id}", headers=store.headers(intruder)).status_code == 404
     assert client.delete(f"{ITEMS}/{item_id}", headers=store.headers()).status_code == 404
     assert client.get("/api/cart", headers=store.headers(owner)).get_json()["items"][0]["quantity"] == 1
+    assert store.carts() == {owner: {"PROD001": 1}, intruder: {"PROD002": 1}}
 
 
 @pytest.mark.parametrize("item_id", ["not-a-uuid", str(uuid.uuid4())])
@@ -192,6 +208,7 @@ def test_update_or_remove_an_unknown_item_is_404(client, store, item_id):
     session_id = store.cart_with(("PROD001", 1))
     assert client.put(f"{ITEMS}/{item_id}", headers=store.headers(session_id), json={"quantity": 2}).status_code == 404
     assert client.delete(f"{ITEMS}/{item_id}", headers=store.headers(session_id)).status_code == 404
+    assert store.carts() == {session_id: {"PROD001": 1}}
 
 
 def test_remove_item_is_204_and_the_last_one_empties_the_cart(client, store):
@@ -200,6 +217,7 @@ def test_remove_item_is_204_and_the_last_one_empties_the_cart(client, store):
     response = client.delete(f"{ITEMS}/{items[0]['id']}", headers=store.headers(session_id))
     assert response.status_code == 204 and response.data == b""
     assert client.get("/api/cart", headers=store.headers(session_id)).get_json()["itemCount"] == 2
+    assert store.carts() == {session_id: {"PROD002": 2}}
     assert client.delete(f"{ITEMS}/{items[0]['id']}", headers=store.headers(session_id)).status_code == 404
     assert client.delete(f"{ITEMS}/{items[1]['id']}", headers=store.headers(session_id)).status_code == 204
     assert client.get("/api/cart", headers=store.headers(session_id)).status_code == 404
@@ -217,11 +235,12 @@ def test_clear_cart_is_204_and_idempotent(client, store):
 
 
 def _request(client, store, method, path, body, headers):
+    """Make a cart of one PROD001 for a new session, then send the request; returns (session id, answer)."""
     session_id = store.cart_with(("PROD001", 1))
     item_id = client.get("/api/cart", headers=store.headers(session_id)).get_json()["items"][0]["id"]
     if body == "add":
         body = {"productId": store.product_id("PROD002"), "quantity": 1}
-    return call(client, method, path.format(item=item_id), headers, body)
+    return session_id, call(client, method, path.format(item=item_id), headers, body)
 
 
 @pytest.mark.parametrize("method, path, body", ENDPOINTS)
@@ -230,10 +249,11 @@ def test_every_cart_endpoint_requires_a_uuid_session_id(client, store, method, p
     headers = {"X-Tenant-Slug": store.slug}
     if session_id is not None:
         headers["X-Session-Id"] = session_id
-    response = _request(client, store, method, path, body, headers)
+    cart_of, response = _request(client, store, method, path, body, headers)
     assert response.status_code == 400
     assert response.mimetype == "application/problem+json"
     assert "X-Session-Id" in response.get_json()["errors"]
+    assert store.carts() == {cart_of: {"PROD001": 1}}
 
 
 @pytest.mark.parametrize("method, path, body", ENDPOINTS)
@@ -245,14 +265,20 @@ def test_every_cart_endpoint_is_403_when_the_cart_feature_is_disabled(client, st
     response = call(client, method, path.format(item=item_id), store.headers(session_id), body)
     assert response.status_code == 403
     assert response.get_json()["title"] == "Feature Disabled"
+    assert store.carts() == {session_id: {"PROD001": 1}}
 
 
 @pytest.mark.parametrize("method, path, body", ENDPOINTS)
 def test_every_cart_endpoint_needs_a_ready_tenant(client, store, superadmin_headers, method, path, body):
-    body = {"productId": str(uuid.uuid4()), "quantity": 1} if body == "add" else body
-    path = path.format(item=uuid.uuid4())
-    for headers in ({"X-Session-Id": str(uuid.uuid4())}, {"X-Tenant-Slug": "no-such-store", "X-Session-Id": str(uuid.uuid4())}):
+    session_id = store.cart_with(("PROD001", 1))
+    item_id = client.get("/api/cart", headers=store.headers(session_id)).get_json()["items"][0]["id"]
+    body = {"productId": store.product_id("PROD002"), "quantity": 1} if body == "add" else body
+    path = path.format(item=item_id)
+    for headers in ({"X-Session-Id": session_id}, {"X-Tenant-Slug": "no-such-store", "X-Session-Id": session_id}):
         response = call(client, method, path, headers, body)
         assert response.status_code == 409 and response.get_json()["title"] == "Tenant not resolved"
-    client.patch(f"/superadmin/tenants/{store.slug}", headers=superadmin_headers, json={"status": "Suspended"})
-    assert call(client, method, path, store.headers(), body).status_code == 423
+    suspended = client.patch(f"/superadmin/tenants/{store.slug}", headers=superadmin_headers,
+                             json={"status": "Suspended"})
+    assert suspended.status_code == 200
+    assert call(client, method, path, store.headers(session_id), body).status_code == 423
+    assert store.carts() == {session_id: {"PROD001": 1}}

@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
+from core.cart.models import Cart, CartItem
 from core.catalog.models import Product
 from core.extensions import db as control_db
 from core.tenancy.admin import get_tenant
@@ -67,6 +68,24 @@ class Shop:
     def count(self, model) -> int:
         with self.db() as session:
             return session.scalar(select(func.count()).select_from(model))
+
+    def stocks(self) -> dict[str, int]:
+        """Every product's stock by SKU."""
+        with self.db() as session:
+            return dict(session.execute(select(Product.sku, Product.stock)).all())
+
+    def carts(self) -> dict[str, dict[str, int]]:
+        """Every cart of the store as {session id: {sku: quantity}} (an empty cart is {})."""
+        with self.db() as session:
+            rows = session.execute(select(Cart.session_id, Product.sku, CartItem.quantity).select_from(Cart)
+                                   .outerjoin(CartItem, CartItem.cart_id == Cart.id)
+                                   .outerjoin(Product, Product.id == CartItem.product_id)).all()
+        carts: dict[str, dict[str, int]] = {}
+        for session_id, sku, quantity in rows:
+            lines = carts.setdefault(session_id, {})
+            if sku is not None:
+                lines[sku] = quantity
+        return carts
 
     # --- control database -------------------------------------------------------------------
     def set_tenant(self, **values) -> None:
