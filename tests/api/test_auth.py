@@ -43,6 +43,22 @@ def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
+FORGED_STORE = {"slug": "forged-store", "name": "Forged", "planCode": "BASIC"}
+
+
+def attempt(client, headers: dict) -> tuple[int, int, bool]:
+    """Read and write the super-admin API with `headers`: the status of the read (list the
+    tenants), of the write (create the store forged-store) and whether that store now exists."""
+    read = client.get(PROTECTED, headers=headers)
+    write = client.post(PROTECTED, headers=headers, json=FORGED_STORE)
+    with client.application.app_context():
+        from core.extensions import db
+        from core.tenancy.models import Tenant
+
+        created = db.session.scalar(db.select(Tenant.id).filter_by(slug=FORGED_STORE["slug"])) is not None
+    return read.status_code, write.status_code, created
+
+
 def test_password_grant_with_json(client):
     response = client.post("/auth/token", json={"grant_type": "password", "username": SUPERADMIN_EMAIL,
                                                  "password": SUPERADMIN_PASSWORD})
@@ -60,6 +76,8 @@ def test_password_grant_with_form(client):
     response = client.post("/auth/token", data={"grant_type": "password", "username": SUPERADMIN_EMAIL,
                                                  "password": SUPERADMIN_PASSWORD})
     assert response.status_code == 200
+    assert response.get_json()["token_type"] == "Bearer"
+    assert claims_of(response.get_json()["access_token"])["roles"] == ["superadmin"]
 
 
 def test_wrong_password_is_401(client):
@@ -67,12 +85,17 @@ def test_wrong_password_is_401(client):
                                                  "password": "wrong-password"})
     assert response.status_code == 401
     assert response.mimetype == "application/problem+json"
+    assert "access_token" not in response.get_json()
 
 
 def test_unknown_user_is_401(client):
     response = client.post("/auth/token", json={"grant_type": "password", "username": "nobody@example.com",
                                                  "password": "whatever1"})
     assert response.status_code == 401
+    wrong_password = client.post("/auth/token", json={"grant_type": "password", "username": SUPERADMIN_EMAIL,
+                                                       "password": "whatever1"})
+    # The same answer as a wrong password: the API does not tell which emails have an account.
+    assert response.get_json()["detail"] == wrong_password.get_json()["detail"] == "Invalid email or password."
 
 
 def test_repeated_wrong_passwords_lock_the_account(client):
@@ -117,6 +140,8 @@ def test_client_credentials_with_http_basic(client, create_tenant, superadmin_he
     response = client.post("/auth/token", data={"grant_type": "client_credentials"},
                            headers={"Authorization": f"Basic {basic}"})
     assert response.status_code == 200
+    claims = claims_of(response.get_json()["access_token"])
+    assert (claims["sub"], claims["tenant"], claims["roles"]) == (creds["clientId"], slug, ["service"])
 
 
 def test_wrong_client_secret_is_401(client, create_tenant, superadmin_headers):
@@ -126,6 +151,7 @@ def test_wrong_client_secret_is_401(client, create_tenant, superadmin_headers):
     response = client.post("/auth/token", json={"grant_type": "client_credentials", "client_id": creds["clientId"],
                                                  "client_secret": "not-it"})
     assert response.status_code == 401
+    assert response.mimetype == "application/problem+json" and "access_token" not in response.get_json()
 
 
 def test_secrets_and_passwords_are_stored_hashed(app, client, create_tenant, superadmin_headers):
@@ -157,7 +183,7 @@ def test_jwks_publishes_the_signing_key(client, get_token):
 
 def test_valid_forged_by_server_key_is_accepted(app, client, signing):
     """Control: a token signed with the real key passes, so the refusals below are meaningful."""
-    assert client.get(PROTECTED, headers=bearer(forge(app, signing))).status_code == 200
+    assert attempt(client, bearer(forge(app, signing))) == (200, 201, True)
 
 
 def test_alg_none_is_refused(app, client, signing):
@@ -165,7 +191,7 @@ def test_alg_none_is_refused(app, client, signing):
     token = b64({"alg": "none", "typ": "JWT", "kid": signing.kid}) + "." + b64(
         {"iss": "storefleet", "aud": "storefleet-api", "sub": "x", "jti": "x", "exp": now + 300,
          "roles": ["superadmin"], "tenant": None}) + "."
-    assert client.get(PROTECTED, headers=bearer(token)).status_code == 401
+    assert attempt(client, bearer(token)) == (401, 401, False)
 
 
 def test_hs256_signed_with_public_key_is_refused(app, client, signing):
@@ -181,7 +207,7 @@ def test_hs256_signed_with_public_key_is_refused(app, client, signing):
     signing_input = f"{b64(header)}.{b64(payload)}"
     signature = base64.urlsafe_b64encode(
         hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest()).decode().rstrip("=")
-    assert client.get(PROTECTED, headers=bearer(f"{signing_input}.{signature}")).status_code == 401
+    assert attempt(client, bearer(f"{signing_input}.{signature}")) == (401, 401, False)
 
 
 def test_expired_token_is_refused(app, client, signing):
@@ -193,11 +219,11 @@ def test_expired_token_is_refused(app, client, signing):
 
 
 def test_wrong_audience_is_refused(app, client, signing):
-    assert client.get(PROTECTED, headers=bearer(forge(app, signing, aud="another-api"))).status_code == 401
+    assert attempt(client, bearer(forge(app, signing, aud="another-api"))) == (401, 401, False)
 
 
 def test_wrong_issuer_is_refused(app, client, signing):
-    assert client.get(PROTECTED, headers=bearer(forge(app, signing, iss="evil"))).status_code == 401
+    assert attempt(client, bearer(forge(app, signing, iss="evil"))) == (401, 401, False)
 
 
 def test_unknown_kid_is_refused(app, client, signing):
@@ -207,13 +233,13 @@ def test_unknown_kid_is_refused(app, client, signing):
     token = jwt.encode({"iss": "storefleet", "aud": "storefleet-api", "sub": "x", "jti": "x",
                         "exp": int(time.time()) + 300, "roles": ["superadmin"]}, other, algorithm="RS256",
                        headers={"kid": signing.kid})
-    assert client.get(PROTECTED, headers=bearer(token)).status_code == 401
+    assert attempt(client, bearer(token)) == (401, 401, False)
 
 
 def test_confirm_token_used_as_access_token_is_refused(client):
     token = client.post("/provision/tenants/init", json={"slug": "conf-x", "name": "C", "plan": "Basic"}
                         ).get_json()["confirmToken"]
-    assert client.get(PROTECTED, headers=bearer(token)).status_code == 401
+    assert attempt(client, bearer(token)) == (401, 401, False)
 
 
 def test_token_of_tenant_a_refused_on_tenant_b(client, create_tenant, superadmin_headers):
@@ -239,7 +265,7 @@ def test_store_admin_token_cannot_use_superadmin_api(client, create_tenant, supe
                 json={"email": "owner@b.example.com", "password": "owner-password"})
     token = client.post("/auth/token", json={"grant_type": "password", "username": "owner@b.example.com",
                                               "password": "owner-password"}).get_json()["access_token"]
-    assert client.get(PROTECTED, headers=bearer(token)).status_code == 403
+    assert attempt(client, bearer(token)) == (403, 403, False)
 
 
 def test_revoked_client_token_is_refused(app, client, create_tenant, superadmin_headers, signing):
@@ -264,4 +290,4 @@ def test_revoked_client_token_is_refused(app, client, create_tenant, superadmin_
 
 
 def test_malformed_authorization_header_is_401(client):
-    assert client.get(PROTECTED, headers={"Authorization": "Token abc"}).status_code == 401
+    assert attempt(client, {"Authorization": "Token abc"}) == (401, 401, False)
