@@ -125,6 +125,47 @@ def get_token(client):
 
 
 @pytest.fixture
+def tenant_record(app):
+    """Factory: what the control database holds about a store, as plain values (None when there
+    is no such tenant): name, status, plan, overrides, its steps, its users and its API clients.
+    Comparing two records shows whether a request changed anything about the store."""
+
+    def factory(slug: str) -> dict | None:
+        from core.auth.models import ApiClient, User
+        from core.extensions import db
+        from core.tenancy.models import Tenant
+
+        with app.app_context():
+            tenant = db.session.scalar(db.select(Tenant).filter_by(slug=slug))
+            if tenant is None:
+                return None
+            users = db.session.scalars(db.select(User).filter_by(tenant_id=tenant.id).order_by(User.email))
+            clients = db.session.scalars(db.select(ApiClient).filter_by(tenant_id=tenant.id)
+                                         .order_by(ApiClient.created_at, ApiClient.id))
+            return {"name": tenant.name, "status": tenant.status, "plan": tenant.plan_code,
+                    "features": dict(tenant.feature_overrides), "limits": dict(tenant.limit_overrides),
+                    "steps": [(s.step, s.status) for s in tenant.steps],
+                    "users": [(u.email, u.role) for u in users],
+                    "api_clients": [(c.name, c.role, c.customer_id, c.revoked_at is not None) for c in clients]}
+
+    return factory
+
+
+@pytest.fixture
+def tenant_slugs(app):
+    """Factory: the slugs of every tenant of the control database."""
+
+    def factory() -> set[str]:
+        from core.extensions import db
+        from core.tenancy.models import Tenant
+
+        with app.app_context():
+            return set(db.session.scalars(db.select(Tenant.slug)))
+
+    return factory
+
+
+@pytest.fixture
 def superadmin_headers(get_token):
     return {"Authorization": f"Bearer {get_token()}"}
 

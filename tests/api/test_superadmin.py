@@ -3,48 +3,74 @@ from __future__ import annotations
 
 import pytest
 
+DONE = [("CreateDatabase", "Success"), ("ApplyMigrations", "Success"), ("SeedData", "Success")]
+
+
+def ready_record(name: str = "Test Store", plan: str = "PREMIUM", **changes) -> dict:
+    """tenant_record of a store made by create_tenant and left alone (see the root conftest)."""
+    return {"name": name, "status": "Ready", "plan": plan, "features": {}, "limits": {}, "steps": DONE,
+            "users": [], "api_clients": [], **changes}
+
 
 def test_superadmin_routes_need_a_token(client):
     assert client.get("/superadmin/tenants").status_code == 401
 
 
-@pytest.mark.parametrize("method,path", [
-    ("get", "/superadmin/tenants"), ("post", "/superadmin/tenants"), ("post", "/superadmin/tenants/repair"),
-    ("get", "/superadmin/tenants/x"), ("patch", "/superadmin/tenants/x"), ("post", "/superadmin/tenants/x/users"),
-    ("post", "/superadmin/tenants/x/api-clients"),
-])
-def test_every_superadmin_route_refuses_anonymous(client, method, path):
-    response = getattr(client, method)(path, json={})
+# Every super-admin route with a body that would change the store {slug} if it were accepted.
+ROUTES = [
+    ("get", "/superadmin/tenants", None),
+    ("post", "/superadmin/tenants", {"slug": "anon-store", "name": "Anon", "planCode": "BASIC"}),
+    ("post", "/superadmin/tenants/repair", {"tenant": "{slug}"}),
+    ("get", "/superadmin/tenants/{slug}", None),
+    ("patch", "/superadmin/tenants/{slug}", {"status": "Suspended", "planCode": "BASIC"}),
+    ("post", "/superadmin/tenants/{slug}/users", {"email": "anon@example.com", "password": "long-enough"}),
+    ("post", "/superadmin/tenants/{slug}/api-clients", {"name": "Anon", "role": "partner"}),
+]
+
+
+@pytest.mark.parametrize("method,path,body", ROUTES)
+def test_every_superadmin_route_refuses_anonymous(client, create_tenant, tenant_record, tenant_slugs, method, path,
+                                                  body):
+    slug = create_tenant()
+    body = {k: v.format(slug=slug) for k, v in body.items()} if body else {}
+    response = getattr(client, method)(path.format(slug=slug), json=body)
     assert response.status_code == 401
     assert response.mimetype == "application/problem+json"
+    assert tenant_record(slug) == ready_record()
+    assert tenant_slugs() == {slug}
 
 
-def test_create_tenant_directly_is_ready(client, superadmin_headers):
+def test_create_tenant_directly_is_ready(client, superadmin_headers, tenant_record):
     response = client.post("/superadmin/tenants", headers=superadmin_headers,
                            json={"slug": "demo-store", "name": "Demo Store", "planCode": "PREMIUM"})
     assert response.status_code == 201
     assert response.get_json() == {"slug": "demo-store", "status": "Ready"}
     assert client.get("/public/tenant-config", headers={"X-Tenant-Slug": "demo-store"}).status_code == 200
+    assert tenant_record("demo-store") == ready_record("Demo Store")
 
 
-def test_create_tenant_unknown_plan_is_404(client, superadmin_headers):
+def test_create_tenant_unknown_plan_is_404(client, superadmin_headers, tenant_slugs):
     response = client.post("/superadmin/tenants", headers=superadmin_headers,
                            json={"slug": "x-store", "name": "X", "planCode": "GOLD"})
     assert response.status_code == 404
+    assert tenant_slugs() == set()
 
 
-def test_create_tenant_bad_slug_is_400(client, superadmin_headers):
+def test_create_tenant_bad_slug_is_400(client, superadmin_headers, tenant_slugs):
     response = client.post("/superadmin/tenants", headers=superadmin_headers,
                            json={"slug": "Bad Slug", "name": "X", "planCode": "BASIC"})
     assert response.status_code == 400
     assert "slug" in response.get_json()["errors"]
+    assert tenant_slugs() == set()
 
 
-def test_create_tenant_duplicate_is_409(client, superadmin_headers, create_tenant):
+def test_create_tenant_duplicate_is_409(client, superadmin_headers, create_tenant, tenant_record):
     slug = create_tenant()
     response = client.post("/superadmin/tenants", headers=superadmin_headers,
                            json={"slug": slug, "name": "X", "planCode": "BASIC"})
     assert response.status_code == 409
+    assert response.get_json()["title"] == "Conflict"
+    assert tenant_record(slug) == ready_record()
 
 
 def test_create_tenant_failing_step_is_500_and_recorded(client, superadmin_headers, monkeypatch):
@@ -81,6 +107,8 @@ def test_repair_brings_failed_tenant_to_ready(client, superadmin_headers, monkey
     assert response.get_json() == {"tenant": "fix-me", "status": "Ready"}
     steps = client.get("/superadmin/tenants/fix-me", headers=superadmin_headers).get_json()["steps"]
     assert {s["status"] for s in steps} == {"Success"}
+    assert client.get("/inventory", headers={"X-Tenant-Slug": "fix-me"}).status_code == 200
+    assert len(client.get("/inventory", headers={"X-Tenant-Slug": "fix-me"}).get_json()) == 5
 
 
 def test_repair_keeps_existing_data(app, client, superadmin_headers, create_tenant):
@@ -102,12 +130,13 @@ def test_repair_keeps_existing_data(app, client, superadmin_headers, create_tena
             assert session.execute(text("SELECT count(*) FROM products")).scalar() == 5
 
 
-def test_repair_unknown_tenant_is_404(client, superadmin_headers):
+def test_repair_unknown_tenant_is_404(client, superadmin_headers, tenant_slugs):
     assert client.post("/superadmin/tenants/repair", headers=superadmin_headers,
                        json={"tenant": "nope-nope"}).status_code == 404
+    assert tenant_slugs() == set()
 
 
-def test_repair_failing_is_500(client, superadmin_headers, create_tenant, monkeypatch):
+def test_repair_failing_is_500(client, superadmin_headers, create_tenant, tenant_record, monkeypatch):
     from core.tenancy import provisioning
 
     slug = create_tenant()
@@ -116,6 +145,10 @@ def test_repair_failing_is_500(client, superadmin_headers, create_tenant, monkey
     response = client.post("/superadmin/tenants/repair", headers=superadmin_headers, json={"tenant": slug})
     assert response.status_code == 500
     assert response.mimetype == "application/problem+json"
+    assert "migration broke" in response.get_json()["detail"]
+    # The repair stopped at the failed step; the step after it keeps the outcome of its last run.
+    assert tenant_record(slug) == ready_record(status="Failed", steps=[
+        ("CreateDatabase", "Success"), ("ApplyMigrations", "Failed"), ("SeedData", "Success")])
 
 
 def test_list_and_get_tenants(client, superadmin_headers, create_tenant):
@@ -133,18 +166,21 @@ def test_get_unknown_tenant_is_404(client, superadmin_headers):
     assert client.get("/superadmin/tenants/unknown-x", headers=superadmin_headers).status_code == 404
 
 
-def test_suspend_then_resume(client, superadmin_headers, create_tenant):
+def test_suspend_then_resume(client, superadmin_headers, create_tenant, tenant_record):
     slug = create_tenant()
     store = {"X-Tenant-Slug": slug}
     response = client.patch(f"/superadmin/tenants/{slug}", headers=superadmin_headers, json={"status": "Suspended"})
     assert response.status_code == 200 and response.get_json()["status"] == "Suspended"
+    assert tenant_record(slug) == ready_record(status="Suspended")
     locked = client.get("/public/tenant-config", headers=store)
     assert locked.status_code == 423 and locked.mimetype == "application/problem+json"
-    client.patch(f"/superadmin/tenants/{slug}", headers=superadmin_headers, json={"status": "Ready"})
+    resumed = client.patch(f"/superadmin/tenants/{slug}", headers=superadmin_headers, json={"status": "Ready"})
+    assert resumed.status_code == 200 and resumed.get_json()["status"] == "Ready"
+    assert tenant_record(slug) == ready_record()
     assert client.get("/public/tenant-config", headers=store).status_code == 200
 
 
-def test_status_change_of_failed_tenant_is_409(app, client, superadmin_headers, create_tenant):
+def test_status_change_of_failed_tenant_is_409(app, client, superadmin_headers, create_tenant, tenant_record):
     slug = create_tenant()
     with app.app_context():
         from core.extensions import db
@@ -154,19 +190,22 @@ def test_status_change_of_failed_tenant_is_409(app, client, superadmin_headers, 
         db.session.commit()
     response = client.patch(f"/superadmin/tenants/{slug}", headers=superadmin_headers, json={"status": "Ready"})
     assert response.status_code == 409
+    assert tenant_record(slug) == ready_record(status="Failed")
 
 
-def test_invalid_status_is_400(client, superadmin_headers, create_tenant):
+def test_invalid_status_is_400(client, superadmin_headers, create_tenant, tenant_record):
     slug = create_tenant()
     response = client.patch(f"/superadmin/tenants/{slug}", headers=superadmin_headers, json={"status": "Deleted"})
     assert response.status_code == 400 and "status" in response.get_json()["errors"]
+    assert tenant_record(slug) == ready_record()
 
 
-def test_change_plan_and_overrides(client, superadmin_headers, create_tenant):
+def test_change_plan_and_overrides(client, superadmin_headers, create_tenant, tenant_record):
     slug = create_tenant(plan_code="BASIC")
     response = client.patch(f"/superadmin/tenants/{slug}", headers=superadmin_headers, json={
         "planCode": "PREMIUM", "features": {"guestCheckout": False}, "limits": {"maxCartItems": 7}})
     assert response.status_code == 200
+    assert tenant_record(slug) == ready_record(features={"guestCheckout": False}, limits={"maxCartItems": 7})
     flags = client.get("/api/features", headers={"X-Tenant-Slug": slug}).get_json()
     assert flags["features"]["guestCheckout"] is False
     assert flags["features"]["purchaseGateway"] is True  # from PREMIUM
@@ -177,6 +216,7 @@ def test_change_plan_and_overrides(client, superadmin_headers, create_tenant):
     cleared = client.patch(f"/superadmin/tenants/{slug}", headers=superadmin_headers,
                            json={"limits": {"maxCartItems": None}}).get_json()
     assert cleared["limits"]["maxCartItems"] == 100 and cleared["limitOverrides"] == {}
+    assert tenant_record(slug) == ready_record(features={"guestCheckout": False})
 
 
 @pytest.mark.parametrize("patch,field", [
@@ -184,47 +224,57 @@ def test_change_plan_and_overrides(client, superadmin_headers, create_tenant):
     ({"limits": {"maxCartItems": -1}}, "limits.maxCartItems"),
     ({"limits": {"bogus": 1}}, "limits.bogus"),
 ])
-def test_invalid_overrides_are_400(client, superadmin_headers, create_tenant, patch, field):
+def test_invalid_overrides_are_400(client, superadmin_headers, create_tenant, tenant_record, patch, field):
     slug = create_tenant()
-    response = client.patch(f"/superadmin/tenants/{slug}", headers=superadmin_headers, json=patch)
+    # Sent with a valid change: a refused request applies none of its fields.
+    response = client.patch(f"/superadmin/tenants/{slug}", headers=superadmin_headers,
+                            json={"status": "Suspended", **patch})
     assert response.status_code == 400
     assert field in response.get_json()["errors"]
+    assert tenant_record(slug) == ready_record()
 
 
-def test_unknown_plan_on_patch_is_404(client, superadmin_headers, create_tenant):
+def test_unknown_plan_on_patch_is_404(client, superadmin_headers, create_tenant, tenant_record):
     slug = create_tenant()
     assert client.patch(f"/superadmin/tenants/{slug}", headers=superadmin_headers,
-                        json={"planCode": "GOLD"}).status_code == 404
+                        json={"status": "Suspended", "planCode": "GOLD"}).status_code == 404
+    assert tenant_record(slug) == ready_record()
 
 
-def test_create_store_admin(client, superadmin_headers, create_tenant):
+def test_create_store_admin(client, superadmin_headers, create_tenant, tenant_record, get_token):
     slug = create_tenant()
     response = client.post(f"/superadmin/tenants/{slug}/users", headers=superadmin_headers,
                            json={"email": "Owner@Shop.example.com", "password": "long-enough"})
     assert response.status_code == 201
     assert response.get_json()["email"] == "owner@shop.example.com"
+    assert tenant_record(slug)["users"] == [("owner@shop.example.com", "store_admin")]
+    assert get_token("owner@shop.example.com", "long-enough")
     duplicate = client.post(f"/superadmin/tenants/{slug}/users", headers=superadmin_headers,
-                            json={"email": "owner@shop.example.com", "password": "long-enough"})
+                            json={"email": "owner@shop.example.com", "password": "another-one"})
     assert duplicate.status_code == 409
+    assert tenant_record(slug)["users"] == [("owner@shop.example.com", "store_admin")]
+    assert get_token("owner@shop.example.com", "long-enough")  # the first password still holds
 
 
 @pytest.mark.parametrize("body,field", [
     ({"email": "not-an-email", "password": "long-enough"}, "email"),
     ({"email": "a@example.com", "password": "short"}, "password"),
 ])
-def test_create_store_admin_validation(client, superadmin_headers, create_tenant, body, field):
+def test_create_store_admin_validation(client, superadmin_headers, create_tenant, tenant_record, body, field):
     slug = create_tenant()
     response = client.post(f"/superadmin/tenants/{slug}/users", headers=superadmin_headers, json=body)
     assert response.status_code == 400 and field in response.get_json()["errors"]
+    assert tenant_record(slug) == ready_record()
 
 
-def test_api_client_secret_shown_once(client, superadmin_headers, create_tenant):
+def test_api_client_secret_shown_once(client, superadmin_headers, create_tenant, tenant_record):
     slug = create_tenant()
     response = client.post(f"/superadmin/tenants/{slug}/api-clients", headers=superadmin_headers,
                            json={"name": "Partner", "role": "partner"})
     assert response.status_code == 201
     body = response.get_json()
     assert body["clientId"].startswith("sf_") and len(body["clientSecret"]) >= 32
+    assert tenant_record(slug)["api_clients"] == [("Partner", "partner", None, False)]
     listed = client.get(f"/superadmin/tenants/{slug}", headers=superadmin_headers).get_data(as_text=True)
     assert body["clientSecret"] not in listed
 
@@ -234,10 +284,11 @@ def test_api_client_secret_shown_once(client, superadmin_headers, create_tenant)
     ({"name": "", "role": "partner"}, "name"),
     ({"name": "X", "role": "customer"}, "customerId"),
 ])
-def test_api_client_validation(client, superadmin_headers, create_tenant, body, field):
+def test_api_client_validation(client, superadmin_headers, create_tenant, tenant_record, body, field):
     slug = create_tenant()
     response = client.post(f"/superadmin/tenants/{slug}/api-clients", headers=superadmin_headers, json=body)
     assert response.status_code == 400 and field in response.get_json()["errors"]
+    assert tenant_record(slug) == ready_record()
 
 
 def test_only_a_customer_client_acts_for_a_customer(client, superadmin_headers, store):
@@ -256,7 +307,8 @@ def test_only_a_customer_client_acts_for_a_customer(client, superadmin_headers, 
 
 
 @pytest.mark.parametrize("customer", ["unknown", "inactive"])
-def test_a_customer_client_needs_an_active_customer_of_the_store(customer, client, superadmin_headers, store):
+def test_a_customer_client_needs_an_active_customer_of_the_store(customer, client, superadmin_headers, store,
+                                                                tenant_record):
     customer_id = "00000000-0000-4000-8000-000000000000"
     if customer == "inactive":
         customer_id = client.post("/api/provisioning/customers", headers=store.partner,
@@ -265,9 +317,11 @@ def test_a_customer_client_needs_an_active_customer_of_the_store(customer, clien
     response = client.post(f"/superadmin/tenants/{store.slug}/api-clients", headers=superadmin_headers,
                            json={"name": "Buyer", "role": "customer", "customerId": customer_id})
     assert response.status_code == 400 and "customerId" in response.get_json()["errors"]
+    assert tenant_record(store.slug)["api_clients"] == [("partner client", "partner", None, False)]
 
 
-def test_api_client_for_unknown_tenant_is_404(client, superadmin_headers):
+def test_api_client_for_unknown_tenant_is_404(client, superadmin_headers, tenant_slugs):
     response = client.post("/superadmin/tenants/ghost-store/api-clients", headers=superadmin_headers,
                            json={"name": "X", "role": "partner"})
     assert response.status_code == 404
+    assert tenant_slugs() == set()
