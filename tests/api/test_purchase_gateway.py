@@ -24,6 +24,35 @@ def availability(client, store, sku):
     return client.get(f"/product-provisioner/products/{sku}/availability", headers=store.partner).get_json()["quantity"]
 
 
+SEEDED_STOCK = {"PROD001": 50, "PROD002": 100, "PROD003": 30, "PROD004": 25, "PROD005": 40}
+
+
+@pytest.fixture
+def recorded(tenant_session, redis_conn):
+    """Factory: what a store holds about purchases: {purchase id: (status, [(product, quantity,
+    item status)])}, the stock by SKU, the number of orders and of jobs waiting on `purchases`."""
+    from rq import Queue
+    from sqlalchemy import func, select
+
+    from core.catalog.models import Product
+    from core.orders.models import Order
+    from core.purchases.models import Purchase
+
+    def factory(slug: str) -> dict:
+        with tenant_session(slug) as session:
+            purchases = {p.id: (p.status, [(i.product_key, i.quantity, i.status) for i in p.items])
+                         for p in session.scalars(select(Purchase))}
+            stock = dict(session.execute(select(Product.sku, Product.stock)).all())
+            orders = session.scalar(select(func.count()).select_from(Order))
+        return {"purchases": purchases, "stock": stock, "orders": orders,
+                "jobs": len(Queue("purchases", connection=redis_conn))}
+
+    return factory
+
+
+NOTHING = {"purchases": {}, "stock": SEEDED_STOCK, "orders": 0, "jobs": 0}
+
+
 def purchase(client, headers, *lines, key=None):
     extra = {"Idempotency-Key": key} if key else {}
     return client.post(PURCHASES, headers={**headers, **extra},
@@ -83,19 +112,24 @@ def test_cancel_before_processing_reserves_nothing(client, store, buyer, run_job
     assert availability(client, store, "PROD001") == 50
 
 
-def test_job_run_twice_reserves_once(app, client, store, buyer, run_jobs):
+def test_job_run_twice_reserves_once(app, client, store, buyer, run_jobs, recorded):
     headers = buyer()
     purchase_id = purchase(client, headers, ("PROD002", 10)).get_json()["purchaseId"]
     run_jobs()
+    done = {"purchases": {purchase_id: ("COMPLETED", [("PROD002", 10, "RESERVED")])},
+            "stock": {**SEEDED_STOCK, "PROD002": 90}, "orders": 1, "jobs": 0}
+    assert recorded(store.slug) == done
     with app.app_context():
         from core.purchases.services import enqueue_processing
 
         enqueue_processing(store.slug)(purchase_id)
+    assert recorded(store.slug)["jobs"] == 1
     run_jobs()
     assert availability(client, store, "PROD002") == 90
+    assert recorded(store.slug) == done
 
 
-def test_idempotency_key_returns_the_first_purchase(client, store, buyer, redis_conn):
+def test_idempotency_key_returns_the_first_purchase(client, store, buyer, redis_conn, recorded):
     headers = buyer()
     first = purchase(client, headers, ("PROD002", 1), key="k-1")
     again = purchase(client, headers, ("PROD002", 1), key="k-1")
@@ -107,6 +141,8 @@ def test_idempotency_key_returns_the_first_purchase(client, store, buyer, redis_
     assert len(Queue("purchases", connection=redis_conn)) == 1
     different = purchase(client, headers, ("PROD002", 2), key="k-1")
     assert different.status_code == 409
+    assert recorded(store.slug) == {**NOTHING, "jobs": 1, "purchases": {
+        first.get_json()["purchaseId"]: ("PENDING", [("PROD002", 1, "PENDING")])}}
 
 
 @pytest.mark.parametrize("body,field", [
@@ -117,50 +153,59 @@ def test_idempotency_key_returns_the_first_purchase(client, store, buyer, redis_
     ({"products": [{"id": "PROD001"}]}, "products.0.quantity"),
     ({"products": [{"quantity": 1}]}, "products.0.id"),
 ])
-def test_invalid_purchase_is_400_and_records_nothing(client, store, buyer, redis_conn, body, field):
+def test_invalid_purchase_is_400_and_records_nothing(client, store, buyer, redis_conn, recorded, body, field):
     headers = buyer()
     response = client.post(PURCHASES, headers=headers, json=body)
     assert response.status_code == 400
     assert field in response.get_json()["errors"]
-    from rq import Queue
-
-    assert len(Queue("purchases", connection=redis_conn)) == 0
+    assert recorded(store.slug) == NOTHING
 
 
-def test_too_many_lines_is_400(client, store, buyer, superadmin_headers):
+def test_too_many_lines_is_400(client, store, buyer, superadmin_headers, recorded):
     client.patch(f"/superadmin/tenants/{store.slug}", headers=superadmin_headers,
                  json={"limits": {"maxProductsPerOrder": 2}})
     response = purchase(client, buyer(), ("PROD001", 1), ("PROD002", 1), ("PROD003", 1))
     assert response.status_code == 400
+    assert "maxProductsPerOrder" in response.get_json()["detail"]
+    assert recorded(store.slug) == NOTHING
 
 
-def test_other_customers_purchase_is_404(client, store, buyer):
+def test_other_customers_purchase_is_404(client, store, buyer, recorded):
     mine = purchase(client, buyer(), ("PROD001", 1)).get_json()["purchaseId"]
     other = buyer("other@acme.example.com")
     assert client.get(f"{PURCHASES}/{mine}", headers=other).status_code == 404
     assert client.post(f"{PURCHASES}/{mine}/cancel", headers=other).status_code == 404
+    assert recorded(store.slug)["purchases"] == {mine: ("PENDING", [("PROD001", 1, "PENDING")])}
 
 
-def test_other_stores_token_is_refused(client, store, buyer, create_tenant):
+def test_other_stores_token_is_refused(client, store, buyer, create_tenant, recorded):
     headers = buyer()
     other = create_tenant()
     assert purchase(client, {**headers, "X-Tenant-Slug": other}, ("PROD001", 1)).status_code == 401
+    assert recorded(other) == NOTHING and recorded(store.slug) == NOTHING
 
 
-def test_only_customers_may_purchase(client, store):
+def test_only_customers_may_purchase(client, store, recorded):
     assert purchase(client, store.partner, ("PROD001", 1)).status_code == 403
     assert purchase(client, {"X-Tenant-Slug": store.slug}, ("PROD001", 1)).status_code == 401
+    assert recorded(store.slug) == NOTHING
 
 
-def test_unknown_purchase_is_404(client, store, buyer):
-    assert client.get(f"{PURCHASES}/00000000-0000-4000-8000-000000000000", headers=buyer()).status_code == 404
+def test_unknown_purchase_is_404(client, store, buyer, recorded):
+    headers = buyer()
+    unknown = f"{PURCHASES}/00000000-0000-4000-8000-000000000000"
+    assert client.get(unknown, headers=headers).status_code == 404
+    assert client.post(f"{unknown}/cancel", headers=headers).status_code == 404
+    assert recorded(store.slug) == NOTHING
 
 
-def test_feature_disabled_is_403(client, store, buyer, superadmin_headers):
+def test_feature_disabled_is_403(client, store, buyer, superadmin_headers, recorded):
     headers = buyer()
     client.patch(f"/superadmin/tenants/{store.slug}", headers=superadmin_headers,
                  json={"features": {"purchaseGateway": False}})
-    assert purchase(client, headers, ("PROD001", 1)).status_code == 403
+    response = purchase(client, headers, ("PROD001", 1))
+    assert response.status_code == 403 and response.get_json()["title"] == "Feature Disabled"
+    assert recorded(store.slug) == NOTHING
 
 
 def test_reserved_items_become_an_api_order_cancelled_with_the_purchase(app, client, store, buyer, run_jobs):
