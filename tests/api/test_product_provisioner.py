@@ -24,8 +24,33 @@ def stock_of(client, store, sku: str) -> int:
                       ).get_json()["quantity"]
 
 
-def test_provision_customized_product(client, store, customer):
-    _, headers = customer()
+SEEDED_STOCK = {"PROD001": 50, "PROD002": 100, "PROD003": 30, "PROD004": 25, "PROD005": 40}
+
+
+@pytest.fixture
+def recorded(tenant_session):
+    """Factory: a store's stock by SKU and its provisioned products as sorted
+    [(customer id, sku, quantity, customization)]."""
+    from sqlalchemy import select
+
+    from core.catalog.models import Product
+    from core.provisioning.models import ProvisionedProduct
+
+    def factory(slug: str) -> dict:
+        with tenant_session(slug) as session:
+            stock = dict(session.execute(select(Product.sku, Product.stock)).all())
+            provisioned = sorted((p.customer_id, p.product.sku, p.quantity, p.customization)
+                                 for p in session.scalars(select(ProvisionedProduct)))
+        return {"stock": stock, "provisioned": provisioned}
+
+    return factory
+
+
+NOTHING = {"stock": SEEDED_STOCK, "provisioned": []}
+
+
+def test_provision_customized_product(client, store, customer, recorded):
+    customer_id, headers = customer()
     response = client.post(PROVISION, headers=headers, json={
         "productId": "PROD001", "quantity": 2, "customization": {"color": "Silver", "engraving": "Ada"}})
     assert response.status_code == 200, response.get_json()
@@ -35,15 +60,20 @@ def test_provision_customized_product(client, store, customer):
     assert item["quantity"] == 2 and item["customization"] == {"color": "Silver", "engraving": "Ada"}
     assert item["id"] and item["productId"]
     assert stock_of(client, store, "PROD001") == 48
+    assert recorded(store.slug) == {"stock": {**SEEDED_STOCK, "PROD001": 48}, "provisioned": [
+        (customer_id, "PROD001", 2, {"color": "Silver", "engraving": "Ada"})]}
+    assert [(p["id"], p["quantity"]) for p in client.get(LISTING, headers=headers).get_json()] == [(item["id"], 2)]
 
 
-def test_provision_by_uuid(client, store, customer):
-    _, headers = customer()
+def test_provision_by_uuid(client, store, customer, recorded):
+    customer_id, headers = customer()
     product_id = client.get("/product-provisioner/products/PROD002/availability", headers=headers
                             ).get_json()["productId"]
     response = client.post(PROVISION, headers=headers, json={"productId": product_id, "quantity": 1})
     assert response.status_code == 200
     assert response.get_json()["provisionedProducts"][0]["productId"] == product_id
+    assert recorded(store.slug) == {"stock": {**SEEDED_STOCK, "PROD002": 99},
+                                    "provisioned": [(customer_id, "PROD002", 1, {})]}
 
 
 @pytest.mark.parametrize("customization,field", [
@@ -52,13 +82,14 @@ def test_provision_by_uuid(client, store, customer):
     ({"color": "Black", "size": "XL"}, "customization.size"),      # unknown option
     ({"color": ""}, "customization.color"),                        # empty value
 ])
-def test_invalid_customization_is_400(client, store, customer, customization, field):
+def test_invalid_customization_is_400(client, store, customer, recorded, customization, field):
     _, headers = customer()
     response = client.post(PROVISION, headers=headers,
                            json={"productId": "PROD001", "quantity": 1, "customization": customization})
     assert response.status_code == 400
     assert field in response.get_json()["errors"]
     assert stock_of(client, store, "PROD001") == 50
+    assert recorded(store.slug) == NOTHING
 
 
 @pytest.mark.parametrize("body,field", [
@@ -68,42 +99,51 @@ def test_invalid_customization_is_400(client, store, customer, customization, fi
     ({"productId": "PROD002", "quantity": 1.5}, "quantity"),
     ({"quantity": 1}, "productId"),
 ])
-def test_invalid_request_is_400(client, store, customer, body, field):
+def test_invalid_request_is_400(client, store, customer, recorded, body, field):
     _, headers = customer()
     response = client.post(PROVISION, headers=headers, json=body)
     assert response.status_code == 400 and field in response.get_json()["errors"]
+    assert recorded(store.slug) == NOTHING
 
 
-def test_unknown_product_is_404(client, store, customer):
+def test_unknown_product_is_404(client, store, customer, recorded):
     _, headers = customer()
     assert client.post(PROVISION, headers=headers, json={"productId": "NOPE", "quantity": 1}).status_code == 404
+    assert recorded(store.slug) == NOTHING
 
 
-def test_short_stock_is_409_and_changes_nothing(client, store, customer):
+def test_short_stock_is_409_and_changes_nothing(client, store, customer, recorded):
     _, headers = customer()
     response = client.post(PROVISION, headers=headers, json={"productId": "PROD004", "quantity": 26})
     assert response.status_code == 409
     assert stock_of(client, store, "PROD004") == 25
     assert client.get(LISTING, headers=headers).get_json() == []
+    assert recorded(store.slug) == NOTHING
 
 
-def test_quota_exceeded_is_409(client, store, customer, superadmin_headers):
+def test_quota_exceeded_is_409(client, store, customer, superadmin_headers, recorded):
     client.patch(f"/superadmin/tenants/{store.slug}", headers=superadmin_headers,
                  json={"limits": {"provisioningQuotaPerCustomer": 5}})
-    _, headers = customer()
+    customer_id, headers = customer()
     assert client.post(PROVISION, headers=headers, json={"productId": "PROD002", "quantity": 4}).status_code == 200
     response = client.post(PROVISION, headers=headers, json={"productId": "PROD002", "quantity": 2})
     assert response.status_code == 409 and "quota" in response.get_json()["detail"]
     assert stock_of(client, store, "PROD002") == 96
-    _, other = customer("other@acme.example.com")
+    assert recorded(store.slug)["provisioned"] == [(customer_id, "PROD002", 4, {})]
+    other_id, other = customer("other@acme.example.com")
     assert client.post(PROVISION, headers=other, json={"productId": "PROD002", "quantity": 5}).status_code == 200
+    assert recorded(store.slug) == {"stock": {**SEEDED_STOCK, "PROD002": 91}, "provisioned": sorted(
+        [(customer_id, "PROD002", 4, {}), (other_id, "PROD002", 5, {})])}
 
 
-def test_only_customers_provision(client, store):
+def test_only_customers_provision(client, store, recorded):
     response = client.post(PROVISION, headers=store.partner, json={"productId": "PROD002", "quantity": 1})
     assert response.status_code == 403
     assert client.post(PROVISION, headers={"X-Tenant-Slug": store.slug},
                        json={"productId": "PROD002", "quantity": 1}).status_code == 401
+    assert client.post(PROVISION, headers=store.headers_for("store_admin"),
+                       json={"productId": "PROD002", "quantity": 1}).status_code == 403
+    assert recorded(store.slug) == NOTHING
 
 
 def test_availability(client, store, customer):
@@ -134,16 +174,19 @@ def test_listing_is_own_for_customers_and_all_for_store_admins(client, store, cu
     assert client.get(LISTING, headers=store.partner).status_code == 403
 
 
-def test_feature_disabled_is_403(client, store, customer, superadmin_headers):
+def test_feature_disabled_is_403(client, store, customer, superadmin_headers, recorded):
     _, headers = customer()
     client.patch(f"/superadmin/tenants/{store.slug}", headers=superadmin_headers,
                  json={"features": {"productProvisioning": False}})
-    assert client.post(PROVISION, headers=headers, json={"productId": "PROD002", "quantity": 1}).status_code == 403
+    response = client.post(PROVISION, headers=headers, json={"productId": "PROD002", "quantity": 1})
+    assert response.status_code == 403 and response.get_json()["title"] == "Feature Disabled"
+    assert recorded(store.slug) == NOTHING
 
 
-def test_customer_token_of_another_store_is_refused(client, store, customer, create_tenant):
+def test_customer_token_of_another_store_is_refused(client, store, customer, create_tenant, recorded):
     _, headers = customer()
     other = create_tenant()
     response = client.post(PROVISION, headers={**headers, "X-Tenant-Slug": other},
                            json={"productId": "PROD002", "quantity": 1})
     assert response.status_code == 401
+    assert recorded(other) == NOTHING and recorded(store.slug) == NOTHING
