@@ -31,6 +31,13 @@ def orders_of(store) -> list[Order]:
         return list(session.scalars(select(Order).order_by(Order.created_at)))
 
 
+def snapshot(store) -> dict:
+    """Everything a checkout request may change in the store: orders (with their lines), stock,
+    carts and idempotency records. A refused request leaves it as it was."""
+    return {"orders": [(o.status, [(i.sku, i.quantity) for i in o.items]) for o in orders_of(store)],
+            "stock": store.stocks(), "carts": store.carts(), "records": store.count(IdempotencyRecord)}
+
+
 # --- quote ---------------------------------------------------------------------------------------
 
 def test_quote_returns_totals_and_the_items_snapshot(client, store):
@@ -69,7 +76,13 @@ def test_quote_uses_the_tenants_settings(client, store):
 
 def test_quote_accepts_no_body(client, store):
     session_id = store.cart_with(("PROD004", 1))
-    assert client.post(QUOTE, headers=store.headers(session_id)).status_code == 200
+    before = snapshot(store)
+    response = client.post(QUOTE, headers=store.headers(session_id))
+    assert response.status_code == 200
+    body = response.get_json()
+    assert (body["subtotal"], body["tax"], body["shipping"], body["total"]) == (D("49.99"), D("7.50"), D("10.00"),
+                                                                                D("67.49"))
+    assert snapshot(store) == before  # a quote takes no stock and places nothing
 
 
 def test_quote_of_an_empty_or_missing_cart_is_400(client, store):
@@ -86,9 +99,12 @@ def test_quote_of_an_empty_or_missing_cart_is_400(client, store):
 def test_quote_when_stock_no_longer_covers_the_cart_is_409(client, store, change):
     session_id = store.cart_with(("PROD002", 1), ("PROD004", 2))
     store.set_product("PROD004", **change)
+    before = snapshot(store)
     response = client.post(QUOTE, headers=store.headers(session_id), json={})
     assert response.status_code == 409
     assert response.get_json()["title"] == "Insufficient Stock"
+    assert snapshot(store) == before
+    assert before["carts"] == {session_id: {"PROD002": 1, "PROD004": 2}}
 
 
 # --- place-order ---------------------------------------------------------------------------------
@@ -164,19 +180,24 @@ def test_place_order_with_too_little_stock_is_409_takes_nothing_and_may_be_retri
 def test_place_order_of_a_deactivated_product_is_409(client, store):
     session_id = store.cart_with(("PROD003", 1))
     store.set_product("PROD003", is_active=False)
+    before = snapshot(store)
     assert store.place_order(session_id).status_code == 409
     assert store.stock("PROD003") == 30
+    assert snapshot(store) == before and before["orders"] == []
 
 
 def test_place_order_beyond_max_products_per_order_is_400(client, store):
     store.configure(limits={"maxProductsPerOrder": 2})
     session_id = store.cart_with(("PROD001", 1), ("PROD002", 5), ("PROD003", 1))
+    before = snapshot(store)
     response = store.place_order(session_id)
     assert response.status_code == 400
     assert "maxProductsPerOrder" in response.get_json()["detail"]
+    assert snapshot(store) == before and before["orders"] == []
     client.delete(f"/api/cart/items/{client.get('/api/cart', headers=store.headers(session_id)).get_json()['items'][0]['id']}",
                   headers=store.headers(session_id))
     assert store.place_order(session_id).status_code == 200
+    assert snapshot(store)["orders"] == [("PENDING", [("PROD002", 5), ("PROD003", 1)])]
 
 
 @pytest.mark.parametrize("overrides, field", [
@@ -207,9 +228,11 @@ def test_place_order_without_a_field_is_400(client, store, field):
     session_id, key = store.cart_with(("PROD002", 1)), str(uuid.uuid4())
     body = place_order_body(key)
     del body[field]
+    before = snapshot(store)
     response = client.post(PLACE, headers=store.headers(session_id, **{"Idempotency-Key": key}), json=body)
     assert response.status_code == 400
     assert field in response.get_json()["errors"]
+    assert snapshot(store) == before and before["orders"] == [] and before["records"] == 0
 
 
 def test_place_order_without_the_idempotency_key_header_is_400(client, store):
@@ -235,30 +258,38 @@ def test_place_order_with_differing_keys_is_400(client, store):
 @pytest.mark.parametrize("session_id", [None, "abc"])
 def test_checkout_requires_a_uuid_session_id(client, store, path, session_id):
     key = str(uuid.uuid4())
+    store.cart_with(("PROD002", 1))
+    before = snapshot(store)
     headers = {"X-Tenant-Slug": store.slug, "Idempotency-Key": key}
     if session_id is not None:
         headers["X-Session-Id"] = session_id
     response = client.post(path, headers=headers, json=place_order_body(key) if path == PLACE else {})
     assert response.status_code == 400
     assert "X-Session-Id" in response.get_json()["errors"]
+    assert snapshot(store) == before
 
 
 @pytest.mark.parametrize("path", [QUOTE, PLACE])
 def test_checkout_is_403_when_the_checkout_feature_is_disabled(client, store, path):
     session_id, key = store.cart_with(("PROD002", 1)), str(uuid.uuid4())
     store.configure(features={"checkout": False})
+    before = snapshot(store)
     response = client.post(path, headers=store.headers(session_id, **{"Idempotency-Key": key}),
                            json=place_order_body(key) if path == PLACE else {})
     assert response.status_code == 403
     assert response.get_json()["title"] == "Feature Disabled"
+    assert snapshot(store) == before and before["carts"] == {session_id: {"PROD002": 1}}
 
 
 @pytest.mark.parametrize("path", [QUOTE, PLACE])
 def test_checkout_needs_a_ready_tenant(client, store, path):
     key = str(uuid.uuid4())
-    response = client.post(path, headers={"X-Tenant-Slug": "nowhere", "X-Session-Id": str(uuid.uuid4()),
+    session_id = store.cart_with(("PROD002", 1))
+    before = snapshot(store)
+    response = client.post(path, headers={"X-Tenant-Slug": "nowhere", "X-Session-Id": session_id,
                                           "Idempotency-Key": key}, json=place_order_body(key))
     assert response.status_code == 409 and response.get_json()["title"] == "Tenant not resolved"
+    assert snapshot(store) == before
 
 
 def test_place_order_without_guest_checkout_needs_a_token_of_the_store(client, store, shop):
@@ -280,9 +311,11 @@ def test_place_order_without_guest_checkout_needs_a_token_of_the_store(client, s
 
 def test_place_order_with_guest_checkout_still_refuses_a_bad_token(client, store):
     session_id = store.cart_with(("PROD002", 1))
+    before = snapshot(store)
     assert store.place_order(session_id, headers={"Authorization": "Bearer nonsense"}).status_code == 401
     assert store.place_order(session_id, headers={"Authorization": "Basic abc"}).status_code == 401
     assert orders_of(store) == []
+    assert snapshot(store) == before
 
 
 def test_place_order_by_a_customer_token_records_the_customer(client, store):
@@ -292,6 +325,7 @@ def test_place_order_by_a_customer_token_records_the_customer(client, store):
     session_id = store.cart_with(("PROD002", 1))
     assert store.place_order(session_id, headers=store.token_headers("customer", customer_id)).status_code == 200
     assert orders_of(store)[0].customer_id == customer_id
+    assert snapshot(store)["orders"] == [("PENDING", [("PROD002", 1)])] and store.stock("PROD002") == 99
 
 
 # --- idempotency ---------------------------------------------------------------------------------
