@@ -365,7 +365,9 @@ def test_catalog_unknown_tenant_is_409(client, path):
 
 @pytest.mark.parametrize("path", ENDPOINTS)
 def test_catalog_without_tenant_header_is_409(client, path):
-    assert client.get(path).status_code == 409
+    response = client.get(path)
+    assert response.status_code == 409
+    assert response.get_json()["title"] == "Tenant not resolved"
 
 
 @pytest.mark.parametrize("path", ENDPOINTS)
@@ -423,6 +425,7 @@ def test_catalog_is_public_and_never_reads_a_token(client, create_tenant, path):
     slug = create_tenant()
     response = client.get(path, headers={**tenant(slug), "Authorization": "Bearer not-a-token"})
     assert response.status_code == 200
+    assert response.get_json() == client.get(path, headers=tenant(slug)).get_json()
 
 
 def test_catalog_tenants_are_isolated(client, shop, create_product):
