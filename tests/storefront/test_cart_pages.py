@@ -89,9 +89,13 @@ def test_out_of_stock_product_has_no_add_button(shop, shopper):
 
 
 def test_adding_a_missing_product_is_404(shop, shopper):
-    s = shopper(shop().slug)
+    store = shop()
+    store.set_product("PROD005", is_active=False)
+    s = shopper(store.slug)
     assert s.post("/cart/items", {"product_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6", "quantity": "1"}).status_code == 404
     assert s.post("/cart/items", {"quantity": "1"}).status_code == 404
+    assert s.post("/cart/items", {"product_id": store.product_id("PROD005"), "quantity": "1"}).status_code == 404
+    assert store.count(CartItem) == 0
 
 
 @pytest.mark.parametrize("path", ["/cart/items", "/cart/items/x", "/cart/items/x/remove", "/checkout"])

@@ -151,9 +151,10 @@ def test_a_submission_while_the_first_still_runs_waits_on_a_page_that_follows_it
 
 
 def test_placed_page_of_an_unknown_key_goes_back_to_the_cart(buyer):
-    _store, s = buyer
+    store, s = buyer
     response = s.get(f"/checkout/placed/{uuid.uuid4()}")
     assert response.status_code == 303 and response.headers["Location"] == "/cart"
+    assert store.count(Order) == 0 and store.stock("PROD002") == 100
 
 
 def test_stock_gone_meanwhile_sends_the_shopper_to_the_cart_which_names_the_line(buyer):
@@ -175,6 +176,7 @@ def test_checkout_page_with_stock_gone_goes_to_the_cart(buyer):
     store.set_stock("PROD002", 0)
     response = s.get("/checkout")
     assert response.status_code == 303 and response.headers["Location"] == "/cart"
+    assert store.count(Order) == 0 and list(store.carts().values()) == [{"PROD002": 2}]
 
 
 def test_a_tampered_idempotency_key_is_refused_beside_the_form(buyer):
@@ -183,6 +185,8 @@ def test_a_tampered_idempotency_key_is_refused_beside_the_form(buyer):
     assert response.status_code == 400
     assert "This form has expired; reload the checkout page." in text_of(response)
     assert store.count(Order) == 0
+    assert store.count(IdempotencyRecord) == 0 and store.stock("PROD002") == 100
+    assert list(store.carts().values()) == [{"PROD002": 2}]
 
 
 def test_order_page_is_only_for_the_session_that_placed_it(buyer, shopper):
@@ -218,4 +222,8 @@ def test_an_order_placed_through_the_api_by_another_session_is_not_shown(buyer, 
     store, s = buyer
     api_session = store.cart_with(("PROD001", 1))
     number = store.place_order(api_session).get_json()["orderNumber"]
-    assert s.get(f"/orders/{number}").status_code == 404
+    page = s.get(f"/orders/{number}")
+    assert page.status_code == 404
+    assert number not in text_of(page)
+    # Nor did the API's order touch this shopper's cart.
+    assert len(store.carts()) == 2 and [lines for lines in store.carts().values() if lines] == [{"PROD002": 2}]
