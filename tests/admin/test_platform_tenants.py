@@ -211,6 +211,7 @@ def test_unknown_status_is_refused(portal, create_tenant):
     slug = create_tenant()
     assert portal.post(f"/admin/tenants/{slug}/status", {"status": "Deleted"}).status_code == 400
     assert portal.client.get("/public/tenant-config", headers={"X-Tenant-Slug": slug}).status_code == 200
+    assert tenant_row(portal.app, slug) == ("Ready", ["Success", "Success", "Success"])
 
 
 def features_of(portal, slug: str) -> dict:

@@ -60,7 +60,8 @@ def test_sign_in_without_its_csrf_token_is_refused(client, platform_host):
     response = client.post("/admin/login", base_url=f"http://{platform_host}",
                            data={"email": SUPERADMIN_EMAIL, "password": SUPERADMIN_PASSWORD})
     assert response.status_code == 400
-    assert client.get("/admin/tenants", base_url=f"http://{platform_host}").status_code == 302
+    after = client.get("/admin/tenants", base_url=f"http://{platform_host}")
+    assert after.status_code == 302 and after.headers["Location"].startswith("/admin/login?next=")
 
 
 def test_sign_in_starts_a_new_session(client, sign_in, platform_host):
@@ -120,7 +121,8 @@ def test_sign_out_ends_the_session(client, sign_in, platform_host):
     page = client.get("/admin/tenants", base_url=base).get_data(as_text=True)
     response = client.post("/admin/logout", base_url=base, data={"csrf_token": csrf_token(page)})
     assert response.status_code == 302
-    assert client.get("/admin/tenants", base_url=base).status_code == 302
+    after = client.get("/admin/tenants", base_url=base)
+    assert after.status_code == 302 and after.headers["Location"].startswith("/admin/login?next=")
 
 
 def test_sign_in_page_of_an_unknown_store_is_a_friendly_404(client, store_host):
