@@ -89,6 +89,7 @@ def test_a_bad_quantity_is_shown_beside_it_and_nothing_changes(portal, create_te
 def test_an_unknown_product_is_refused(portal, create_tenant):
     slug = create_tenant()
     before = stock_of(portal.client, slug, "PROD001")["quantity"]
+    assert before == 50
     response = portal.post("/admin/replenish", {"store": slug, "product": "no-such-product", "quantity": "3"})
     assert response.status_code == 404
     assert "Product 'no-such-product' not found." in form_errors(response.get_data(as_text=True))
@@ -106,6 +107,7 @@ def test_a_product_of_another_store_is_not_found(portal, create_tenant, create_p
 def test_a_suspended_store_cannot_be_replenished(portal, create_tenant):
     slug = create_tenant()
     before = stock_of(portal.client, slug, "PROD001")["quantity"]
+    assert before == 50
     portal.post(f"/admin/tenants/{slug}/status", {"status": "Suspended"})
     response = portal.post("/admin/replenish", {"store": slug, "product": "PROD001", "quantity": "3"})
     assert response.status_code == 423

@@ -193,6 +193,7 @@ def test_replenish_inline_answers_the_stock_cell_with_the_new_quantity_and_statu
     assert store_admin.stock("GADGET") == 4
     html = store_admin.post(f"/admin/products/{product_id}/replenish", {"quantity": "6"}, htmx=True).get_data(as_text=True)
     assert '<span class="quantity" data-testid="quantity">10</span>' in html and "in stock" in html
+    assert store_admin.stock("GADGET") == 10
 
 
 @pytest.mark.parametrize("quantity,message", [("0", "Quantity must be a positive integer."),
