@@ -75,7 +75,11 @@ def make_app(tmp_path, redis_url, control_template):
 
 
 @pytest.fixture
-def app(make_app):
+def app(request, make_app):
+    """The test's app: on SQLite files, or on PostgreSQL (pg_app) for a test parametrized with
+    tests.support.backends.on_both_backends (indirectly, "postgres")."""
+    if getattr(request, "param", "sqlite") == "postgres":
+        return request.getfixturevalue("pg_app")
     return make_app()
 
 

@@ -7,6 +7,8 @@ from decimal import Decimal
 
 import pytest
 
+from tests.support.backends import on_both_backends
+
 INVENTORY = "/inventory"
 SEEDED = [
     {"product_id": "PROD001", "name": "Wireless Headphones", "quantity": 50, "price": Decimal("79.99"), "status": "in_stock"},
@@ -66,6 +68,7 @@ def levels(client, slug: str) -> dict[str, int]:
     return {item["product_id"]: item["quantity"] for item in response.get_json()}
 
 
+@on_both_backends
 # --- reads --------------------------------------------------------------------------------------
 
 def test_list_inventory_lists_every_product_by_sku(client, create_tenant):
@@ -150,6 +153,7 @@ def test_inventory_tenants_are_isolated(client, create_tenant, create_product):
     assert len(client.get(INVENTORY, headers=tenant(second)).get_json()) == 5
 
 
+@on_both_backends
 # --- add ----------------------------------------------------------------------------------------
 
 def test_add_product_answers_201_with_the_new_item(client, admin_store):
@@ -161,6 +165,7 @@ def test_add_product_answers_201_with_the_new_item(client, admin_store):
                "status": "in_stock"}
     assert response.get_json() == created
     assert client.get(f"{INVENTORY}/PROD006", headers=tenant(slug)).get_json() == created
+    assert list(levels(client, slug)) == ["PROD001", "PROD002", "PROD003", "PROD004", "PROD005", "PROD006"]
     # The new product is an active catalog product with final price = price.
     listed = client.get("/api/catalog/products", headers=tenant(slug), query_string={"search": "keyboard"}).get_json()
     assert [(p["name"], p["finalPrice"], p["stock"]) for p in listed["items"]] == [
@@ -186,6 +191,7 @@ def test_add_product_rounds_the_price_half_up_to_cents(client, admin_store):
     assert client.get(f"{INVENTORY}/PROD008", headers=tenant(slug)).get_json()["price"] == Decimal("10.01")
 
 
+@on_both_backends
 def test_add_product_with_a_taken_sku_is_409(client, admin_store):
     slug, headers = admin_store()
     body = '{"product_id": "PROD001", "name": "Another", "quantity": 1, "price": 1}'
