@@ -14,6 +14,7 @@ from core.errors import IdempotencyConflict, InsufficientStock
 from core.idempotency.models import IdempotencyRecord, IdempotencyState
 from core.idempotency.services import (Claim, IdempotentRequest, StoredAnswer, caller_scope, claim_key,
                                        complete_claim, release_claim, request_fingerprint, run_once)
+from tests.support.backends import on_both_backends
 
 
 @pytest.fixture
@@ -88,6 +89,7 @@ def test_keys_are_separate_per_scope_and_key(store):
     assert isinstance(claim_key(store.db, other), Claim)
 
 
+@on_both_backends
 def test_a_stale_claim_is_taken_over_and_its_first_owner_can_no_longer_complete(store, main_session):
     first = claim_key(store.db, a_request(), now=utcnow() - timedelta(minutes=6))
     second = claim_key(store.db, a_request())
