@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.backends import on_both_backends
+
 INIT = "/provision/tenants/init"
 CONFIRM = "/provision/tenants/confirm"
 
@@ -91,7 +93,10 @@ def backdate_tenant(app, provisioning_id: str, **delta) -> None:
         db.session.commit()
 
 
+@on_both_backends
 def test_a_slug_never_confirmed_is_free_again_once_its_token_expired(app, client, redis_conn, tenant_record):
+    """The release compares timestamps in the database (timestamptz on PostgreSQL) and deletes
+    the old tenant's steps with it."""
     ttl = app.config["CONFIRM_TOKEN_TTL_SECONDS"]
     first = init(client).get_json()
     backdate_tenant(app, first["provisioningId"], seconds=ttl - 30)
@@ -106,6 +111,11 @@ def test_a_slug_never_confirmed_is_free_again_once_its_token_expired(app, client
     status = client.get(f"/provision/tenants/{second['provisioningId']}/status").get_json()
     assert status["status"] == "Pending" and len(status["steps"]) == 3
     assert tenant_record("my-store") == pending_record("Second Try")
+    with app.app_context():
+        from core.extensions import db
+        from core.tenancy.models import ProvisioningStep
+
+        assert db.session.scalar(db.select(db.func.count()).select_from(ProvisioningStep)) == 3  # none left over
     confirmed = client.post(CONFIRM, headers={"Authorization": f"Bearer {second['confirmToken']}"})
     assert confirmed.status_code == 200
     assert queued(redis_conn) == [(second["provisioningId"],)]

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.backends import on_both_backends
+
 DONE = [("CreateDatabase", "Success"), ("ApplyMigrations", "Success"), ("SeedData", "Success")]
 
 
@@ -111,8 +113,9 @@ def test_repair_brings_failed_tenant_to_ready(client, superadmin_headers, monkey
     assert len(client.get("/inventory", headers={"X-Tenant-Slug": "fix-me"}).get_json()) == 5
 
 
-def test_repair_keeps_existing_data(app, client, superadmin_headers, create_tenant):
-    slug = create_tenant()
+@on_both_backends
+def test_repair_keeps_existing_data(app, client, superadmin_headers, create_tenant, tenant_record):
+    slug = create_tenant(plan_code="BASIC")
     with app.app_context():
         from sqlalchemy import text
 
@@ -122,12 +125,14 @@ def test_repair_keeps_existing_data(app, client, superadmin_headers, create_tena
         url = get_tenant(slug).db_url
         with own_transaction(url) as session:
             session.execute(text("UPDATE products SET stock = 3 WHERE sku = 'PROD002'"))
-    assert client.post("/superadmin/tenants/repair", headers=superadmin_headers,
-                       json={"tenant": slug}).status_code == 200
+    repaired = client.post("/superadmin/tenants/repair", headers=superadmin_headers, json={"tenant": slug})
+    assert repaired.status_code == 200
+    assert repaired.get_json() == {"tenant": slug, "status": "Ready"}
     with app.app_context():
         with own_transaction(url) as session:
             assert session.execute(text("SELECT stock FROM products WHERE sku = 'PROD002'")).scalar() == 3
             assert session.execute(text("SELECT count(*) FROM products")).scalar() == 5
+    assert tenant_record(slug) == ready_record(plan="BASIC")
 
 
 def test_repair_unknown_tenant_is_404(client, superadmin_headers, tenant_slugs):

@@ -49,29 +49,6 @@ def test_init_confirm_worker_creates_a_real_database(pg_app, postgres_url, redis
         tenant_engine.dispose()
 
 
-def test_repair_on_postgres_keeps_data(pg_app, postgres_url, superadmin_headers_pg):
-    client = pg_app.test_client()
-    created = client.post("/superadmin/tenants", headers=superadmin_headers_pg,
-                          json={"slug": f"pg-repair-{uuid.uuid4().hex[:8]}", "name": "R", "planCode": "BASIC"})
-    assert created.status_code == 201, created.get_json()
-    slug = created.get_json()["slug"]
-    with pg_app.app_context():
-        from core.tenancy.admin import get_tenant
-        url = get_tenant(slug).db_url
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("UPDATE products SET stock = 7 WHERE sku = 'PROD001'"))
-    engine.dispose()
-
-    repaired = client.post("/superadmin/tenants/repair", headers=superadmin_headers_pg, json={"tenant": slug})
-    assert repaired.get_json() == {"tenant": slug, "status": "Ready"}
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        assert conn.scalar(text("SELECT stock FROM products WHERE sku = 'PROD001'")) == 7
-        assert conn.scalar(text("SELECT count(*) FROM products")) == 5
-    engine.dispose()
-
-
 def tenants_with_slug(app, slug: str) -> int:
     with app.app_context():
         return db.session.scalar(db.select(db.func.count()).select_from(Tenant).filter_by(slug=slug))
@@ -136,25 +113,3 @@ def test_a_slug_taken_after_the_check_is_a_conflict(pg_app):
             with pytest.raises(Conflict, match=f"A store with slug '{slug}' already exists."):
                 second.result(timeout=30)
     assert tenants_with_slug(pg_app, slug) == 1
-
-
-def test_an_expired_unconfirmed_slug_is_released_on_postgres(pg_app):
-    """The release of a never-confirmed slug compares timestamps with time zone in PostgreSQL and
-    deletes the old tenant's steps with it."""
-    from datetime import timedelta
-
-    from core.columns import utcnow
-    from core.tenancy.models import ProvisioningStep
-
-    with pg_app.app_context():
-        old, _ = init_provisioning("stale-store", "Stale", "Basic")
-        old_id = old.id
-        db.session.execute(db.update(Tenant).where(Tenant.id == old_id).values(
-            created_at=utcnow() - timedelta(seconds=pg_app.config["CONFIRM_TOKEN_TTL_SECONDS"] + 1)))
-        db.session.commit()
-        new, _ = init_provisioning("stale-store", "Fresh", "Basic")
-        db.session.commit()
-        assert db.session.get(Tenant, old_id) is None
-        assert db.session.scalar(db.select(db.func.count()).select_from(ProvisioningStep)
-                                 .where(ProvisioningStep.tenant_id == old_id)) == 0
-        assert [t.name for t in db.session.scalars(db.select(Tenant).filter_by(slug="stale-store"))] == ["Fresh"]
