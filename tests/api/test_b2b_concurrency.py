@@ -5,10 +5,10 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-import pytest
 from sqlalchemy import text
 
 from tests.support.b2b import b2b_store
+from tests.support.backends import on_both_backends
 from tests.support.processes import wait_until
 
 STOCK = 20
@@ -70,10 +70,6 @@ def run_race(app, live_server, rq_worker):
     assert final == 0
 
 
-def test_purchases_and_provisionings_never_oversell_on_sqlite(app, redis_conn, live_server, rq_worker):
+@on_both_backends
+def test_purchases_and_provisionings_never_oversell(app, redis_conn, live_server, rq_worker):
     run_race(app, live_server, rq_worker)
-
-
-@pytest.mark.postgres
-def test_purchases_and_provisionings_never_oversell_on_postgres(pg_app, redis_conn, live_server, rq_worker):
-    run_race(pg_app, live_server, rq_worker)

@@ -12,9 +12,9 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-import pytest
 
 from core.orders.models import Order
+from tests.support.backends import on_both_backends
 from tests.support.shop import place_order_body
 
 CONCURRENCY = 16
@@ -66,19 +66,11 @@ def retry_one_key_at_once(store, base_url: str) -> None:
     assert store.stock(SKU) == UNITS - 1
 
 
-def test_concurrent_place_orders_never_oversell_on_sqlite(app, shop, live_server):
+@on_both_backends
+def test_concurrent_place_orders_never_oversell(app, shop, live_server):
     race_for_the_last_units(shop(), live_server(app, workers=4).url)
 
 
-def test_concurrent_retries_of_one_key_place_one_order_on_sqlite(app, shop, live_server):
+@on_both_backends
+def test_concurrent_retries_of_one_key_place_one_order(app, shop, live_server):
     retry_one_key_at_once(shop(), live_server(app, workers=4).url)
-
-
-@pytest.mark.postgres
-def test_concurrent_place_orders_never_oversell_on_postgres(pg_app, pg_shop, live_server):
-    race_for_the_last_units(pg_shop(), live_server(pg_app, workers=4).url)
-
-
-@pytest.mark.postgres
-def test_concurrent_retries_of_one_key_place_one_order_on_postgres(pg_app, pg_shop, live_server):
-    retry_one_key_at_once(pg_shop(), live_server(pg_app, workers=4).url)

@@ -7,7 +7,8 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-import pytest
+
+from tests.support.backends import on_both_backends
 
 REQUESTS = 100
 STOCK = 37
@@ -41,22 +42,8 @@ def race_for_stock(base_url: str, headers: dict) -> None:
         assert (final["quantity"], final["status"]) == (0, "out_of_stock")
 
 
-def test_concurrent_reserves_never_oversell_on_sqlite(app, create_tenant, api_client_headers, live_server):
+@on_both_backends
+def test_concurrent_reserves_never_oversell(app, create_tenant, api_client_headers, live_server):
     slug = create_tenant()
     headers = {"X-Tenant-Slug": slug, **api_client_headers(slug, "store_admin")}
     race_for_stock(live_server(app, workers=4).url, headers)
-
-
-@pytest.mark.postgres
-def test_concurrent_reserves_never_oversell_on_postgres(pg_app, superadmin_headers_pg, live_server):
-    client = pg_app.test_client()
-    slug = f"pg-race-{uuid.uuid4().hex[:8]}"
-    created = client.post("/superadmin/tenants", headers=superadmin_headers_pg,
-                          json={"slug": slug, "name": "Race", "planCode": "PREMIUM"})
-    assert created.status_code == 201, created.get_json()
-    credentials = client.post(f"/superadmin/tenants/{slug}/api-clients", headers=superadmin_headers_pg,
-                              json={"name": "stock keeper", "role": "store_admin"}).get_json()
-    token = client.post("/auth/token", json={"grant_type": "client_credentials", "client_id": credentials["clientId"],
-                                             "client_secret": credentials["clientSecret"]}).get_json()["access_token"]
-    headers = {"X-Tenant-Slug": slug, "Authorization": f"Bearer {token}"}
-    race_for_stock(live_server(pg_app, workers=4).url, headers)
