@@ -2,10 +2,14 @@
 read from the idempotency record whose stored answer names the order (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from alembic import command
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
+
+from tests.support.backends import BACKENDS
 
 NOW = "2026-11-30 12:00:00"
 
@@ -56,21 +60,24 @@ EXPECTED = {"ORD-20261130-AAAAAA": "shopper-a", "ORD-20261130-BBBBBB": "shopper-
             "ORD-20261130-CCCCCC": None, "ORD-20261130-DDDDDD": None}
 
 
-def test_backfill_on_sqlite(tmp_path):
-    assert _backfill(f"sqlite:///{tmp_path / 'tenant.db'}") == EXPECTED
-
-
-@pytest.mark.postgres
-def test_backfill_on_postgresql(postgres_url):
-    import uuid
-
+@pytest.fixture(params=BACKENDS)
+def empty_database(request, tmp_path):
+    """The URL of a new, empty database: a SQLite file, or a PostgreSQL database dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'tenant.db'}"
+        return
+    postgres_url = request.getfixturevalue("postgres_url")
     name = f"sf_test_m0004_{uuid.uuid4().hex[:8]}"
     admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        assert _backfill(postgres_url.set(database=name).render_as_string(hide_password=False)) == EXPECTED
+        yield postgres_url.set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_backfill(empty_database):
+    assert _backfill(empty_database) == EXPECTED

@@ -7,9 +7,9 @@ from __future__ import annotations
 import uuid
 
 import httpx
-import pytest
 
 from tests.conftest import SUPERADMIN_EMAIL, SUPERADMIN_PASSWORD
+from tests.support.backends import on_both_backends
 from tests.support.processes import wait_until
 
 
@@ -99,10 +99,6 @@ def journey(app, live_server, rq_worker) -> None:
         assert {sku: stock(sku) for sku in initial} == after_provision
 
 
-def test_b2b_journey_over_http_on_sqlite(app, redis_conn, live_server, rq_worker):
+@on_both_backends
+def test_b2b_journey_over_http(app, redis_conn, live_server, rq_worker):
     journey(app, live_server, rq_worker)
-
-
-@pytest.mark.postgres
-def test_b2b_journey_over_http_on_postgres(pg_app, redis_conn, live_server, rq_worker):
-    journey(pg_app, live_server, rq_worker)

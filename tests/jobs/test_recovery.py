@@ -14,6 +14,7 @@ from rq.job import Job
 from sqlalchemy import text, update
 
 from tests.support.b2b import b2b_store
+from tests.support.backends import on_both_backends
 from tests.support.processes import ROOT, process_env, wait_until
 
 PURCHASES = "/purchase-gateway/purchases"
@@ -84,6 +85,7 @@ def status_of(client, store, purchase_id: str) -> str:
     return client.get(f"{PURCHASES}/{purchase_id}", headers=store.customer).get_json()["status"]
 
 
+@on_both_backends
 def test_a_purchase_whose_job_was_never_queued_is_queued_once_and_completed(app, client, redis_conn, run_jobs):
     store = b2b_store(client)
     before = stock(app, store.slug, "PROD001")
@@ -129,7 +131,9 @@ def test_a_purchase_whose_job_is_still_queued_is_left_alone(app, client, redis_c
     assert len(Queue("purchases", connection=redis_conn)) == 1
 
 
+@on_both_backends
 def test_a_purchase_younger_than_the_grace_period_is_left_alone(app, client, redis_conn):
+    """The age is compared in the database (timestamps with time zone on PostgreSQL)."""
     store = b2b_store(client)
     record_purchase_without_job(app, store.slug, age=timedelta(seconds=5))
     assert sweep(app).purchases == {}
@@ -224,25 +228,6 @@ def test_the_cron_scheduler_and_a_worker_recover_a_lost_purchase(app, client, re
         cron.terminate()
         cron.wait(timeout=30)
         worker.stop()
-
-
-@pytest.mark.postgres
-def test_recovery_on_postgresql(pg_app, redis_conn):
-    """The same sweep on PostgreSQL (timestamps with time zone compared in the database)."""
-    client = pg_app.test_client()
-    store = b2b_store(client)
-    young = record_purchase_without_job(pg_app, store.slug, age=timedelta(seconds=5))
-    old = record_purchase_without_job(pg_app, store.slug)
-    assert sweep(pg_app).purchases == {store.slug: 1}
-    with pg_app.app_context():
-        from rq import SimpleWorker
-
-        from core.purchases.services import purchase_job_id
-
-        assert Queue("purchases", connection=redis_conn).job_ids == [purchase_job_id(store.slug, old)]
-        SimpleWorker(["purchases"], connection=redis_conn).work(burst=True, with_scheduler=False)
-    assert status_of(client, store, old) == "COMPLETED"
-    assert status_of(client, store, young) == "PENDING"
 
 
 def test_the_sweep_leaves_the_engine_cache_alone(app, client, redis_conn):
