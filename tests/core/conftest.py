@@ -1,2 +1,2 @@
 """Fixtures of the domain tests that live outside the root conftest."""
-from tests.support.shop import pg_shop, shop  # noqa: F401  (fixtures: a store to shop in)
+from tests.support.shop import shop  # noqa: F401  (fixture: a store to shop in, on the backend of `app`)
