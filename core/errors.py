@@ -15,6 +15,7 @@ class ErrorCode(StrEnum):
     CONFLICT = "conflict"
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
+    GUEST_CHECKOUT_DISABLED = "guest-checkout-disabled"
     FEATURE_DISABLED = "feature-disabled"
     LIMIT_EXCEEDED = "limit-exceeded"
     TENANT_NOT_RESOLVED = "tenant-not-resolved"
@@ -63,6 +64,12 @@ class IdempotencyConflict(Conflict):
 
 class Unauthorized(DomainError):
     status, code, title = 401, ErrorCode.UNAUTHORIZED, "Unauthorized"
+
+
+class GuestCheckoutDisabled(Unauthorized):
+    """Placing an order without credentials in a store that does not sell to guests."""
+
+    code, title = ErrorCode.GUEST_CHECKOUT_DISABLED, "Unauthorized"
 
 
 class Forbidden(DomainError):

@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 
 from core.catalog.services import MAX_PRICE, MAX_SEARCH_LENGTH
 from core.orders.models import PaymentMethod
-from core.orders.services import normalize_order_phone
+from core.orders.services import OrderContact, normalize_order_phone
 
 # Quantities are 32-bit integers in the database (as api/cart.py's MAX_QUANTITY).
 MAX_QUANTITY = 2_147_483_647
@@ -102,7 +102,8 @@ class CheckoutForm(FlaskForm):
     payment_method = PaymentMethodField("Payment method", choices=[SelectChoice(m.value, PAYMENT_LABELS[m]) for m in PaymentMethod],
                                 validators=[DataRequired("Choose a payment method.")])
 
-    def payload(self) -> dict:
-        """The validated order fields, in the API's names (the idempotency fingerprint)."""
-        return {"email": self.email.data.strip(), "phone": self.phone.data,
-                "shippingAddress": self.shipping_address.data.strip(), "paymentMethod": self.payment_method.data}
+    def contact(self) -> OrderContact:
+        """The validated order fields (the phone already in E.164)."""
+        return OrderContact(email=self.email.data.strip(), phone=self.phone.data,
+                            shipping_address=self.shipping_address.data.strip(),
+                            payment_method=PaymentMethod(self.payment_method.data))
