@@ -11,8 +11,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.auth.models import CLIENT_ROLES
 from core.errors import DomainError
-from core.inventory.services import MAX_STOCK
 from core.tenancy.features import Feature, Limit
+from core.validation import MAX_QUANTITY
 
 
 class LoginForm(FlaskForm):
@@ -67,7 +67,7 @@ for _feature in Feature:
     setattr(OverridesForm, f"feature_{_feature}", SelectField(_feature, choices=FEATURE_CHOICES))
 for _limit in Limit:
     setattr(OverridesForm, f"limit_{_limit}",
-            IntegerField(_limit, validators=[Optional(), NumberRange(min=0, max=MAX_STOCK)]))
+            IntegerField(_limit, validators=[Optional(), NumberRange(min=0, max=MAX_QUANTITY)]))
 
 
 class StoreAdminForm(FlaskForm):
@@ -120,7 +120,7 @@ class TenantReplenishForm(FlaskForm):
     q = HiddenField()
     quantity = IntegerField("Units to add", validators=[
         InputRequired("Enter how many units to add."), NumberRange(min=1, message="Add at least 1 unit."),
-        NumberRange(max=MAX_STOCK, message=f"Add at most {MAX_STOCK} units at a time.")])
+        NumberRange(max=MAX_QUANTITY, message=f"Add at most {MAX_QUANTITY} units at a time.")])
 def show_domain_error(form: FlaskForm, exc: DomainError, fields: dict[str, str] | None = None,
                       default: str | None = None) -> int:
     """Put a domain error beside the fields it names and return its status code to answer with.

@@ -23,7 +23,7 @@ from core.customers.services import list_customers
 from core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from core.inventory.services import find_product, products_to_restock, replenish_product_stock, stock_status
 from core.money import format_money
-from core.orders import services as orders_service
+from core.orders import lifecycle, queries, reports
 from core.orders.models import OrderChannel, OrderStatus
 from web.htmx import page_or_partial
 from web.tenancy import current_tenant, host_slug, resolved_tenant, tenant_db
@@ -64,7 +64,7 @@ def _page_number() -> int:
 def dashboard():
     """Orders and revenue of the last 30 days (charts with a table), products to restock."""
     session = tenant_db()
-    report = orders_service.daily_sales(session, SALES_DAYS)
+    report = reports.daily_sales(session, SALES_DAYS)
     restock, restock_total = products_to_restock(session, limit=10)
     days = [day.day for day in report.days]
     return render_template(
@@ -171,7 +171,7 @@ def _same_portal(url: str | None) -> bool:
 def orders():
     """Orders of both channels (storefront, api), filtered by channel and status, newest first."""
     channel, status, page = request.args.get("channel") or None, request.args.get("status") or None, _page_number()
-    items, total = orders_service.list_orders(tenant_db(), page=page, page_size=PAGE_SIZE, channel=channel,
+    items, total = queries.list_orders(tenant_db(), page=page, page_size=PAGE_SIZE, channel=channel,
                                               status=status)
     return page_or_partial("admin/store/orders.html", "admin/store/_orders_table.html", dict(
         orders=items, total=total, page=page, pages=total_pages(total, PAGE_SIZE), channel=channel, status=status,
@@ -180,7 +180,7 @@ def orders():
 
 @bp.get("/orders/<order_id>")
 def order(order_id: str):
-    return render_template("admin/store/order.html", order=orders_service.get_order(tenant_db(), order_id),
+    return render_template("admin/store/order.html", order=queries.get_order(tenant_db(), order_id),
                            form=CancelOrderForm(), error=None)
 
 
@@ -191,9 +191,9 @@ def cancel_order(order_id: str):
     # The form is only its CSRF token, which CSRFProtect has checked before this view runs.
     session = tenant_db(write=True)
     try:
-        cancelled = orders_service.cancel_pending_order(session, order_id)
+        cancelled = lifecycle.cancel_pending_order(session, order_id)
     except Conflict as exc:
-        return render_template("admin/store/order.html", order=orders_service.get_order(session, order_id),
+        return render_template("admin/store/order.html", order=queries.get_order(session, order_id),
                                form=CancelOrderForm(), error=exc.detail), exc.status
     flash(f"Order {cancelled.number} was cancelled; its stock was given back.")
     return redirect(url_for(".order", order_id=cancelled.id), 303)

@@ -11,8 +11,10 @@ from api.cart import SessionHeaders, cart_item_dto
 from api.schemas import CamelModel, Money, problem_responses
 from core.errors import ValidationFailed
 from core.orders import checkout
-from core.orders import services as orders
 from core.orders.models import PaymentMethod
+from core.orders.placement import OrderContact
+from core.orders.pricing import Quote
+from core.validation import normalize_phone
 from web.auth import current_principal
 from web.tenancy import current_tenant, tenant_db
 
@@ -48,7 +50,7 @@ class PlaceOrderRequest(CamelModel):
     @field_validator("phone")
     @classmethod
     def _possible_phone(cls, value: str) -> str:
-        return orders.normalize_order_phone(value)
+        return normalize_phone(value)
 
 
 class QuoteItemDto(CamelModel):
@@ -76,7 +78,7 @@ class PlaceOrderResponse(CamelModel):
     created_at: str
 
 
-def quote_dto(quote: orders.Quote) -> dict:
+def quote_dto(quote: Quote) -> dict:
     totals = quote.totals
     return {"subtotal": totals.subtotal, "tax": totals.tax, "shipping": totals.shipping, "total": totals.total,
             "items": [cart_item_dto(item, image=False) for item in quote.items]}
@@ -109,7 +111,7 @@ def place_order(header: PlaceOrderHeaders, body: PlaceOrderRequest):
     while the first is still running, gets 409."""
     if body.idempotency_key != header.idempotency_key:
         raise ValidationFailed.field("idempotencyKey", "idempotencyKey must match the Idempotency-Key header.")
-    contact = orders.OrderContact(email=body.email, phone=body.phone, shipping_address=body.shipping_address,
+    contact = OrderContact(email=body.email, phone=body.phone, shipping_address=body.shipping_address,
                                   payment_method=PaymentMethod(body.payment_method))
     answer = checkout.place_checkout_order(
         tenant_db(write=True), current_tenant(), current_principal(),

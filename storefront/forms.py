@@ -12,10 +12,9 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 
 from core.catalog.services import MAX_PRICE, MAX_SEARCH_LENGTH
 from core.orders.models import PaymentMethod
-from core.orders.services import OrderContact, normalize_order_phone
+from core.orders.placement import OrderContact
+from core.validation import MAX_QUANTITY, normalize_phone
 
-# Quantities are 32-bit integers in the database (as api/cart.py's MAX_QUANTITY).
-MAX_QUANTITY = 2_147_483_647
 PAYMENT_LABELS = {PaymentMethod.CREDIT_CARD: "Credit card", PaymentMethod.PAYPAL: "PayPal",
                   PaymentMethod.CASH_ON_DELIVERY: "Cash on delivery"}
 
@@ -77,7 +76,7 @@ class PaymentMethodField(RadioField):
 
 def _international_phone(_form, field) -> None:
     try:
-        field.data = normalize_order_phone(field.data)
+        field.data = normalize_phone(field.data)
     except ValueError as exc:
         raise ValidationError(str(exc)) from None
 

@@ -19,8 +19,9 @@ from core.errors import (DomainError, FeatureDisabled, GuestCheckoutDisabled, Id
                          LimitExceeded, NotFound, ValidationFailed)
 from core.inventory.services import stock_status
 from core.orders import checkout as checkout_service
-from core.orders import services as orders
+from core.orders import pricing
 from core.orders.models import PaymentMethod
+from core.orders.queries import get_session_order
 from core.tenancy.features import Feature, effective_features, require_feature
 from core.tenancy.resolve import ready_tenants
 from storefront.forms import (PAYMENT_LABELS, AddToCartForm, CartQuantityForm, CatalogFilterForm, CheckoutForm,
@@ -112,7 +113,7 @@ def shop_context() -> dict:
     tenant = resolved_tenant()
     if tenant is None:
         return {}
-    return {"store": tenant, "features": features(), "cart_count": cart_count, "line_total": orders.line_total,
+    return {"store": tenant, "features": features(), "cart_count": cart_count, "line_total": pricing.line_total,
             "payment_label": lambda method: PAYMENT_LABELS.get(method, method or ""),
             "stock_label": lambda p: STOCK_LABELS[stock_status(p.stock, p.low_stock_threshold)],
             "stock_state": lambda p: stock_status(p.stock, p.low_stock_threshold)}
@@ -197,7 +198,7 @@ def add_to_cart():
 
 def _render_cart(cart, *, line_errors: dict | None = None, status: int = 200):
     items = list(cart.items) if cart is not None else []
-    context = {"items": items, "subtotal": orders.items_subtotal(items), "shortfalls": orders.stock_shortfalls(items),
+    context = {"items": items, "subtotal": pricing.items_subtotal(items), "shortfalls": pricing.stock_shortfalls(items),
                "line_errors": line_errors or {}, "remove_form": RemoveItemForm()}
     if request.htmx:
         return render_template("storefront/_cart.html", oob_count=True, **context), status
@@ -332,4 +333,4 @@ def order(number: str):
     sid = shopper_id()
     if sid is None:
         raise NotFound("Order not found.")
-    return render_template("storefront/order.html", order=orders.get_session_order(tenant_db(), sid, number))
+    return render_template("storefront/order.html", order=get_session_order(tenant_db(), sid, number))

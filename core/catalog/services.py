@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 import core.sqlite_hints  # noqa: F401  (renders the INDEXED BY hints below)
 from core.catalog.models import Category, Product, product_categories
 from core.errors import Conflict, NotFound, ValidationFailed
-from core.inventory.services import MAX_STOCK
 from core.money import final_price, to_money
 from core.tenancy.features import Limit, check_limit
+from core.validation import MAX_QUANTITY
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -352,7 +352,7 @@ def _check_product_fields(session: Session, errors: dict, *, name, price, discou
     if ratio is not None and not 0 <= ratio <= 1:
         errors["discount"] = ["discount must be from 0 to 1."]
     if isinstance(low_stock_threshold, bool) or not isinstance(low_stock_threshold, int) \
-            or not 0 <= low_stock_threshold <= MAX_STOCK:
+            or not 0 <= low_stock_threshold <= MAX_QUANTITY:
         errors["lowStockThreshold"] = ["lowStockThreshold must be a non-negative integer."]
     category_ids = list(category_ids or ())
     categories = []
@@ -383,8 +383,8 @@ def create_product(session: Session, tenant, *, sku: str, name: str, price, quan
     sku = sku.strip() if isinstance(sku, str) else sku
     if (problem := sku_problem(sku)) is not None:
         errors["sku"] = [problem]
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 <= quantity <= MAX_STOCK:
-        errors["quantity"] = [f"quantity must be an integer from 0 to {MAX_STOCK}."]
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 <= quantity <= MAX_QUANTITY:
+        errors["quantity"] = [f"quantity must be an integer from 0 to {MAX_QUANTITY}."]
     fields = _check_product_fields(session, errors, name=name, price=price, discount=discount,
                                    low_stock_threshold=low_stock_threshold, category_ids=category_ids,
                                    images=images, dynamic_attributes=dynamic_attributes,

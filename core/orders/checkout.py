@@ -24,7 +24,8 @@ from core.cart.services import find_cart
 from core.errors import GuestCheckoutDisabled
 from core.idempotency.services import IdempotentRequest, StoredAnswer, caller_scope, key_state, request_fingerprint
 from core.orders.models import Order
-from core.orders.services import OrderContact, Quote, place_order_idempotently, quote
+from core.orders.placement import OrderContact, place_order_idempotently
+from core.orders.pricing import Quote, quote
 from core.tenancy.features import Feature, effective_features, require_feature
 from core.tenancy.models import Tenant
 from core.unit_of_work import commits, own_transaction
@@ -67,10 +68,10 @@ def require_placing(tenant: Tenant, principal: Principal | None) -> None:
 
 
 def quote_cart(session: Session, tenant: Tenant, session_id: str | None) -> Quote:
-    """The quote of the session's cart (core.orders.services.quote: 400 when the cart is missing
+    """The quote of the session's cart (core.orders.pricing.quote: 400 when the cart is missing
     or empty, 409 when a product's stock no longer covers its line). Reads only."""
     require_checkout(tenant)
-    return quote(session, tenant, find_cart(session, session_id) if session_id else None)
+    return quote(tenant, find_cart(session, session_id) if session_id else None)
 
 
 def _scope(tenant: Tenant, principal: Principal | None, session_id: str) -> str:

@@ -9,7 +9,7 @@ from decimal import Decimal as D
 import pytest
 
 from core.columns import utcnow
-from core.orders.services import daily_sales
+from core.orders.reports import daily_sales
 from tests.support.shop import pg_shop  # noqa: F401  (fixture)
 from tests.support.store_admin import store_admin  # noqa: F401  (fixture)
 
@@ -50,7 +50,8 @@ def test_daily_sales_on_postgresql_agrees(pg_shop, pg_app):
     from sqlalchemy import text, update
 
     from core.orders.models import Order
-    from core.orders.services import OrderContact, OrderLine, cancel_order, create_order
+    from core.orders.lifecycle import cancel_order
+    from core.orders.placement import OrderContact, OrderLine, create_order
     from core.tenancy.admin import get_tenant
 
     shop = pg_shop()

@@ -16,7 +16,7 @@ from core.idempotency.models import IdempotencyRecord, IdempotencyState
 from core.idempotency.services import caller_scope
 from core.orders.checkout import CheckoutRequest
 from core.orders.models import Order, PaymentMethod
-from core.orders.services import OrderContact
+from core.orders.placement import OrderContact
 from tests.support.shop import place_order_body
 
 QUOTE = "/api/checkout/quote"

@@ -64,6 +64,7 @@ def test_invalid_customization_is_400(client, store, customer, customization, fi
 @pytest.mark.parametrize("body,field", [
     ({"productId": "PROD002", "quantity": 0}, "quantity"),
     ({"productId": "PROD002", "quantity": -3}, "quantity"),
+    ({"productId": "PROD002", "quantity": 2_147_483_648}, "quantity"),
     ({"productId": "PROD002", "quantity": "2"}, "quantity"),
     ({"productId": "PROD002", "quantity": 1.5}, "quantity"),
     ({"quantity": 1}, "productId"),
@@ -72,6 +73,7 @@ def test_invalid_request_is_400(client, store, customer, body, field):
     _, headers = customer()
     response = client.post(PROVISION, headers=headers, json=body)
     assert response.status_code == 400 and field in response.get_json()["errors"]
+    assert stock_of(client, store, "PROD002") == 100
 
 
 def test_unknown_product_is_404(client, store, customer):
