@@ -124,9 +124,10 @@ class TenantReplenishForm(FlaskForm):
 def show_domain_error(form: FlaskForm, exc: DomainError, fields: dict[str, str] | None = None,
                       default: str | None = None) -> int:
     """Put a domain error beside the fields it names and return its status code to answer with.
-    ValidationFailed.errors is keyed by the API's field names (`lowStockThreshold`); `fields` maps
-    them onto this form's fields (a name the form has maps to itself). An error without fields
-    goes beside `default`, or above the form; one naming no field of the form, above the form."""
+    ValidationFailed.errors and DomainError.field use the API's field names (`lowStockThreshold`,
+    `contactEmail`); `fields` maps them onto this form's fields (a name the form has maps to
+    itself). An error that names no field goes beside `default`, or above the form; one naming
+    no field of the form, above the form."""
     fields = fields or {}
     for key, messages in (exc.errors or {}).items():
         name = fields.get(key, key)
@@ -135,8 +136,9 @@ def show_domain_error(form: FlaskForm, exc: DomainError, fields: dict[str, str] 
         else:
             form.form_errors.append(f"{key}: {' '.join(messages)}")
     if not exc.errors:
-        if default and default in form:
-            form[default].errors = [*form[default].errors, exc.detail]
+        target = fields.get(exc.field, exc.field) if exc.field else default
+        if target and target in form:
+            form[target].errors = [*form[target].errors, exc.detail]
         else:
             form.form_errors.append(exc.detail)
     return exc.status

@@ -106,10 +106,7 @@ def new_product():
         try:
             product = catalog.create_product(session, current_tenant(), sku=form.sku.data, quantity=form.quantity.data,
                                              **form.product_values())
-        except Conflict as exc:
-            form.sku.errors = [*form.sku.errors, exc.detail]
-            return _product_form_page(form, status=exc.status)
-        except DomainError as exc:
+        except DomainError as exc:  # a taken SKU (AlreadyExists) goes beside its field like the rest
             show_domain_error(form, exc, form.DOMAIN_FIELDS)
             return _product_form_page(form, status=exc.status)
         flash(f"Product {product.name} ({product.sku}) was added.")

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 import core.sqlite_hints  # noqa: F401  (renders the INDEXED BY hints below)
 from core.catalog.models import Category, Product, product_categories
-from core.errors import Conflict, NotFound, ValidationFailed
+from core.errors import AlreadyExists, NotFound, ValidationFailed
 from core.money import final_price, to_money
 from core.tenancy.features import Limit, check_limit
 from core.validation import MAX_QUANTITY
@@ -394,7 +394,7 @@ def create_product(session: Session, tenant, *, sku: str, name: str, price, quan
 
     _lock_product_creation(session)
     if session.scalar(select(Product.id).where(Product.sku == sku)) is not None:
-        raise Conflict(f"A product with SKU '{sku}' already exists.", sku=sku)
+        raise AlreadyExists(f"A product with SKU '{sku}' already exists.", field="sku", sku=sku)
     existing = session.scalar(select(func.count()).select_from(Product)) or 0
     check_limit(tenant, Limit.MAX_PRODUCTS, existing + 1)
 
@@ -410,7 +410,7 @@ def create_product(session: Session, tenant, *, sku: str, name: str, price, quan
         session.flush()
     except IntegrityError as exc:
         # Another transaction took the SKU between our check and our insert.
-        raise Conflict(f"A product with SKU '{sku}' already exists.", sku=sku) from exc
+        raise AlreadyExists(f"A product with SKU '{sku}' already exists.", field="sku", sku=sku) from exc
     return product
 
 
