@@ -32,7 +32,6 @@ MAX_PAGE_SIZE = 100
 MAX_PRICE = Decimal("9999999999.99")
 MAX_SEARCH_LENGTH = 200
 SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-LIKE_ESCAPE = "\\"
 
 
 def _uuid_or_none(value) -> str | None:
@@ -52,11 +51,6 @@ def sku_problem(sku) -> str | None:
     if _uuid_or_none(sku) is not None:
         return "SKU must not be a UUID."
     return None
-
-
-def _like_contains(term: str) -> str:
-    escaped = term.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", LIKE_ESCAPE + "%").replace("_", LIKE_ESCAPE + "_")
-    return f"%{escaped}%"
 
 
 def _check_listing(page: int, page_size: int, search: str, min_price, max_price) -> None:
@@ -110,12 +104,13 @@ BY_NAME = "INDEXED BY ix_products_active_name"
 
 
 def _name_contains(session: Session, term: str):
-    pattern = _like_contains(term)
+    """The name contains `term`, whatever its case; '%' and '_' in it are plain characters
+    (SQLAlchemy's autoescape)."""
     if session.get_bind().dialect.name == "sqlite":
         # SQLite's LIKE already ignores ASCII case, exactly as lower() does (both ASCII-only), and
         # a bare column lets the LIKE run on the name index's entries, before any row is read.
-        return Product.name.like(pattern, escape=LIKE_ESCAPE)
-    return Product.name.ilike(pattern, escape=LIKE_ESCAPE)
+        return Product.name.contains(term, autoescape=True)
+    return Product.name.icontains(term, autoescape=True)
 
 
 def list_products(session: Session, *, page: int, page_size: int, search: str | None = None,
@@ -447,10 +442,9 @@ def list_admin_products(session: Session, *, page: int, page_size: int,
     _check_listing(page, page_size, search, None, None)
     conditions = []
     if search:
-        # Both sides lowered by the database's own lower(), so they always agree on what case is.
-        pattern = func.lower(_like_contains(search))
-        conditions.append(func.lower(Product.name).like(pattern, escape=LIKE_ESCAPE)
-                          | func.lower(Product.sku).like(pattern, escape=LIKE_ESCAPE))
+        # icontains lowers both sides with the database's own lower(), so they agree on what case is.
+        conditions.append(Product.name.icontains(search, autoescape=True)
+                          | Product.sku.icontains(search, autoescape=True))
     total = session.scalar(select(func.count()).select_from(Product).where(*conditions)) or 0
     products = session.scalars(select(Product).where(*conditions).order_by(Product.name, Product.id)
                                .limit(page_size).offset((page - 1) * page_size)).all()
