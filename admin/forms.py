@@ -209,7 +209,7 @@ class MultiCheckboxField(SelectMultipleField):
 
 class ProductForm(FlaskForm):
     """A product's details as the store admin edits them. The form only parses (numbers, the
-    one-per-line text areas); the rules are core.catalog.services', shown beside the fields."""
+    one-per-line text areas); the rules are core.catalog.rules', shown beside the fields."""
 
     # The domain's error keys (the API's field names) → this form's fields.
     DOMAIN_FIELDS = {"sku": "sku", "name": "name", "price": "price", "discount": "discount",

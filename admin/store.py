@@ -16,8 +16,9 @@ from admin.charts import bar_chart
 from admin.forms import (ApiClientForm, CancelOrderForm, NewProductForm, ProductForm, ReplenishForm,
                          show_domain_error)
 from core.auth import services as auth_services
-from core.catalog import services as catalog
-from core.catalog.services import total_pages
+from core.catalog import listing
+from core.catalog import products as catalog_products
+from core.catalog.listing import total_pages
 from core.customers.models import CustomerStatus
 from core.customers.services import list_customers
 from core.errors import Conflict, DomainError, NotFound, ValidationFailed
@@ -81,7 +82,7 @@ def dashboard():
 def products():
     """Every product, inactive ones too, searchable by name or SKU, with stock badges."""
     search, page = request.args.get("q", "").strip(), _page_number()
-    items, total = catalog.list_admin_products(tenant_db(), page=page, page_size=PAGE_SIZE, search=search)
+    items, total = listing.list_admin_products(tenant_db(), page=page, page_size=PAGE_SIZE, search=search)
     return page_or_partial("admin/store/products.html", "admin/store/_products_table.html", dict(
         products=items, total=total, page=page, pages=total_pages(total, PAGE_SIZE), search=search,
         replenish_form=ReplenishForm()))
@@ -89,7 +90,7 @@ def products():
 
 def _category_choices(session) -> list[tuple[str, str]]:
     return [SelectChoice(c.id, c.name if c.is_active else f"{c.name} (inactive)")
-            for c in catalog.list_all_categories(session)]
+            for c in listing.list_all_categories(session)]
 
 
 def _product_form_page(form, product=None, status: int = 200):
@@ -104,7 +105,7 @@ def new_product():
     form.categories.choices = _category_choices(session)
     if form.validate_on_submit():
         try:
-            product = catalog.create_product(session, current_tenant(), sku=form.sku.data, quantity=form.quantity.data,
+            product = catalog_products.create_product(session, current_tenant(), sku=form.sku.data, quantity=form.quantity.data,
                                              **form.product_values())
         except DomainError as exc:  # a taken SKU (AlreadyExists) goes beside its field like the rest
             show_domain_error(form, exc, form.DOMAIN_FIELDS)
@@ -122,7 +123,7 @@ def edit_product(product_id: str):
     form.categories.choices = _category_choices(session)
     if form.validate_on_submit():
         try:
-            catalog.update_product(session, product, **form.product_values())
+            catalog_products.update_product(session, product, **form.product_values())
         except DomainError as exc:
             show_domain_error(form, exc, form.DOMAIN_FIELDS)
             return _product_form_page(form, product, status=exc.status)

@@ -12,7 +12,8 @@ from pydantic import BaseModel, Field, RootModel, field_validator
 from api.presenters import (inventory_item_dto, replenishment_dto, reservation_dto, stock_status_dto)
 from api.schemas import Money, TenantHeader, problem_responses
 from core.auth.models import Role
-from core.catalog.services import MAX_PRICE, create_product, sku_problem
+from core.catalog.products import create_product
+from core.catalog.rules import MAX_PRICE, sku_problem
 from core.inventory import services as inventory
 from core.validation import MAX_QUANTITY, Quantity
 from web.tenancy import current_tenant, require_tenant_principal, tenant_db

@@ -10,7 +10,8 @@ from wtforms import TelField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, StopValidation, ValidationError
 
-from core.catalog.services import MAX_PRICE, MAX_SEARCH_LENGTH
+from core.catalog.listing import MAX_SEARCH_LENGTH
+from core.catalog.rules import MAX_PRICE
 from core.orders.models import PaymentMethod
 from core.orders.placement import OrderContact
 from core.validation import MAX_QUANTITY, normalize_phone

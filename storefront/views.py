@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from wtforms.fields.choices import SelectChoice
 
 from core.cart import services as carts
-from core.catalog import services as catalog
+from core.catalog import listing as catalog
 from core.errors import (DomainError, FeatureDisabled, GuestCheckoutDisabled, IdempotencyConflict, InsufficientStock,
                          LimitExceeded, NotFound, ValidationFailed)
 from core.inventory.services import stock_status

@@ -66,7 +66,7 @@ def test_key_state_tells_unknown_completed_and_replays_the_answer(store):
 
 def test_active_categories_lists_the_active_ones_by_name(store):
     from core.catalog.models import Category
-    from core.catalog.services import active_categories
+    from core.catalog.listing import active_categories
 
     with store.db() as session:
         session.add(Category(name="Zzz Hidden", description="", is_active=False))
