@@ -3,9 +3,14 @@ override, an empty variable read as unset, the derived values, and bad values re
 variable named, before anything starts."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from core.config import Config, ConfigError, EnvironmentSettings, TestingConfig, embedded_redis_socket
+from tests.support.processes import ROOT, VENV_BIN, free_port
 
 VARIABLES = tuple(EnvironmentSettings.model_fields)
 
@@ -193,3 +198,36 @@ def test_testing_config_overrides_are_not_checked(tmp_path, monkeypatch):
     assert config.CONFIRM_TOKEN_TTL_SECONDS == -60
     assert (config.REDIS_URL, config.REDIS_EMBEDDED, config.TESTING) == ("redis://127.0.0.1:6379/15", False, True)
 
+
+# --- a bad value stops each process at start, with the message and without a traceback ---------
+
+def _start(args, **variables) -> subprocess.CompletedProcess:
+    env = {key: value for key, value in os.environ.items() if key not in VARIABLES}
+    env.update(variables)
+    return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", [
+    [sys.executable, "-m", "flask", "--app", "wsgi", "setup"],
+    [sys.executable, "-m", "flask", "--app", "wsgi", "dev"],
+    [sys.executable, "-m", "jobs.worker"],
+    [sys.executable, "-m", "jobs.cron"],
+], ids=["flask setup", "flask dev", "jobs.worker", "jobs.cron"])
+def test_bad_value_stops_a_command_with_the_variable_named(tmp_path, command):
+    started = _start(command, DATA_DIR=str(tmp_path), PORT="abc", TENANT_POOL_SIZE="-1")
+    assert started.returncode == 1
+    assert "Storefleet cannot start: invalid configuration in the environment:" in started.stderr
+    assert "  PORT: 'abc' given, must be an integer from 1 to 65535" in started.stderr
+    assert "  TENANT_POOL_SIZE: '-1' given, must be a whole number of at least 1" in started.stderr
+    assert "Traceback" not in started.stderr
+    assert not (tmp_path / "control.db").exists()
+
+
+@pytest.mark.slow
+def test_bad_value_halts_gunicorn_instead_of_respawning_workers(tmp_path):
+    """gunicorn stops when its worker cannot boot; the message names the variable."""
+    started = _start([str(VENV_BIN / "gunicorn"), "-b", f"127.0.0.1:{free_port()}", "wsgi:app"],
+                     DATA_DIR=str(tmp_path), SESSION_COOKIE_SECURE="maybe")
+    assert started.returncode == 3  # gunicorn's "Worker failed to boot."
+    assert "SESSION_COOKIE_SECURE: 'maybe' given, must be a boolean" in started.stderr
