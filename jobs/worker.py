@@ -12,6 +12,7 @@ import time
 from rq import SimpleWorker
 from rq.worker import WorkerStatus
 
+from core.config import ConfigError
 from core.queues import ALL_QUEUES, redis_client
 from jobs import worker_app
 
@@ -84,7 +85,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="rq-simple: RQ's stock SimpleWorker, to measure what StorefleetWorker saves")
     args = parser.parse_args(argv)
 
-    app = worker_app()
+    try:
+        app = worker_app()
+    except ConfigError as error:
+        raise SystemExit(f"Storefleet cannot start: {error}") from None
     with app.app_context():
         connection = redis_client()
     # No app context is held while working: each job opens its own (jobs.job_context), so no
