@@ -8,7 +8,7 @@ from api.presenters import provisioned_product_dto
 from api.schemas import CamelModel, TenantHeader, problem_responses
 from core.auth.models import Role
 from core.errors import Forbidden
-from core.provisioning import services
+from core.provisioner import services
 from core.tenancy.features import Feature, require_feature
 from core.validation import Quantity
 from web.tenancy import current_tenant, require_tenant_principal, tenant_db

@@ -143,7 +143,7 @@ def _option_is_valid(key, option) -> bool:
 
 
 def _customization(value) -> dict[str, dict]:
-    """Customization options as core.provisioning validates them: {name: {"required": bool,
+    """Customization options as core.provisioner validates them: {name: {"required": bool,
     "values": [allowed texts]?}}; a name without values accepts any text."""
     options = dict(value or {})
     if len(options) > MAX_OPTIONS:
