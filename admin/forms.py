@@ -11,8 +11,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.auth.models import CLIENT_ROLES
 from core.errors import DomainError
-from core.inventory.services import MAX_STOCK
 from core.tenancy.features import Feature, Limit
+from core.validation import MAX_QUANTITY
 
 
 class LoginForm(FlaskForm):
@@ -67,7 +67,7 @@ for _feature in Feature:
     setattr(OverridesForm, f"feature_{_feature}", SelectField(_feature, choices=FEATURE_CHOICES))
 for _limit in Limit:
     setattr(OverridesForm, f"limit_{_limit}",
-            IntegerField(_limit, validators=[Optional(), NumberRange(min=0, max=MAX_STOCK)]))
+            IntegerField(_limit, validators=[Optional(), NumberRange(min=0, max=MAX_QUANTITY)]))
 
 
 class StoreAdminForm(FlaskForm):
@@ -120,13 +120,14 @@ class TenantReplenishForm(FlaskForm):
     q = HiddenField()
     quantity = IntegerField("Units to add", validators=[
         InputRequired("Enter how many units to add."), NumberRange(min=1, message="Add at least 1 unit."),
-        NumberRange(max=MAX_STOCK, message=f"Add at most {MAX_STOCK} units at a time.")])
+        NumberRange(max=MAX_QUANTITY, message=f"Add at most {MAX_QUANTITY} units at a time.")])
 def show_domain_error(form: FlaskForm, exc: DomainError, fields: dict[str, str] | None = None,
                       default: str | None = None) -> int:
     """Put a domain error beside the fields it names and return its status code to answer with.
-    ValidationFailed.errors is keyed by the API's field names (`lowStockThreshold`); `fields` maps
-    them onto this form's fields (a name the form has maps to itself). An error without fields
-    goes beside `default`, or above the form; one naming no field of the form, above the form."""
+    ValidationFailed.errors and DomainError.field use the API's field names (`lowStockThreshold`,
+    `contactEmail`); `fields` maps them onto this form's fields (a name the form has maps to
+    itself). An error that names no field goes beside `default`, or above the form; one naming
+    no field of the form, above the form."""
     fields = fields or {}
     for key, messages in (exc.errors or {}).items():
         name = fields.get(key, key)
@@ -135,8 +136,9 @@ def show_domain_error(form: FlaskForm, exc: DomainError, fields: dict[str, str] 
         else:
             form.form_errors.append(f"{key}: {' '.join(messages)}")
     if not exc.errors:
-        if default and default in form:
-            form[default].errors = [*form[default].errors, exc.detail]
+        target = fields.get(exc.field, exc.field) if exc.field else default
+        if target and target in form:
+            form[target].errors = [*form[target].errors, exc.detail]
         else:
             form.form_errors.append(exc.detail)
     return exc.status
@@ -207,7 +209,7 @@ class MultiCheckboxField(SelectMultipleField):
 
 class ProductForm(FlaskForm):
     """A product's details as the store admin edits them. The form only parses (numbers, the
-    one-per-line text areas); the rules are core.catalog.services', shown beside the fields."""
+    one-per-line text areas); the rules are core.catalog.rules', shown beside the fields."""
 
     # The domain's error keys (the API's field names) → this form's fields.
     DOMAIN_FIELDS = {"sku": "sku", "name": "name", "price": "price", "discount": "discount",

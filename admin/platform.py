@@ -15,7 +15,8 @@ from admin.forms import (CustomerForm, IssueCredentialsForm, OverridesForm, Plan
                          ProvisionTenantForm, StoreAdminForm, TenantReplenishForm, TenantStatusForm,
                          show_domain_error)
 from core.customers.services import CustomerData
-from core.errors import DomainError, NotFound, ValidationFailed
+from core.errors import (AlreadyExists, Conflict, DomainError, NotFound, PlanNotFound, ProvisioningFailed,
+                         ValidationFailed)
 from core.inventory.services import stock_status
 from core.tenancy import admin as tenancy_admin
 from core.tenancy import operations, provisioning
@@ -69,8 +70,8 @@ def provision_tenant():
         return _tenants_page(form, 400)
     try:
         tenant = provisioning.queue_new_tenant(form.slug.data.strip(), form.name.data, form.plan.data)
-    except DomainError as exc:
-        return _tenants_page(form, show_domain_error(form, exc, default="slug" if exc.status == 409 else None))
+    except DomainError as exc:  # a bad slug or plan (400), a taken slug (409), Redis down (503)
+        return _tenants_page(form, show_domain_error(form, exc))
     return redirect(url_for(".tenant", slug=tenant.slug), 303)
 
 
@@ -103,9 +104,7 @@ def repair_tenant(slug: str):
     CSRFProtect has checked its token before this runs.)"""
     try:
         repaired = provisioning.repair_tenant(slug)
-    except DomainError as exc:
-        if exc.status == 404:
-            raise
+    except ProvisioningFailed as exc:  # recorded on the failed step too; an unknown tenant is a 404 page
         flash(f"Repair failed: {exc.detail}")
     else:
         flash(f"Repair finished: {repaired.slug} is {repaired.status}.")
@@ -120,9 +119,7 @@ def set_tenant_status(slug: str):
         raise ValidationFailed("Status must be 'Suspended' or 'Ready'.")
     try:
         changed = tenancy_admin.update_tenant(slug, status=form.status.data)
-    except DomainError as exc:
-        if exc.status == 404:
-            raise
+    except Conflict as exc:  # not Ready or Suspended; an unknown tenant is a 404 page
         flash(exc.detail)
         return redirect(url_for(".tenant", slug=slug), 303)
     flash(f"{changed.name} is {'suspended' if changed.status == TenantStatus.SUSPENDED else 'open again'}.")
@@ -137,8 +134,8 @@ def change_plan(slug: str):
         return _tenant_page(slug, 400, plan_form=form)
     try:
         changed = tenancy_admin.update_tenant(slug, plan_code=form.plan_code.data)
-    except DomainError as exc:  # an unknown tenant is a 404 page: _tenant_page cannot find it either
-        return _tenant_page(slug, show_domain_error(form, exc, default="plan_code"), plan_form=form)
+    except PlanNotFound as exc:  # an unknown tenant is a 404 page
+        return _tenant_page(slug, show_domain_error(form, exc, {"planCode": "plan_code"}), plan_form=form)
     flash(f"{changed.name} is on the {changed.plan.name} plan.")
     return redirect(url_for(".tenant", slug=slug), 303)
 
@@ -152,7 +149,7 @@ def change_overrides(slug: str):
         return _tenant_page(slug, 400, overrides_form=form)
     try:
         tenancy_admin.update_tenant(slug, features=form.feature_overrides(), limits=form.limit_overrides())
-    except DomainError as exc:
+    except ValidationFailed as exc:
         fields = {f"features.{n}": f"feature_{n}" for n in Feature} | {f"limits.{n}": f"limit_{n}" for n in Limit}
         return _tenant_page(slug, show_domain_error(form, exc, fields), overrides_form=form)
     flash("Features and limits saved.")
@@ -167,9 +164,9 @@ def add_store_admin(slug: str):
         return _tenant_page(slug, 400, admin_form=form)
     try:
         user = tenancy_admin.add_store_admin(slug, form.admin_email.data, form.admin_password.data)
-    except DomainError as exc:
-        return _tenant_page(slug, show_domain_error(form, exc, {"password": "admin_password", "email": "admin_email"},
-                                              default="admin_email"), admin_form=form)
+    except (ValidationFailed, AlreadyExists) as exc:  # a short password, a taken email
+        return _tenant_page(slug, show_domain_error(form, exc, {"password": "admin_password", "email": "admin_email"}),
+                            admin_form=form)
     flash(f"{user.email} can now sign in to the store's admin.")
     return redirect(url_for(".tenant", slug=slug) + "#admins", 303)
 
@@ -206,9 +203,8 @@ def onboard_customer():
         return _customers_page(form, show_domain_error(form, validation_failed(exc), CustomerForm.DOMAIN_FIELDS))
     try:
         store, customer = operations.onboard_customer(form.store.data, data)
-    except DomainError as exc:
-        default = "contact_email" if exc.status == 409 and "email" in exc.detail else "store"
-        return _customers_page(form, show_domain_error(form, exc, CustomerForm.DOMAIN_FIELDS, default=default))
+    except DomainError as exc:  # a taken email beside its field; the store's refusals beside the store
+        return _customers_page(form, show_domain_error(form, exc, CustomerForm.DOMAIN_FIELDS, default="store"))
     flash(f"{customer.name} is a customer of {store.name}.")
     return redirect(url_for(".customer", slug=store.slug, customer_id=customer.id), 303)
 
@@ -230,9 +226,7 @@ def issue_credentials(slug: str, customer_id: str):
     form = IssueCredentialsForm()  # its CSRF token is checked for every POST by CSRFProtect
     try:
         found, client, secret = operations.issue_customer_credentials(slug, customer_id)
-    except DomainError as exc:
-        if exc.status == 404:
-            raise
+    except ValidationFailed as exc:  # an inactive customer; another store's is a 404 page
         return _customer_page(slug, customer_id, form, show_domain_error(form, exc))
     if keep_secret_to_show_once(client.id, secret):
         return redirect(url_for(".customer_credentials", slug=slug, customer_id=found.id, client_pk=client.id), 303)
@@ -292,9 +286,10 @@ def replenish():
         return _replenish_page(search, 400, replenish_form=form)
     try:
         change = operations.replenish(form.store.data, form.product.data, form.quantity.data)
-    except DomainError as exc:
-        return _replenish_page(search, show_domain_error(form, exc, default="quantity" if exc.status == 400 else None),
-                               replenish_form=form)
+    except ValidationFailed as exc:
+        return _replenish_page(search, show_domain_error(form, exc, default="quantity"), replenish_form=form)
+    except DomainError as exc:  # the store is not open, the product is gone, the stock would overflow
+        return _replenish_page(search, show_domain_error(form, exc), replenish_form=form)
     flash(f"Added {change.quantity} to {change.product.name} ({change.product.sku}): now {change.current} "
           f"({change.status.replace('_', ' ')}).")
     return redirect(url_for(".replenishment", store=form.store.data, q=form.q.data or None,

@@ -16,14 +16,15 @@ from admin.charts import bar_chart
 from admin.forms import (ApiClientForm, CancelOrderForm, NewProductForm, ProductForm, ReplenishForm,
                          show_domain_error)
 from core.auth import services as auth_services
-from core.catalog import services as catalog
-from core.catalog.services import total_pages
+from core.catalog import listing
+from core.catalog import products as catalog_products
+from core.catalog.listing import total_pages
 from core.customers.models import CustomerStatus
 from core.customers.services import list_customers
 from core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from core.inventory.services import find_product, products_to_restock, replenish_product_stock, stock_status
 from core.money import format_money
-from core.orders import services as orders_service
+from core.orders import lifecycle, queries, reports
 from core.orders.models import OrderChannel, OrderStatus
 from web.htmx import page_or_partial
 from web.tenancy import current_tenant, host_slug, resolved_tenant, tenant_db
@@ -64,7 +65,7 @@ def _page_number() -> int:
 def dashboard():
     """Orders and revenue of the last 30 days (charts with a table), products to restock."""
     session = tenant_db()
-    report = orders_service.daily_sales(session, SALES_DAYS)
+    report = reports.daily_sales(session, SALES_DAYS)
     restock, restock_total = products_to_restock(session, limit=10)
     days = [day.day for day in report.days]
     return render_template(
@@ -81,7 +82,7 @@ def dashboard():
 def products():
     """Every product, inactive ones too, searchable by name or SKU, with stock badges."""
     search, page = request.args.get("q", "").strip(), _page_number()
-    items, total = catalog.list_admin_products(tenant_db(), page=page, page_size=PAGE_SIZE, search=search)
+    items, total = listing.list_admin_products(tenant_db(), page=page, page_size=PAGE_SIZE, search=search)
     return page_or_partial("admin/store/products.html", "admin/store/_products_table.html", dict(
         products=items, total=total, page=page, pages=total_pages(total, PAGE_SIZE), search=search,
         replenish_form=ReplenishForm()))
@@ -89,7 +90,7 @@ def products():
 
 def _category_choices(session) -> list[tuple[str, str]]:
     return [SelectChoice(c.id, c.name if c.is_active else f"{c.name} (inactive)")
-            for c in catalog.list_all_categories(session)]
+            for c in listing.list_all_categories(session)]
 
 
 def _product_form_page(form, product=None, status: int = 200):
@@ -104,12 +105,9 @@ def new_product():
     form.categories.choices = _category_choices(session)
     if form.validate_on_submit():
         try:
-            product = catalog.create_product(session, current_tenant(), sku=form.sku.data, quantity=form.quantity.data,
+            product = catalog_products.create_product(session, current_tenant(), sku=form.sku.data, quantity=form.quantity.data,
                                              **form.product_values())
-        except Conflict as exc:
-            form.sku.errors = [*form.sku.errors, exc.detail]
-            return _product_form_page(form, status=exc.status)
-        except DomainError as exc:
+        except DomainError as exc:  # a taken SKU (AlreadyExists) goes beside its field like the rest
             show_domain_error(form, exc, form.DOMAIN_FIELDS)
             return _product_form_page(form, status=exc.status)
         flash(f"Product {product.name} ({product.sku}) was added.")
@@ -125,7 +123,7 @@ def edit_product(product_id: str):
     form.categories.choices = _category_choices(session)
     if form.validate_on_submit():
         try:
-            catalog.update_product(session, product, **form.product_values())
+            catalog_products.update_product(session, product, **form.product_values())
         except DomainError as exc:
             show_domain_error(form, exc, form.DOMAIN_FIELDS)
             return _product_form_page(form, product, status=exc.status)
@@ -171,7 +169,7 @@ def _same_portal(url: str | None) -> bool:
 def orders():
     """Orders of both channels (storefront, api), filtered by channel and status, newest first."""
     channel, status, page = request.args.get("channel") or None, request.args.get("status") or None, _page_number()
-    items, total = orders_service.list_orders(tenant_db(), page=page, page_size=PAGE_SIZE, channel=channel,
+    items, total = queries.list_orders(tenant_db(), page=page, page_size=PAGE_SIZE, channel=channel,
                                               status=status)
     return page_or_partial("admin/store/orders.html", "admin/store/_orders_table.html", dict(
         orders=items, total=total, page=page, pages=total_pages(total, PAGE_SIZE), channel=channel, status=status,
@@ -180,7 +178,7 @@ def orders():
 
 @bp.get("/orders/<order_id>")
 def order(order_id: str):
-    return render_template("admin/store/order.html", order=orders_service.get_order(tenant_db(), order_id),
+    return render_template("admin/store/order.html", order=queries.get_order(tenant_db(), order_id),
                            form=CancelOrderForm(), error=None)
 
 
@@ -191,9 +189,9 @@ def cancel_order(order_id: str):
     # The form is only its CSRF token, which CSRFProtect has checked before this view runs.
     session = tenant_db(write=True)
     try:
-        cancelled = orders_service.cancel_pending_order(session, order_id)
+        cancelled = lifecycle.cancel_pending_order(session, order_id)
     except Conflict as exc:
-        return render_template("admin/store/order.html", order=orders_service.get_order(session, order_id),
+        return render_template("admin/store/order.html", order=queries.get_order(session, order_id),
                                form=CancelOrderForm(), error=exc.detail), exc.status
     flash(f"Order {cancelled.number} was cancelled; its stock was given back.")
     return redirect(url_for(".order", order_id=cancelled.id), 303)

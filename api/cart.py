@@ -1,7 +1,6 @@
 """Shopping cart (section 4 of multi-tenant-platform-api.md): a guest cart per X-Session-Id."""
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
 from flask_openapi3 import APIBlueprint, Tag
@@ -10,15 +9,13 @@ from pydantic import BaseModel, Field
 from api.schemas import CamelModel, Money, TenantHeader, problem_responses
 from core.cart import services as carts
 from core.money import to_money
-from core.orders.services import items_subtotal
+from core.orders.pricing import items_subtotal
 from core.tenancy.features import Feature, require_feature
+from core.validation import Quantity
 from web.tenancy import current_tenant, tenant_db
 
 bp = APIBlueprint("cart", __name__, url_prefix="/api/cart", abp_tags=[Tag(name="Cart")])
 
-# Quantities are 32-bit integers in the database; anything larger is a malformed request (400).
-MAX_QUANTITY = 2_147_483_647
-Quantity = Annotated[int, Field(strict=True, gt=0, le=MAX_QUANTITY)]
 
 
 @bp.before_request

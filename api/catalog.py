@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field, RootModel
 
 from api.presenters import category_dto, product_dto, product_list_dto
 from api.schemas import CamelModel, Money, ParameterModel, TenantHeader, problem_responses
-from core.catalog import services as catalog
+from core.catalog import listing as catalog
+from core.catalog.rules import MAX_PRICE
 from core.tenancy.features import Feature, require_feature
 from web.tenancy import current_tenant, tenant_db
 
@@ -21,8 +22,8 @@ class ProductListQuery(ParameterModel, CamelModel):
     page_size: int = Field(catalog.DEFAULT_PAGE_SIZE, ge=1, le=catalog.MAX_PAGE_SIZE, description="Items per page")
     search: str | None = Field(None, max_length=catalog.MAX_SEARCH_LENGTH, description="Search in product names")
     category_id: UUID | None = Field(None, description="Filter by category")
-    min_price: Decimal | None = Field(None, ge=0, le=catalog.MAX_PRICE, description="Minimum final price")
-    max_price: Decimal | None = Field(None, ge=0, le=catalog.MAX_PRICE, description="Maximum final price")
+    min_price: Decimal | None = Field(None, ge=0, le=MAX_PRICE, description="Minimum final price")
+    max_price: Decimal | None = Field(None, ge=0, le=MAX_PRICE, description="Maximum final price")
 
 
 class ProductPath(BaseModel):

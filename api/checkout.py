@@ -9,42 +9,31 @@ from pydantic import EmailStr, Field, StringConstraints, field_validator
 
 from api.cart import SessionHeaders, cart_item_dto
 from api.schemas import CamelModel, Money, problem_responses
-from core.auth.principals import Principal
-from core.cart.services import find_cart
-from core.errors import Unauthorized, ValidationFailed
-from core.idempotency.services import IdempotentRequest, caller_scope, request_fingerprint
-from core.orders import services as orders
+from core.errors import ValidationFailed
+from core.orders import checkout
 from core.orders.models import PaymentMethod
-from core.tenancy.features import Feature, effective_features, require_feature
-from core.unit_of_work import own_transaction
-from web.auth import bearer_token, current_principal
-from web.tenancy import current_tenant, require_tenant_principal, tenant_db
+from core.orders.placement import OrderContact
+from core.orders.pricing import Quote
+from core.validation import normalize_phone
+from web.auth import current_principal
+from web.tenancy import current_tenant, tenant_db
 
 bp = APIBlueprint("checkout", __name__, url_prefix="/api/checkout", abp_tags=[Tag(name="Checkout")])
 
-PLACE_ORDER_PATH = "/api/checkout/place-order"
 IdempotencyKey = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 
 @bp.before_request
 def checkout_enabled():
-    """The store must be resolved (409/423) and have checkout (403); placing an order without
-    guest checkout needs a token of this store (401) — all before the request is validated."""
+    """The store must be resolved (409/423) and check out carts (403); placing an order without
+    guest checkout needs a token of this store (401) — all before the request is validated
+    (core.orders.checkout decides who may)."""
     tenant = current_tenant()
-    require_feature(tenant, Feature.CHECKOUT)
     if request.endpoint == f"{bp.name}.place_order":
-        checkout_caller(tenant)
-
-
-def checkout_caller(tenant) -> Principal | None:
-    """The authenticated caller, or None for a guest. A token that is sent must be valid and of
-    this store (any role); without one, the store must allow guest checkout."""
-    if bearer_token() is None:
-        if not effective_features(tenant)[Feature.GUEST_CHECKOUT]:
-            raise Unauthorized("Guest checkout is disabled for this store; a bearer token is required.")
-        return None
-    return require_tenant_principal()
+        checkout.require_placing(tenant, current_principal())
+    else:
+        checkout.require_checkout(tenant)
 
 
 class PlaceOrderHeaders(SessionHeaders):
@@ -61,7 +50,7 @@ class PlaceOrderRequest(CamelModel):
     @field_validator("phone")
     @classmethod
     def _possible_phone(cls, value: str) -> str:
-        return orders.normalize_order_phone(value)
+        return normalize_phone(value)
 
 
 class QuoteItemDto(CamelModel):
@@ -89,7 +78,7 @@ class PlaceOrderResponse(CamelModel):
     created_at: str
 
 
-def quote_dto(quote: orders.Quote) -> dict:
+def quote_dto(quote: Quote) -> dict:
     totals = quote.totals
     return {"subtotal": totals.subtotal, "tax": totals.tax, "shipping": totals.shipping, "total": totals.total,
             "items": [cart_item_dto(item, image=False) for item in quote.items]}
@@ -100,20 +89,9 @@ def place_order_dto(order) -> dict:
             "createdAt": order.created_at}
 
 
-def place_order_fingerprint(session_id: str, body: PlaceOrderRequest) -> str:
-    """The request's fingerprint: its path, the session and the validated (normalised) body."""
-    return request_fingerprint("POST", PLACE_ORDER_PATH,
-                               {"sessionId": session_id, **body.model_dump(mode="json", by_alias=True)})
-
-
 def _render_order(order) -> tuple[int, str]:
     """The answer stored with the idempotency record, as the exact JSON document sent."""
     return 200, current_app.json.dumps(place_order_dto(order))
-
-
-def _own_transaction():
-    """A session on the tenant's database that commits on its own (for the idempotency claim)."""
-    return own_transaction(current_tenant().db_url)
 
 
 @bp.post("/quote", responses={200: CheckoutQuoteResponse, **problem_responses(400, 403, 409, 423)},
@@ -122,11 +100,10 @@ def _own_transaction():
 def quote(header: SessionHeaders):
     """Totals, tax and shipping of the session's cart; 400 when it is empty, 409 when a
     product's stock no longer covers it."""
-    session = tenant_db()
-    return quote_dto(orders.quote(session, current_tenant(), find_cart(session, header.session_id)))
+    return quote_dto(checkout.quote_cart(tenant_db(), current_tenant(), header.session_id))
 
 
-@bp.post(PLACE_ORDER_PATH.removeprefix(bp.url_prefix), security=[{"bearer": []}, {}],
+@bp.post("/place-order", security=[{"bearer": []}, {}],
          responses={200: PlaceOrderResponse, **problem_responses(400, 401, 403, 409, 423)})
 def place_order(header: PlaceOrderHeaders, body: PlaceOrderRequest):
     """Create an order from the session's cart, once per Idempotency-Key: the same request again
@@ -134,14 +111,11 @@ def place_order(header: PlaceOrderHeaders, body: PlaceOrderRequest):
     while the first is still running, gets 409."""
     if body.idempotency_key != header.idempotency_key:
         raise ValidationFailed.field("idempotencyKey", "idempotencyKey must match the Idempotency-Key header.")
-    tenant, principal, session_id = current_tenant(), current_principal(), header.session_id
-    scope = caller_scope(tenant.slug, subject=principal.subject if principal else None, session_id=session_id)
-    fingerprint = place_order_fingerprint(session_id, body)
-    contact = orders.OrderContact(email=body.email, phone=body.phone, shipping_address=body.shipping_address,
+    contact = OrderContact(email=body.email, phone=body.phone, shipping_address=body.shipping_address,
                                   payment_method=PaymentMethod(body.payment_method))
-    answer = orders.place_order_idempotently(
-        tenant_db(write=True), _own_transaction, tenant, IdempotentRequest(scope, header.idempotency_key, fingerprint),
-        session_id, contact, customer_id=principal.customer_id if principal else None, render=_render_order)
+    answer = checkout.place_checkout_order(
+        tenant_db(write=True), current_tenant(), current_principal(),
+        checkout.CheckoutRequest(header.session_id, header.idempotency_key, contact), render=_render_order)
     response = Response(answer.body, status=200 if answer.replayed else answer.status, mimetype="application/json")
     if answer.replayed:
         response.headers[REPLAYED_HEADER] = "true"

@@ -12,9 +12,10 @@ from pydantic import BaseModel, Field, RootModel, field_validator
 from api.presenters import (inventory_item_dto, replenishment_dto, reservation_dto, stock_status_dto)
 from api.schemas import Money, TenantHeader, problem_responses
 from core.auth.models import Role
-from core.catalog.services import MAX_PRICE, create_product, sku_problem
+from core.catalog.products import create_product
+from core.catalog.rules import MAX_PRICE, sku_problem
 from core.inventory import services as inventory
-from core.inventory.services import MAX_STOCK
+from core.validation import MAX_QUANTITY, Quantity
 from web.tenancy import current_tenant, require_tenant_principal, tenant_db
 
 bp = APIBlueprint("inventory", __name__, url_prefix="/inventory", abp_tags=[Tag(name="Inventory")])
@@ -36,7 +37,7 @@ class InventoryPath(BaseModel):
 class NewInventoryItem(BaseModel):
     product_id: str = Field(description="The new product's SKU, e.g. PROD006")
     name: str = Field(min_length=1, max_length=200)
-    quantity: int = Field(strict=True, ge=0, le=MAX_STOCK)
+    quantity: int = Field(strict=True, ge=0, le=MAX_QUANTITY)
     price: Decimal = Field(ge=0, le=MAX_PRICE)
 
     @field_validator("product_id")
@@ -49,7 +50,7 @@ class NewInventoryItem(BaseModel):
 
 
 class StockQuantity(BaseModel):
-    quantity: int = Field(strict=True, gt=0, le=MAX_STOCK, description="A positive whole number of units")
+    quantity: Quantity
 
 
 class InventoryItem(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from api.jsonprovider import isoformat_utc
-from core.catalog.services import shopper_categories, total_pages
+from core.catalog.listing import shopper_categories, total_pages
 from core.inventory.services import stock_status
 from core.money import to_money
 from core.tenancy.features import effective_features, effective_limits

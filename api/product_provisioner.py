@@ -5,11 +5,12 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field, RootModel
 
 from api.presenters import provisioned_product_dto
-from api.schemas import CamelModel, PositiveInt, TenantHeader, problem_responses
+from api.schemas import CamelModel, TenantHeader, problem_responses
 from core.auth.models import Role
 from core.errors import Forbidden
-from core.provisioning import services
+from core.provisioner import services
 from core.tenancy.features import Feature, require_feature
+from core.validation import Quantity
 from web.tenancy import current_tenant, require_tenant_principal, tenant_db
 
 bp = APIBlueprint("product_provisioner", __name__, url_prefix="/product-provisioner",
@@ -24,7 +25,7 @@ def authenticated_store_callers():
 
 class ProvisionRequest(CamelModel):
     product_id: str = Field(min_length=1, description="The product's UUID or SKU")
-    quantity: PositiveInt
+    quantity: Quantity
     customization: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
 

@@ -6,11 +6,12 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field
 
 from api.presenters import purchase_dto
-from api.schemas import CamelModel, PositiveInt, TenantHeader, problem_responses
+from api.schemas import CamelModel, TenantHeader, problem_responses
 from core.auth.models import Role
 from core.errors import Forbidden, ValidationFailed
 from core.purchases import services
 from core.tenancy.features import Feature, require_feature
+from core.validation import Quantity
 from web.tenancy import current_tenant, require_tenant_principal, tenant_db
 
 bp = APIBlueprint("purchase_gateway", __name__, url_prefix="/purchase-gateway",
@@ -32,7 +33,7 @@ def customers_only():
 
 class PurchaseLine(CamelModel):
     id: str = Field(min_length=1, max_length=64, description="Product UUID or SKU")
-    quantity: PositiveInt
+    quantity: Quantity
 
 
 class PurchaseRequest(CamelModel):

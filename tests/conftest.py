@@ -371,13 +371,13 @@ def create_category(tenant_session):
 
 @pytest.fixture
 def create_product(app, tenant_session):
-    """Factory: a product created through core.catalog.services.create_product; returns its id."""
+    """Factory: a product created through core.catalog.products.create_product; returns its id."""
 
     def factory(slug: str, name: str | None = None, *, sku: str | None = None, price="10.00",
                 quantity: int = 10, **fields) -> str:
         from decimal import Decimal
 
-        from core.catalog.services import create_product as create
+        from core.catalog.products import create_product as create
         from core.tenancy.admin import get_tenant
 
         with tenant_session(slug) as session:

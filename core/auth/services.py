@@ -10,7 +10,7 @@ from core.auth.models import CLIENT_ROLES, ApiClient, Role, User
 from core.auth.tokens import issue_access_token
 from core.columns import utcnow
 from core.customers.services import require_active_customer
-from core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from core.errors import AlreadyExists, NotFound, Unauthorized, ValidationFailed
 from core.extensions import db
 from core.tenancy.models import Tenant
 from core.unit_of_work import commits
@@ -31,7 +31,7 @@ def create_user(email: str, password: str, role: Role, tenant: Tenant | None = N
     if len(password) < 8:
         raise ValidationFailed.field("password", "Password must be at least 8 characters long.")
     if db.session.scalar(db.select(User).filter_by(email=email)) is not None:
-        raise Conflict(f"A user with email {email} already exists.")
+        raise AlreadyExists(f"A user with email {email} already exists.", field="email")
     user = User(email=email, password_hash=hash_secret(password), role=role,
                 tenant_id=tenant.id if tenant else None)
     db.session.add(user)

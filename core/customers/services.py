@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from core.auth.models import ApiClient
 from core.columns import utcnow
 from core.customers.models import Customer, CustomerStatus
-from core.errors import Conflict, NotFound, ValidationFailed
+from core.errors import AlreadyExists, NotFound, ValidationFailed
 from core.extensions import db
 from core.tenancy.features import Limit, check_limit
 from core.tenancy.models import Tenant
@@ -57,11 +57,15 @@ def _apply(customer: Customer, values: dict) -> None:
         setattr(customer, field, value)
 
 
+def _email_taken_error(email: str) -> AlreadyExists:
+    return AlreadyExists(f"A customer with contact email {email} already exists.", field="contactEmail")
+
+
 def _flush_unique(session: Session, email: str) -> None:
     try:
         session.flush()
     except IntegrityError as exc:
-        raise Conflict(f"A customer with contact email {email} already exists.") from exc
+        raise _email_taken_error(email) from exc
 
 
 def _email_taken(session: Session, email: str, except_id: str | None = None) -> bool:
@@ -76,7 +80,7 @@ def create_customer(session: Session, tenant: Tenant, data: CustomerData) -> Cus
     active = session.scalar(select(func.count()).select_from(Customer).where(Customer.status == CustomerStatus.ACTIVE))
     check_limit(tenant, Limit.MAX_CUSTOMERS, active + 1)
     if _email_taken(session, data.contact_email):
-        raise Conflict(f"A customer with contact email {data.contact_email} already exists.")
+        raise _email_taken_error(data.contact_email)
     customer = Customer(status=CustomerStatus.ACTIVE)
     _apply(customer, data.model_dump())
     session.add(customer)
@@ -103,7 +107,7 @@ def replace_customer(session: Session, customer_id: str, data: CustomerData) -> 
     """PUT: every field replaced (omitted optional fields become empty)."""
     customer = get_customer(session, customer_id)
     if _email_taken(session, data.contact_email, except_id=customer.id):
-        raise Conflict(f"A customer with contact email {data.contact_email} already exists.")
+        raise _email_taken_error(data.contact_email)
     _apply(customer, data.model_dump())
     _flush_unique(session, data.contact_email)
     return customer
@@ -117,7 +121,7 @@ def patch_customer(session: Session, tenant: Tenant, customer_id: str, patch: Cu
         if required in values and values[required] is None:
             raise ValidationFailed.field(to_camel(required), "This field cannot be null.")
     if values.get("contact_email") and _email_taken(session, values["contact_email"], except_id=customer.id):
-        raise Conflict(f"A customer with contact email {values['contact_email']} already exists.")
+        raise _email_taken_error(values['contact_email'])
     if values.get("status") == CustomerStatus.ACTIVE and customer.status != CustomerStatus.ACTIVE:
         active = session.scalar(select(func.count()).select_from(Customer)
                                 .where(Customer.status == CustomerStatus.ACTIVE))

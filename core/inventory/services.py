@@ -13,9 +13,8 @@ from sqlalchemy.orm import Session, lazyload
 from core.catalog.models import Product
 from core.columns import utcnow
 from core.errors import Conflict, InsufficientStock, NotFound, ValidationFailed
+from core.validation import MAX_QUANTITY
 
-# The stock column is a 32-bit integer on PostgreSQL; no quantity or stock may pass it.
-MAX_STOCK = 2_147_483_647
 
 
 def stock_status(quantity: int, threshold: int = 10) -> str:
@@ -30,8 +29,8 @@ def stock_status(quantity: int, threshold: int = 10) -> str:
 def _require_positive(quantity: int) -> None:
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
         raise ValidationFailed.field("quantity", "Quantity must be a positive integer.")
-    if quantity > MAX_STOCK:
-        raise ValidationFailed.field("quantity", f"Quantity must be at most {MAX_STOCK}.")
+    if quantity > MAX_QUANTITY:
+        raise ValidationFailed.field("quantity", f"Quantity must be at most {MAX_QUANTITY}.")
 
 
 def try_take_stock(session: Session, product_id: str, quantity: int) -> int | None:
@@ -81,7 +80,7 @@ def _add(session: Session, product_id: str, quantity: int) -> int:
     if new_stock is None:
         if session.scalar(select(Product.id).where(Product.id == product_id)) is None:
             raise NotFound("Product not found.")
-        raise Conflict(f"Adding {quantity} units would take the stock past {MAX_STOCK}.", product_id=product_id)
+        raise Conflict(f"Adding {quantity} units would take the stock past {MAX_QUANTITY}.", product_id=product_id)
     _refresh(session, product_id)
     return new_stock
 
@@ -107,7 +106,7 @@ def _execute_stock_update(session: Session, statement, product_id: str, quantity
         # caller made them (a Core statement does not autoflush).
         session.flush()
     return session.execute(statement, {"product_id": product_id, "quantity": quantity,
-                                       "room": MAX_STOCK - quantity, "now": utcnow()}).scalar_one_or_none()
+                                       "room": MAX_QUANTITY - quantity, "now": utcnow()}).scalar_one_or_none()
 
 
 def _refresh(session: Session, product_id: str) -> None:

@@ -23,9 +23,10 @@ from core.columns import utcnow
 from core.customers.models import Customer
 from core.errors import IdempotencyConflict, NotFound, ServiceUnavailable, ValidationFailed
 from core.inventory.services import release_stock, try_take_stock
+from core.orders.lifecycle import cancel_order
 from core.orders.models import OrderChannel
-from core.orders.services import (PRODUCT_COLUMNS_TO_ORDER, OrderContact, OrderLine, cancel_order, create_order,
-                                  get_order)
+from core.orders.placement import PRODUCT_COLUMNS_TO_ORDER, OrderContact, OrderLine, create_order
+from core.orders.queries import get_order
 from core.purchases.models import ItemStatus, Purchase, PurchaseItem, PurchaseStatus
 from core.queues import PROCESS_PURCHASE_JOB, PURCHASES, queue
 from core.tenancy.features import Limit, check_limit

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from core.auth.models import Role, User
 from core.auth.services import create_user
-from core.errors import Conflict, NotFound, ValidationFailed
+from core.errors import Conflict, NotFound, PlanNotFound, ValidationFailed
 from core.extensions import db
 from core.tenancy.features import Feature, Limit
 from core.tenancy.models import Plan, Tenant, TenantStatus
@@ -56,7 +56,7 @@ def update_tenant(slug: str, *, status: str | None = None, plan_code: str | None
     if plan_code is not None:
         plan = db.session.get(Plan, plan_code.strip().upper())
         if plan is None:
-            raise NotFound(f"Plan '{plan_code}' not found.")
+            raise PlanNotFound(f"Plan '{plan_code}' not found.", field="planCode")
         tenant.plan_code, tenant.plan = plan.code, plan
     if features is not None:
         tenant.feature_overrides = _merge_overrides(tenant.feature_overrides, features, Feature, "features", bool)

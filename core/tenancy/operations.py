@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from core.auth.models import ApiClient, Role
 from core.auth.services import get_api_client, issue_api_client
+from core.catalog.listing import list_admin_products
 from core.catalog.models import Product
-from core.catalog.services import list_admin_products
 from core.customers import services as customers
 from core.customers.models import Customer
 from core.customers.services import CustomerData

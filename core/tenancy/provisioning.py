@@ -23,8 +23,8 @@ from sqlalchemy.pool import NullPool
 from core.auth.tokens import issue_confirm_token, verify_confirm_token
 from core.catalog.seed import seed_demo_catalog
 from core.columns import utcnow
-from core.errors import (Conflict, NotFound, ProvisioningFailed, ServiceUnavailable, Unauthorized,
-                         ValidationFailed)
+from core.errors import (AlreadyExists, NotFound, PlanNotFound, ProvisioningFailed, ServiceUnavailable,
+                         Unauthorized, ValidationFailed)
 from core.extensions import db
 from core.queues import PROVISION_TENANT_JOB, PROVISIONING, queue
 from core.tenancy import migrations
@@ -70,7 +70,7 @@ def _new_tenant(slug: str, name: str, plan: Plan) -> Tenant:
     holder = db.session.scalar(db.select(Tenant).filter_by(slug=slug))
     if holder is not None:
         if not _confirmation_expired(holder):
-            raise Conflict(f"A store with slug '{slug}' already exists.")
+            raise AlreadyExists(f"A store with slug '{slug}' already exists.", field="slug")
         _release(holder)
     db_name = db_name_for(slug)
     tenant = Tenant(slug=slug, name=name.strip(), plan_code=plan.code, plan=plan, status=TenantStatus.PENDING,
@@ -82,7 +82,7 @@ def _new_tenant(slug: str, name: str, plan: Plan) -> Tenant:
         with db.session.begin_nested():
             db.session.add(tenant)
     except IntegrityError as exc:  # the same slug inserted by a concurrent request
-        raise Conflict(f"A store with slug '{slug}' already exists.") from exc
+        raise AlreadyExists(f"A store with slug '{slug}' already exists.", field="slug") from exc
     return tenant
 
 
@@ -306,7 +306,7 @@ def create_tenant_directly(slug: str, name: str, plan_code: str, on_step: StepCa
     """Create a tenant and run its steps in this request (the super admin's direct path)."""
     plan = db.session.get(Plan, plan_code.strip().upper())
     if plan is None:
-        raise NotFound(f"Plan '{plan_code}' not found.")
+        raise PlanNotFound(f"Plan '{plan_code}' not found.", field="planCode")
     tenant = _new_tenant(slug, name, plan)
     tenant.status = TenantStatus.QUEUED
     db.session.commit()

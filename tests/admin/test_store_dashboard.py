@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from core.columns import utcnow
-from core.orders.services import daily_sales
+from core.orders.reports import daily_sales
 from tests.support.backends import dialect_of, on_both_backends
 from tests.support.store_admin import store_admin  # noqa: F401  (fixture)
 

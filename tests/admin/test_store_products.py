@@ -241,7 +241,7 @@ def test_replenish_without_htmx_redirects_back_with_a_message(store_admin):
                                             "customizationOptions"),
                                            ({"low_stock_threshold": True}, "lowStockThreshold")])
 def test_update_product_keeps_create_products_rules(changes, field, store_admin):
-    from core.catalog.services import update_product
+    from core.catalog.products import update_product
     from core.inventory.services import find_product
     from core.errors import ValidationFailed
 
@@ -254,7 +254,7 @@ def test_update_product_keeps_create_products_rules(changes, field, store_admin)
 
 
 def test_update_product_rounds_money_and_recomputes_the_final_price(store_admin):
-    from core.catalog.services import update_product
+    from core.catalog.products import update_product
     from core.inventory.services import find_product
 
     product_id = store_admin.product("PROD002").id

@@ -10,11 +10,13 @@ from decimal import Decimal as D
 import pytest
 from sqlalchemy import select
 
-from api.checkout import PlaceOrderRequest, place_order_fingerprint
+from api.checkout import PlaceOrderRequest
 from core.columns import utcnow
 from core.idempotency.models import IdempotencyRecord, IdempotencyState
 from core.idempotency.services import caller_scope
-from core.orders.models import Order
+from core.orders.checkout import CheckoutRequest
+from core.orders.models import Order, PaymentMethod
+from core.orders.placement import OrderContact
 from tests.support.shop import place_order_body
 
 QUOTE = "/api/checkout/quote"
@@ -412,6 +414,13 @@ def claim_key_as_running(store, session_id: str, key: str, *, locked_at, body: d
     request = PlaceOrderRequest.model_validate(body or place_order_body(key))
     with store.db() as session:
         session.add(IdempotencyRecord(scope=caller_scope(store.slug, session_id=session_id), key=key,
-                                      fingerprint=place_order_fingerprint(session_id, request),
+                                      fingerprint=_fingerprint(session_id, request),
                                       state=IdempotencyState.IN_PROGRESS,
                                       created_at=locked_at, locked_at=locked_at))
+
+
+def _fingerprint(session_id: str, body: PlaceOrderRequest) -> str:
+    """The fingerprint the API gives a place-order request (core.orders.checkout)."""
+    contact = OrderContact(email=body.email, phone=body.phone, shipping_address=body.shipping_address,
+                           payment_method=PaymentMethod(body.payment_method))
+    return CheckoutRequest(session_id, body.idempotency_key, contact).fingerprint()

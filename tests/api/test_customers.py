@@ -57,6 +57,13 @@ def test_create_customer_returns_201_with_normalized_fields(client, store, custo
     assert client.get(f"{BASE}/{body['id']}", headers=store.partner).get_json() == body
 
 
+def test_phone_follows_the_rule_orders_keep(client, store):
+    """One phone rule (core.validation.normalize_phone) for customers and orders: the contract's
+    own example, one digit short of a North American number, is accepted in E.164."""
+    response = create(client, store, phone="+1234567890")
+    assert response.status_code == 201 and response.get_json()["phone"] == "+1234567890"
+
+
 def test_create_minimal_customer(client, store, customers_of):
     response = create(client, store, address=None, phone=None, externalRef=None)
     assert response.status_code == 201 and response.get_json()["phone"] is None

@@ -34,7 +34,7 @@ def recorded(tenant_session):
     from sqlalchemy import select
 
     from core.catalog.models import Product
-    from core.provisioning.models import ProvisionedProduct
+    from core.provisioner.models import ProvisionedProduct
 
     def factory(slug: str) -> dict:
         with tenant_session(slug) as session:
@@ -95,6 +95,7 @@ def test_invalid_customization_is_400(client, store, customer, recorded, customi
 @pytest.mark.parametrize("body,field", [
     ({"productId": "PROD002", "quantity": 0}, "quantity"),
     ({"productId": "PROD002", "quantity": -3}, "quantity"),
+    ({"productId": "PROD002", "quantity": 2_147_483_648}, "quantity"),
     ({"productId": "PROD002", "quantity": "2"}, "quantity"),
     ({"productId": "PROD002", "quantity": 1.5}, "quantity"),
     ({"quantity": 1}, "productId"),

@@ -150,6 +150,9 @@ def test_idempotency_key_returns_the_first_purchase(client, store, buyer, redis_
     ({}, "products"),
     ({"products": [{"id": "PROD001", "quantity": 0}]}, "products.0.quantity"),
     ({"products": [{"id": "PROD001", "quantity": -1}]}, "products.0.quantity"),
+    # Past the 32-bit stock column: refused at once, never a PENDING purchase whose job fails.
+    ({"products": [{"id": "PROD001", "quantity": 2_147_483_648}]}, "products.0.quantity"),
+    ({"products": [{"id": "PROD001", "quantity": 9_223_372_036_854_775_808}]}, "products.0.quantity"),
     ({"products": [{"id": "PROD001"}]}, "products.0.quantity"),
     ({"products": [{"quantity": 1}]}, "products.0.id"),
 ])

@@ -1,4 +1,4 @@
-"""core.catalog.services on a real tenant database (SQLite): the invariants the API relies on."""
+"""core.catalog (listing, products, rules) on a real tenant database (SQLite): the invariants the API relies on."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -6,14 +6,14 @@ from types import SimpleNamespace
 
 import pytest
 
-from core.catalog import services as catalog
+from core.catalog import listing, products
 from core.catalog.models import Product
 from core.errors import Conflict, LimitExceeded, NotFound, ValidationFailed
 
 
 def create(session, tenant, **fields):
     spec = {"sku": "SKU-1", "name": "Thing", "price": Decimal("10.00"), "quantity": 1, **fields}
-    return catalog.create_product(session, tenant, **spec)
+    return products.create_product(session, tenant, **spec)
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def test_final_price_rounds_half_up(shop):
 def test_create_product_lists_every_invalid_field(shop):
     tenant, session = shop.tenant(), shop.session
     with session() as s, pytest.raises(ValidationFailed) as failure:
-        catalog.create_product(s, tenant, sku="bad sku", name=" ", price=10.5, quantity=-1, discount=Decimal("1.5"),
+        products.create_product(s, tenant, sku="bad sku", name=" ", price=10.5, quantity=-1, discount=Decimal("1.5"),
                                category_ids=["not-a-uuid"], low_stock_threshold=-3)
     assert set(failure.value.errors) == {"sku", "name", "price", "quantity", "discount", "categoryIds",
                                          "lowStockThreshold"}
@@ -96,10 +96,10 @@ def test_create_product_keeps_to_the_plan_limit(shop, client, superadmin_headers
 def test_list_products_validates_its_arguments_for_every_caller(shop):
     session = shop.session
     with session() as s, pytest.raises(ValidationFailed) as failure:
-        catalog.list_products(s, page=0, page_size=101, min_price=Decimal("-1"), max_price=Decimal("NaN"))
+        listing.list_products(s, page=0, page_size=101, min_price=Decimal("-1"), max_price=Decimal("NaN"))
     assert set(failure.value.errors) == {"page", "pageSize", "minPrice", "maxPrice"}
     with session() as s, pytest.raises(ValidationFailed) as failure:
-        catalog.list_products(s, page=1, page_size=10, category_id="audio")
+        listing.list_products(s, page=1, page_size=10, category_id="audio")
     assert list(failure.value.errors) == ["categoryId"]
 
 
@@ -109,4 +109,4 @@ def test_get_active_product_hides_inactive_and_malformed_ids(shop):
         hidden = create(s, tenant, sku="HIDDEN", is_active=False).id
     for key in (hidden, "HIDDEN", "", "../etc"):
         with session() as s, pytest.raises(NotFound):
-            catalog.get_active_product(s, key)
+            listing.get_active_product(s, key)

@@ -1,4 +1,4 @@
-"""core.orders.services: quote arithmetic, orders and their stock, cancellation."""
+"""core.orders (pricing, placement, lifecycle): quote arithmetic, orders and their stock, cancellation."""
 from __future__ import annotations
 
 import re
@@ -11,10 +11,11 @@ from sqlalchemy import select
 
 from core.cart import services as carts
 from core.errors import Conflict, InsufficientStock, NotFound, ValidationFailed
-from core.orders import services as orders
+from core.orders import lifecycle, placement, pricing, queries
 from core.orders.models import Order, OrderChannel, OrderStatus
+from core.validation import normalize_phone
 
-CONTACT = orders.OrderContact(email="buyer@example.com", phone="+14155550100", shipping_address="1 Main St",
+CONTACT = placement.OrderContact(email="buyer@example.com", phone="+14155550100", shipping_address="1 Main St",
                               payment_method="PayPal")
 
 
@@ -37,7 +38,7 @@ def settings(tax_rate="0.15", flat_shipping="10.00", threshold="100.00"):
     ("12.34", settings("0", "0", "0"), ("0.00", "0.00", "12.34")),
 ])
 def test_order_totals(subtotal, tenant, expected):
-    totals = orders.order_totals(tenant, D(subtotal))
+    totals = pricing.order_totals(tenant, D(subtotal))
     assert (totals.subtotal, totals.tax, totals.shipping, totals.total) == (D(subtotal), *map(D, expected))
     assert all(v.as_tuple().exponent == -2 for v in (totals.subtotal, totals.tax, totals.shipping, totals.total))
 
@@ -49,14 +50,14 @@ def test_order_totals(subtotal, tenant, expected):
     ("+683 4002", "+6834002"),  # Niue: short, but possible there
 ])
 def test_normalize_order_phone_accepts_international_numbers(phone, expected):
-    assert orders.normalize_order_phone(phone) == expected
+    assert normalize_phone(phone) == expected
 
 
 @pytest.mark.parametrize("phone", ["1234567890", "00441234567890", "+1 23", "+12", "+999 12345678", "+1 phone",
                                    "+1234567890123456", "", "   "])
 def test_normalize_order_phone_refuses_the_rest(phone):
     with pytest.raises(ValueError):
-        orders.normalize_order_phone(phone)
+        normalize_phone(phone)
 
 
 # --- with a store's database ------------------------------------------------------------------
@@ -89,27 +90,27 @@ def test_quote_prices_the_cart_at_its_items_prices(store, tenant):
     session_id = fill_cart(store, tenant, ("PROD001", 1), ("PROD003", 2))
     store.set_product("PROD001", final_price=D("1.00"))  # a later price change does not touch the cart
     with store.db() as session:
-        quote = orders.quote(session, tenant, carts.find_cart(session, session_id))
+        quote = pricing.quote(tenant, carts.find_cart(session, session_id))
     assert [(i.product.sku, i.unit_price, i.quantity) for i in quote.items] == [
         ("PROD001", D("71.99"), 1), ("PROD003", D("127.49"), 2)]
-    assert quote.totals == orders.Totals(D("326.97"), D("49.05"), D("0.00"), D("376.02"))
+    assert quote.totals == pricing.Totals(D("326.97"), D("49.05"), D("0.00"), D("376.02"))
 
 
 def test_quote_refuses_an_empty_cart_and_a_short_stock(store, tenant):
     with store.db() as session:
         with pytest.raises(ValidationFailed):
-            orders.quote(session, tenant, None)
+            pricing.quote(tenant, None)
     session_id = fill_cart(store, tenant, ("PROD004", 5))
     store.set_stock("PROD004", 4)
     with store.db() as session, pytest.raises(InsufficientStock):
-        orders.quote(session, tenant, carts.find_cart(session, session_id))
+        pricing.quote(tenant, carts.find_cart(session, session_id))
 
 
 def test_create_order_for_the_api_channel_takes_stock_at_final_prices(store, tenant):
     with store.db() as session:
-        order = orders.create_order(
-            session, tenant, [orders.OrderLine(store.product_id("PROD002"), 3), orders.OrderLine(store.product_id("PROD005"), 1)],
-            channel=OrderChannel.API, contact=orders.OrderContact(email="b2b@example.com"), customer_id="c-1")
+        order = placement.create_order(
+            session, tenant, [placement.OrderLine(store.product_id("PROD002"), 3), placement.OrderLine(store.product_id("PROD005"), 1)],
+            channel=OrderChannel.API, contact=placement.OrderContact(email="b2b@example.com"), customer_id="c-1")
     assert re.fullmatch(r"ORD-\d{8}-\d{6}", order.number)
     assert (order.channel, order.status, order.customer_id, order.phone, order.payment_method) == (
         "api", "PENDING", "c-1", None, None)
@@ -122,15 +123,15 @@ def test_create_order_for_the_api_channel_takes_stock_at_final_prices(store, ten
 
 def test_create_order_can_record_stock_the_caller_already_took(store, tenant):
     with store.db() as session:
-        orders.create_order(session, tenant, [orders.OrderLine(store.product_id("PROD002"), 3)],
+        placement.create_order(session, tenant, [placement.OrderLine(store.product_id("PROD002"), 3)],
                             channel=OrderChannel.API, contact=CONTACT, take_stock=False)
     assert store.stock("PROD002") == 100 and store.count(Order) == 1
 
 
 def test_create_order_is_all_or_nothing(store, tenant):
     with pytest.raises(InsufficientStock), store.db() as session:
-        orders.create_order(session, tenant, [orders.OrderLine(store.product_id("PROD001"), 1),
-                                              orders.OrderLine(store.product_id("PROD004"), 26)],
+        placement.create_order(session, tenant, [placement.OrderLine(store.product_id("PROD001"), 1),
+                                              placement.OrderLine(store.product_id("PROD004"), 26)],
                             channel=OrderChannel.API, contact=CONTACT)
     assert (store.stock("PROD001"), store.stock("PROD004")) == (50, 25)
     assert store.count(Order) == 0
@@ -139,10 +140,10 @@ def test_create_order_is_all_or_nothing(store, tenant):
 def test_create_order_sums_the_lines_of_one_product(store, tenant):
     pid = store.product_id("PROD004")
     with pytest.raises(InsufficientStock), store.db() as session:
-        orders.create_order(session, tenant, [orders.OrderLine(pid, 12), orders.OrderLine(pid, 14)],
+        placement.create_order(session, tenant, [placement.OrderLine(pid, 12), placement.OrderLine(pid, 14)],
                             channel=OrderChannel.API, contact=CONTACT)
     with store.db() as session:
-        order = orders.create_order(session, tenant, [orders.OrderLine(pid, 12), orders.OrderLine(pid, 13)],
+        order = placement.create_order(session, tenant, [placement.OrderLine(pid, 12), placement.OrderLine(pid, 13)],
                                     channel=OrderChannel.API, contact=CONTACT)
     assert [i.quantity for i in order.items] == [12, 13] and store.stock("PROD004") == 0
 
@@ -150,27 +151,27 @@ def test_create_order_sums_the_lines_of_one_product(store, tenant):
 def test_create_order_refuses_unknown_and_inactive_products_and_bad_input(store, tenant):
     store.set_product("PROD003", is_active=False)
     cases = [
-        ([orders.OrderLine(str(uuid.uuid4()), 1)], {}, NotFound),
-        ([orders.OrderLine(store.product_id("PROD003"), 1)], {}, InsufficientStock),
+        ([placement.OrderLine(str(uuid.uuid4()), 1)], {}, NotFound),
+        ([placement.OrderLine(store.product_id("PROD003"), 1)], {}, InsufficientStock),
         ([], {}, ValidationFailed),
-        ([orders.OrderLine(store.product_id("PROD001"), 0)], {}, ValidationFailed),
-        ([orders.OrderLine(store.product_id("PROD001"), 1)], {"channel": "fax"}, ValidationFailed),
-        ([orders.OrderLine(store.product_id("PROD001"), 1)],
-         {"contact": orders.OrderContact(email="x@example.com", payment_method="Cash")}, ValidationFailed),
+        ([placement.OrderLine(store.product_id("PROD001"), 0)], {}, ValidationFailed),
+        ([placement.OrderLine(store.product_id("PROD001"), 1)], {"channel": "fax"}, ValidationFailed),
+        ([placement.OrderLine(store.product_id("PROD001"), 1)],
+         {"contact": placement.OrderContact(email="x@example.com", payment_method="Cash")}, ValidationFailed),
     ]
     for lines, overrides, error in cases:
         with pytest.raises(error), store.db() as session:
-            orders.create_order(session, tenant, lines, **{"channel": OrderChannel.API, "contact": CONTACT, **overrides})
+            placement.create_order(session, tenant, lines, **{"channel": OrderChannel.API, "contact": CONTACT, **overrides})
     assert store.count(Order) == 0 and store.stock("PROD001") == 50
 
 
 def test_create_order_draws_another_number_when_one_is_taken(store, tenant, monkeypatch):
     drawn = iter([7, 7, 8])
-    monkeypatch.setattr(orders.secrets, "randbelow", lambda _n: next(drawn))
+    monkeypatch.setattr(placement.secrets, "randbelow", lambda _n: next(drawn))
     numbers = []
     for _ in range(2):
         with store.db() as session:
-            numbers.append(orders.create_order(session, tenant, [orders.OrderLine(store.product_id("PROD002"), 1)],
+            numbers.append(placement.create_order(session, tenant, [placement.OrderLine(store.product_id("PROD002"), 1)],
                                                channel=OrderChannel.API, contact=CONTACT).number)
     assert [n[-6:] for n in numbers] == ["000007", "000008"]
 
@@ -178,7 +179,7 @@ def test_create_order_draws_another_number_when_one_is_taken(store, tenant, monk
 def test_place_order_turns_the_cart_into_an_order_and_empties_it(store, tenant):
     session_id = fill_cart(store, tenant, ("PROD001", 2), ("PROD002", 1))
     with store.db() as session:
-        order = orders.place_order(session, tenant, session_id, CONTACT, customer_id="c-9", idempotency_key="k-1")
+        order = placement.place_order(session, tenant, session_id, CONTACT, customer_id="c-9", idempotency_key="k-1")
     assert (order.channel, order.customer_id, order.idempotency_key) == ("storefront", "c-9", "k-1")
     assert [(i.sku, i.quantity, i.unit_price) for i in order.items] == [("PROD001", 2, D("71.99")),
                                                                        ("PROD002", 1, D("29.99"))]
@@ -187,45 +188,56 @@ def test_place_order_turns_the_cart_into_an_order_and_empties_it(store, tenant):
         assert carts.find_cart(session, session_id).items == []
         # The same cart cannot be checked out twice.
         with pytest.raises(ValidationFailed, match="empty"):
-            orders.place_order(session, tenant, session_id, CONTACT)
+            placement.place_order(session, tenant, session_id, CONTACT)
 
 
 def test_place_order_respects_max_products_per_order(store, tenant):
     tenant.limit_overrides = {"maxProductsPerOrder": 1}
     session_id = fill_cart(store, tenant, ("PROD001", 1), ("PROD002", 1))
     with pytest.raises(ValidationFailed, match="maxProductsPerOrder"), store.db() as session:
-        orders.place_order(session, tenant, session_id, CONTACT)
+        placement.place_order(session, tenant, session_id, CONTACT)
     assert store.count(Order) == 0
 
 
 def test_cancel_order_gives_back_exactly_what_was_taken_once(store, tenant):
     pid1, pid4 = store.product_id("PROD001"), store.product_id("PROD004")
     with store.db() as session:
-        order = orders.create_order(session, tenant, [orders.OrderLine(pid4, 2), orders.OrderLine(pid1, 3),
-                                                      orders.OrderLine(pid4, 1)],
+        order = placement.create_order(session, tenant, [placement.OrderLine(pid4, 2), placement.OrderLine(pid1, 3),
+                                                      placement.OrderLine(pid4, 1)],
                                     channel=OrderChannel.STOREFRONT, contact=CONTACT)
     assert (store.stock("PROD001"), store.stock("PROD004")) == (47, 22)
     store.set_stock("PROD001", 40)  # sold elsewhere meanwhile: the release adds, it does not reset
     for _ in range(2):
         with store.db() as session:
-            cancelled = orders.cancel_order(session, orders.get_order(session, order.id))
+            cancelled = lifecycle.cancel_order(session, queries.get_order(session, order.id))
         assert cancelled.status == OrderStatus.CANCELLED
         assert (store.stock("PROD001"), store.stock("PROD004")) == (43, 25)
 
 
 def test_get_order_of_unknown_id_is_404(store):
     with store.db() as session, pytest.raises(NotFound):
-        orders.get_order(session, str(uuid.uuid4()))
+        queries.get_order(session, str(uuid.uuid4()))
 
 
 def test_cancel_order_refuses_an_order_in_another_state(store, tenant):
     with store.db() as session:
-        order = orders.create_order(session, tenant, [orders.OrderLine(store.product_id("PROD002"), 1)],
+        order = placement.create_order(session, tenant, [placement.OrderLine(store.product_id("PROD002"), 1)],
                                     channel=OrderChannel.API, contact=CONTACT)
     with store.db() as session:
         session.get(Order, order.id).status = "SHIPPED"
     with pytest.raises(Conflict), store.db() as session:
-        orders.cancel_order(session, orders.get_order(session, order.id))
+        lifecycle.cancel_order(session, queries.get_order(session, order.id))
     assert store.stock("PROD002") == 99
     with store.db() as session:
         assert session.scalar(select(Order.status).where(Order.id == order.id)) == "SHIPPED"
+
+
+@pytest.mark.parametrize("dialect_name", ["sqlite", "postgresql"])
+def test_the_order_insert_is_the_dialects_own_on_conflict_insert_compiled_once(dialect_name):
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = {"sqlite": sqlite, "postgresql": postgresql}[dialect_name].dialect()
+    statement = placement._order_insert(dialect)
+    assert placement._order_insert(dialect) is statement
+    assert statement.text.startswith("INSERT INTO orders (id, number, ")
+    assert "ON CONFLICT (number) DO NOTHING RETURNING" in statement.text

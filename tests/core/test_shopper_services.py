@@ -11,7 +11,7 @@ import pytest
 from core.cart import services as carts
 from core.errors import NotFound
 from core.idempotency.services import caller_scope, key_state
-from core.orders import services as orders
+from core.orders import pricing, queries
 
 
 @pytest.fixture
@@ -34,11 +34,11 @@ def test_stock_shortfalls_names_every_short_line_and_subtotal_sums_the_lines(sto
     with store.db() as session:
         cart = carts.find_cart(session, session_id)
         by_name = {item.product.name: item.id for item in cart.items}
-        assert orders.stock_shortfalls(cart.items) == {
+        assert pricing.stock_shortfalls(cart.items) == {
             by_name["USB-C Charger"]: "Product stock changed: only 1 of USB-C Charger left, 3 in the cart.",
             by_name["Laptop Stand"]: "Laptop Stand is no longer available.",
         }
-        assert orders.items_subtotal(cart.items) == Decimal("71.99") * 2 + Decimal("29.99") * 3 + Decimal("49.99")
+        assert pricing.items_subtotal(cart.items) == Decimal("71.99") * 2 + Decimal("29.99") * 3 + Decimal("49.99")
 
 
 def test_get_session_order_only_answers_the_session_that_placed_it(store):
@@ -46,10 +46,10 @@ def test_get_session_order_only_answers_the_session_that_placed_it(store):
     key = str(uuid.uuid4())
     number = store.place_order(session_id, key).get_json()["orderNumber"]
     with store.db() as session:
-        assert orders.get_session_order(session, session_id, number).number == number
+        assert queries.get_session_order(session, session_id, number).number == number
         for sid, wanted in ((str(uuid.uuid4()), number), (session_id, "ORD-20240101-000000")):
             with pytest.raises(NotFound):
-                orders.get_session_order(session, sid, wanted)
+                queries.get_session_order(session, sid, wanted)
 
 
 def test_key_state_tells_unknown_completed_and_replays_the_answer(store):
@@ -66,7 +66,7 @@ def test_key_state_tells_unknown_completed_and_replays_the_answer(store):
 
 def test_active_categories_lists_the_active_ones_by_name(store):
     from core.catalog.models import Category
-    from core.catalog.services import active_categories
+    from core.catalog.listing import active_categories
 
     with store.db() as session:
         session.add(Category(name="Zzz Hidden", description="", is_active=False))

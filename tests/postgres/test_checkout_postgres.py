@@ -13,7 +13,7 @@ from sqlalchemy.pool import NullPool
 from core.cart.models import Cart
 from core.cart.services import lock_cart
 from core.columns import utcnow
-from core.orders import services as orders
+from core.orders import placement
 from core.orders.models import Order, OrderChannel
 
 pytestmark = pytest.mark.postgres
@@ -69,7 +69,7 @@ def test_create_order_draws_again_when_a_concurrent_order_took_the_number(pg_app
         tenant = get_tenant(store.slug)
         assert tenant.plan is not None
     drawn = iter([42, 43])
-    monkeypatch.setattr(orders.secrets, "randbelow", lambda _n: next(drawn))
+    monkeypatch.setattr(placement.secrets, "randbelow", lambda _n: next(drawn))
     taken = f"ORD-{utcnow():%Y%m%d}-000042"
 
     def take_the_number():
@@ -77,7 +77,7 @@ def test_create_order_draws_again_when_a_concurrent_order_took_the_number(pg_app
             other.add(Order(number=taken, channel="api", email="x@example.com", subtotal=0, tax=0, shipping=0, total=0))
 
     with racing_session("INSERT INTO orders", take_the_number) as session, session.begin():
-        order = orders.create_order(session, tenant, [orders.OrderLine(store.product_id("PROD002"), 1)],
-                                    channel=OrderChannel.API, contact=orders.OrderContact(email="b@example.com"))
+        order = placement.create_order(session, tenant, [placement.OrderLine(store.product_id("PROD002"), 1)],
+                                    channel=OrderChannel.API, contact=placement.OrderContact(email="b@example.com"))
     assert order.number.endswith("-000043")
     assert store.count(Order) == 2 and store.stock("PROD002") == 99

@@ -215,7 +215,7 @@ def test_service_fields_cover_every_listing_error():
     from storefront.forms import CatalogFilterForm
 
     with pytest.raises(ValidationFailed) as caught:
-        from core.catalog.services import _check_listing
+        from core.catalog.listing import _check_listing
         _check_listing(0, 0, "x" * 999, -1, -1)
     assert set(caught.value.errors) - {"pageSize"} <= set(CatalogFilterForm.SERVICE_FIELDS)
 

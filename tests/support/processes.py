@@ -65,7 +65,7 @@ class LiveServer:
         self.log = open(log_path, "wb")
         self.process = subprocess.Popen(
             [str(VENV_BIN / "gunicorn"), "-w", str(workers), "--threads", str(threads), "-b", f"127.0.0.1:{self.port}",
-             "--graceful-timeout", "5", "--timeout", "60", "wsgi:app"],
+             "--graceful-timeout", "5", "--timeout", "60", "--no-control-socket", "wsgi:app"],
             cwd=ROOT, env=process_env(app, **env), stdout=self.log, stderr=subprocess.STDOUT,
         )
         wait_until(self._healthy, timeout=120, message="gunicorn to answer /health")

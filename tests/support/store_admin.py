@@ -69,7 +69,7 @@ class StoreAdmin:
                     placed_at: datetime | None = None) -> str:
         """A PENDING order of (sku, quantity) lines through core create_order (stock taken);
         `placed_at` back-dates it. Returns its id."""
-        from core.orders.services import OrderContact, OrderLine, create_order
+        from core.orders.placement import OrderContact, OrderLine, create_order
         from core.tenancy.admin import get_tenant
 
         with self.db() as session:
@@ -85,7 +85,8 @@ class StoreAdmin:
             return order.id
 
     def cancel(self, order_id: str) -> None:
-        from core.orders.services import cancel_order, get_order
+        from core.orders.lifecycle import cancel_order
+        from core.orders.queries import get_order
 
         with self.db() as session:
             cancel_order(session, get_order(session, order_id))

@@ -1,5 +1,9 @@
-"""Product provisioning for B2B customers: validate the customization against the product's
-options, respect the per-customer quota, take the stock atomically."""
+"""The product provisioner (product-provisioner-api.md): products given to a store's B2B
+customers — the customization checked against the product's options, the per-customer quota
+kept, the stock taken atomically.
+
+(In Storefleet "provisioning" alone is a store's set-up, core.tenancy.provisioning; customers
+are provisioned by partners through core.customers.)"""
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -9,7 +13,7 @@ from core.catalog.models import Product
 from core.customers.models import Customer, CustomerStatus
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.inventory.services import find_product, take_stock
-from core.provisioning.models import ProvisionedProduct
+from core.provisioner.models import ProvisionedProduct
 from core.tenancy.features import Limit, effective_limits
 from core.tenancy.models import Tenant
 

@@ -1,0 +1,231 @@
+"""Reading the catalog, each verb on a session of one tenant's database.
+
+Shoppers only ever see active products; listing, counting and paging happen in SQL, so a page
+costs the same three queries whatever its size. The listing reads plain rows (no ORM objects)
+and its SQL is shaped for SQLite's planner, which has no statistics on a tenant database.
+`final_price` is stored (and indexed) so that price filters run in the index.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import exists, false, func, select, true
+from sqlalchemy.orm import Session
+
+import core.sqlite_hints  # noqa: F401  (renders the INDEXED BY hints below)
+from core.catalog.models import Category, Product, product_categories
+from core.catalog.rules import uuid_or_none
+from core.errors import NotFound, ValidationFailed
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+MAX_SEARCH_LENGTH = 200
+
+
+def _check_listing(page: int, page_size: int, search: str, min_price, max_price) -> None:
+    errors: dict[str, list[str]] = {}
+    if len(search) > MAX_SEARCH_LENGTH:
+        errors["search"] = [f"search must be at most {MAX_SEARCH_LENGTH} characters."]
+    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+        errors["page"] = ["page must be an integer of at least 1."]
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
+        errors["pageSize"] = [f"pageSize must be an integer from 1 to {MAX_PAGE_SIZE}."]
+    for field, value in (("minPrice", min_price), ("maxPrice", max_price)):
+        if value is not None and not (isinstance(value, Decimal) and value.is_finite() and value >= 0):
+            errors[field] = [f"{field} must be a decimal number of at least 0."]
+    if not errors and min_price is not None and max_price is not None and min_price > max_price:
+        errors["minPrice"] = ["minPrice must not be greater than maxPrice."]
+    if errors:
+        raise ValidationFailed("One or more validation errors occurred.", errors=errors)
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryRef:
+    id: str
+    name: str
+    is_active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ListedProduct:
+    """A product as a catalog page shows it: plain values read with Core, not an ORM object
+    (a page is read-only, and skipping the identity map halves its cost)."""
+
+    id: str
+    name: str
+    description: str
+    price: Decimal
+    discount: Decimal
+    final_price: Decimal
+    stock: int
+    is_active: bool
+    images: list
+    dynamic_attributes: dict
+    low_stock_threshold: int
+    categories: tuple[CategoryRef, ...]
+
+
+LISTED_COLUMNS = (Product.id, Product.name, Product.description, Product.price, Product.discount,
+                  Product.final_price, Product.stock, Product.is_active, Product.images, Product.dynamic_attributes,
+                  Product.low_stock_threshold)
+# Walk the (is_active, name) index in order and stop after the page (see core.sqlite_hints).
+BY_NAME = "INDEXED BY ix_products_active_name"
+
+
+def _name_contains(session: Session, term: str):
+    """The name contains `term`, whatever its case; '%' and '_' in it are plain characters
+    (SQLAlchemy's autoescape)."""
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite's LIKE already ignores ASCII case, exactly as lower() does (both ASCII-only), and
+        # a bare column lets the LIKE run on the name index's entries, before any row is read.
+        return Product.name.contains(term, autoescape=True)
+    return Product.name.icontains(term, autoescape=True)
+
+
+def list_products(session: Session, *, page: int, page_size: int, search: str | None = None,
+                  category_id: str | None = None, min_price: Decimal | None = None,
+                  max_price: Decimal | None = None) -> tuple[list[ListedProduct], int]:
+    """One page of active products and the number of all that match, ordered by name then id
+    (a stable order, so pages never overlap). Only active products are ever listed; search is a
+    case-insensitive substring of the name; prices filter on final_price, both ends inclusive.
+    Three queries whatever the page size: COUNT, the page (LIMIT/OFFSET), its categories."""
+    search = (search or "").strip()
+    _check_listing(page, page_size, search, min_price, max_price)
+    category_key = None
+    if category_id is not None:
+        category_key = uuid_or_none(category_id)
+        if category_key is None:
+            raise ValidationFailed.field("categoryId", "categoryId must be a UUID.")
+    conditions = [Product.is_active == true()]
+    if search:
+        conditions.append(_name_contains(session, search))
+    if min_price is not None:
+        conditions.append(Product.final_price >= min_price)
+    if max_price is not None:
+        conditions.append(Product.final_price <= max_price)
+
+    total = _count_matches(session, conditions, category_key=category_key, by_name=bool(search),
+                           filtered=bool(search) or min_price is not None or max_price is not None)
+    if total <= (page - 1) * page_size:
+        return [], total
+    if category_key is not None:
+        conditions.append(exists().where(product_categories.c.product_id == Product.id,
+                                         product_categories.c.category_id == category_key))
+    # In name order along the name index, stopping once the page is full; without the hint
+    # SQLite would take the price index and sort every product in the price range first.
+    rows = session.execute(
+        select(*LISTED_COLUMNS).where(*conditions).order_by(Product.name, Product.id)
+        .limit(page_size).offset((page - 1) * page_size).with_hint(Product, BY_NAME, "sqlite")
+    ).all()
+    categories = _categories_of(session, [row.id for row in rows])
+    return [ListedProduct(*row, categories=categories.get(row.id, ())) for row in rows], total
+
+
+def _count_matches(session: Session, conditions: list, *, category_key: str | None, by_name: bool,
+                   filtered: bool) -> int:
+    """COUNT of the active products that match, shaped so that it reads no more than it must,
+    even under SQLite's planner (which has no statistics on a tenant database)."""
+    if category_key is None:
+        count = select(func.count()).select_from(Product).where(*conditions)
+        if by_name:
+            # The LIKE runs on the name index's entries; only matching names fetch their row.
+            count = count.with_hint(Product, BY_NAME, "sqlite")
+        return session.scalar(count) or 0
+    in_category = product_categories.c.category_id == category_key
+    links = select(func.count()).select_from(product_categories).where(in_category)
+    if not filtered:
+        # The category's links minus its inactive products: both read an index, neither every
+        # active product (the few inactive ones are the only rows probed).
+        inactive = (select(func.count()).select_from(Product)
+                    .join(product_categories, (product_categories.c.product_id == Product.id) & in_category)
+                    .where(Product.is_active == false()))
+        return session.scalar(select(links.scalar_subquery() - inactive.scalar_subquery())) or 0
+    # From the category's side: one probe of the product per link.
+    return session.scalar(links.where(exists().where(Product.id == product_categories.c.product_id, *conditions))) or 0
+
+
+def _categories_of(session: Session, product_ids: list[str]) -> dict[str, tuple[CategoryRef, ...]]:
+    """The categories of these products, by name, in one query."""
+    found: dict[str, list[CategoryRef]] = {}
+    query = (select(product_categories.c.product_id, Category.id, Category.name, Category.is_active)
+             .join(Category, Category.id == product_categories.c.category_id)
+             .where(product_categories.c.product_id.in_(product_ids))
+             .order_by(Category.name, Category.id))
+    for product_id, *category in session.execute(query):
+        found.setdefault(product_id, []).append(CategoryRef(*category))
+    return {product_id: tuple(refs) for product_id, refs in found.items()}
+
+
+def total_pages(total_count: int, page_size: int) -> int:
+    return -(-total_count // page_size)
+
+
+def get_active_product(session: Session, product_id: str) -> Product:
+    """An active product by its UUID; NotFound (404) when it is unknown, inactive, or the id
+    is not a UUID at all (a shopper cannot tell an inactive product from a missing one)."""
+    key = uuid_or_none(product_id)
+    product = None
+    if key is not None:
+        product = session.scalar(select(Product).where(Product.id == key, Product.is_active == true()))
+    if product is None:
+        raise NotFound(f"Product '{product_id}' not found.")
+    return product
+
+
+def shopper_categories(product) -> list:
+    """The categories a shopper sees on a product (a Product or a ListedProduct): its active
+    ones, by name, as already loaded."""
+    return [category for category in product.categories if category.is_active]
+
+
+def active_categories(session: Session) -> list[CategoryRef]:
+    """Every active category, by name: plain (id, name) rows for a filter's choices, in one
+    query that reads only the categories table (list_categories also counts their products)."""
+    query = (select(Category.id, Category.name, Category.is_active).where(Category.is_active == true())
+             .order_by(Category.name, Category.id))
+    return [CategoryRef(*row) for row in session.execute(query)]
+
+
+def list_categories(session: Session) -> list[tuple[Category, int]]:
+    """Every active category with the number of ACTIVE products in it, by name, in one grouped
+    statement (a category with no active product counts 0). Counted as all of the category's
+    products minus its inactive ones: the first reads only the category index, the second only
+    the few inactive products, so the cost does not grow with the number of active products."""
+    linked = (select(product_categories.c.category_id, func.count().label("n"))
+              .group_by(product_categories.c.category_id).subquery())
+    inactive = (select(product_categories.c.category_id, func.count().label("n"))
+                .join(Product, Product.id == product_categories.c.product_id)
+                .where(Product.is_active == false())
+                .group_by(product_categories.c.category_id).subquery())
+    counts = (
+        select(Category, func.coalesce(linked.c.n, 0) - func.coalesce(inactive.c.n, 0))
+        .outerjoin(linked, linked.c.category_id == Category.id)
+        .outerjoin(inactive, inactive.c.category_id == Category.id)
+        .where(Category.is_active == true())
+        .order_by(Category.name, Category.id)
+    )
+    return [(category, count) for category, count in session.execute(counts)]
+
+
+def list_admin_products(session: Session, *, page: int, page_size: int,
+                        search: str | None = None) -> tuple[list[Product], int]:
+    """One page of every product of the store, active or not, by name then id, and the number
+    of all that match; `search` is a case-insensitive substring of the name or the SKU. Two
+    queries (COUNT, the page) plus the page's categories."""
+    search = (search or "").strip()
+    _check_listing(page, page_size, search, None, None)
+    conditions = []
+    if search:
+        # icontains lowers both sides with the database's own lower(), so they agree on what case is.
+        conditions.append(Product.name.icontains(search, autoescape=True)
+                          | Product.sku.icontains(search, autoescape=True))
+    total = session.scalar(select(func.count()).select_from(Product).where(*conditions)) or 0
+    products = session.scalars(select(Product).where(*conditions).order_by(Product.name, Product.id)
+                               .limit(page_size).offset((page - 1) * page_size)).all()
+    return list(products), total
+
+
+def list_all_categories(session: Session) -> list[Category]:
+    """Every category of the store, active or not, by name (what a product may be filed under)."""
+    return list(session.scalars(select(Category).order_by(Category.name, Category.id)))
