@@ -335,8 +335,9 @@ def run_jobs(app, redis_conn):
 # --- tenant data: sessions, products, categories, tokens, query counting -------------------------
 
 @pytest.fixture
-def tenant_session(app):
-    """Factory: a context manager giving a session on a tenant's database; commits at the end."""
+def tenant_db(app):
+    """Factory: a context manager giving a session on a tenant's database, in a transaction of its own
+    (core.unit_of_work.own_transaction) committed at the end; the tests' name for what web.tenancy.tenant_db is to a request."""
     from contextlib import contextmanager
 
     @contextmanager
@@ -353,13 +354,13 @@ def tenant_session(app):
 
 
 @pytest.fixture
-def create_category(tenant_session):
+def create_category(tenant_db):
     """Factory: a category in a tenant's database; returns its id."""
 
     def factory(slug: str, name: str | None = None, *, description: str = "", is_active: bool = True) -> str:
         from core.catalog.models import Category
 
-        with tenant_session(slug) as session:
+        with tenant_db(slug) as session:
             category = Category(name=name or f"Category {uuid.uuid4().hex[:8]}", description=description,
                                 is_active=is_active)
             session.add(category)
@@ -370,7 +371,7 @@ def create_category(tenant_session):
 
 
 @pytest.fixture
-def create_product(app, tenant_session):
+def create_product(app, tenant_db):
     """Factory: a product created through core.catalog.products.create_product; returns its id."""
 
     def factory(slug: str, name: str | None = None, *, sku: str | None = None, price="10.00",
@@ -380,7 +381,7 @@ def create_product(app, tenant_session):
         from core.catalog.products import create_product as create
         from core.tenancy.admin import get_tenant
 
-        with tenant_session(slug) as session:
+        with tenant_db(slug) as session:
             product = create(session, get_tenant(slug), sku=sku or f"SKU-{uuid.uuid4().hex[:10]}",
                              name=name or f"Product {uuid.uuid4().hex[:8]}", price=Decimal(str(price)),
                              quantity=quantity, **fields)

@@ -85,7 +85,7 @@ def _tenant(app, slug):
     ("/admin/onboarding", {"store": "{slug}", "name": "Sneaky", "contact_email": "sneaky@example.com"}),
     ("/admin/replenish", {"store": "{slug}", "product": "PROD001", "quantity": "5"}),
 ])
-def test_a_post_without_its_csrf_token_is_refused_and_changes_nothing(portal, app, create_tenant, tenant_session,
+def test_a_post_without_its_csrf_token_is_refused_and_changes_nothing(portal, app, create_tenant, tenant_db,
                                                                       redis_conn, path, data):
     from sqlalchemy import func, select
 
@@ -102,7 +102,7 @@ def test_a_post_without_its_csrf_token_is_refused_and_changes_nothing(portal, ap
 
             control = (db.session.scalar(select(func.count()).select_from(Tenant)),
                        db.session.scalar(select(func.count()).select_from(User)), _tenant(app, slug))
-        with tenant_session(slug) as session:
+        with tenant_db(slug) as session:
             store = (session.scalar(select(func.count()).select_from(Customer)),
                      session.scalar(select(Product.stock).filter_by(sku="PROD001")))
         return control, store

@@ -9,12 +9,12 @@ import pytest
 from tests.support.platform_admin import code_text, field_error, flashes, portal  # noqa: F401
 
 
-def customer_count(tenant_session, slug: str) -> int:
+def customer_count(tenant_db, slug: str) -> int:
     from sqlalchemy import func, select
 
     from core.customers.models import Customer
 
-    with tenant_session(slug) as session:
+    with tenant_db(slug) as session:
         return session.scalar(select(func.count()).select_from(Customer))
 
 
@@ -49,7 +49,7 @@ def test_onboarding_page_offers_only_ready_stores(portal, create_tenant):
 
 
 def test_onboarding_creates_the_customer_and_credentials_are_shown_once_and_work(portal, app, create_tenant,
-                                                                                 tenant_session):
+                                                                                 tenant_db):
     slug = create_tenant(plan_code="PREMIUM")
     created = onboard(portal, slug)
     assert created.status_code == 303
@@ -59,7 +59,7 @@ def test_onboarding_creates_the_customer_and_credentials_are_shown_once_and_work
     assert "buyer@acme.example" in page and "+442079460958" in page  # stored in E.164
     customer_id = code_text(page, "customer-id")
     assert created.headers["Location"] == f"/admin/onboarding/{slug}/{customer_id}"
-    assert customer_count(tenant_session, slug) == 1
+    assert customer_count(tenant_db, slug) == 1
 
     issued = portal.post(f"/admin/onboarding/{slug}/{customer_id}/credentials")
     [client_pk] = customer_clients(app, customer_id)
@@ -114,7 +114,7 @@ def test_with_redis_unreachable_the_credentials_are_shown_in_the_posts_answer(ap
     ({"name": "   "}, "name", "String should have at least 1 character"),
     ({"address": "x" * 501}, "address", "String should have at most 500 characters"),
 ])
-def test_invalid_customer_fields_are_shown_beside_them_and_nothing_is_created(portal, create_tenant, tenant_session,
+def test_invalid_customer_fields_are_shown_beside_them_and_nothing_is_created(portal, create_tenant, tenant_db,
                                                                               fields, field, message):
     slug = create_tenant(plan_code="PREMIUM")
     response = onboard(portal, slug, **fields)
@@ -122,7 +122,7 @@ def test_invalid_customer_fields_are_shown_beside_them_and_nothing_is_created(po
     page = response.get_data(as_text=True)
     assert message in field_error(page, field)
     assert 'value="Acme Industrial"' in page or field == "name"  # the typed values stay
-    assert customer_count(tenant_session, slug) == 0
+    assert customer_count(tenant_db, slug) == 0
 
 
 def test_the_same_message_as_the_partner_api(portal, create_tenant, api_client_headers):
@@ -136,16 +136,16 @@ def test_the_same_message_as_the_partner_api(portal, create_tenant, api_client_h
     assert api.get_json()["errors"]["phone"] == [field_error(page, "phone")]
 
 
-def test_a_duplicate_contact_email_is_shown_beside_it(portal, create_tenant, tenant_session):
+def test_a_duplicate_contact_email_is_shown_beside_it(portal, create_tenant, tenant_db):
     slug = create_tenant(plan_code="PREMIUM")
     assert onboard(portal, slug).status_code == 303
     response = onboard(portal, slug, name="Acme Again", contact_email="BUYER@acme.example")
     assert response.status_code == 409
     assert "already exists" in field_error(response.get_data(as_text=True), "contact_email")
-    assert customer_count(tenant_session, slug) == 1
+    assert customer_count(tenant_db, slug) == 1
 
 
-def test_the_plans_customer_limit_is_shown_and_nothing_is_created(portal, app, create_tenant, tenant_session):
+def test_the_plans_customer_limit_is_shown_and_nothing_is_created(portal, app, create_tenant, tenant_db):
     slug = create_tenant(plan_code="PREMIUM")
     with app.app_context():
         from core.extensions import db
@@ -157,25 +157,25 @@ def test_the_plans_customer_limit_is_shown_and_nothing_is_created(portal, app, c
     response = onboard(portal, slug, contact_email="second@acme.example")
     assert response.status_code == 403
     assert "The plan allows at most 1 (maxCustomers)" in field_error(response.get_data(as_text=True), "store")
-    assert customer_count(tenant_session, slug) == 1
+    assert customer_count(tenant_db, slug) == 1
 
 
-def test_a_plan_without_customer_provisioning_is_refused(portal, create_tenant, tenant_session):
+def test_a_plan_without_customer_provisioning_is_refused(portal, create_tenant, tenant_db):
     slug = create_tenant(plan_code="BASIC")
     response = onboard(portal, slug)
     assert response.status_code == 403
     assert "'customerProvisioning' feature is not enabled" in field_error(response.get_data(as_text=True), "store")
-    assert customer_count(tenant_session, slug) == 0
+    assert customer_count(tenant_db, slug) == 0
 
 
-def test_a_suspended_store_is_refused(portal, create_tenant, tenant_session):
+def test_a_suspended_store_is_refused(portal, create_tenant, tenant_db):
     slug = create_tenant(plan_code="PREMIUM")
     portal.post(f"/admin/tenants/{slug}/status", {"status": "Suspended"})
     response = onboard(portal, slug)
     assert response.status_code == 423
     assert "is suspended" in field_error(response.get_data(as_text=True), "store")
     portal.post(f"/admin/tenants/{slug}/status", {"status": "Ready"})
-    assert customer_count(tenant_session, slug) == 0
+    assert customer_count(tenant_db, slug) == 0
 
 
 def test_no_store_chosen_is_shown_beside_the_store_field(portal):
@@ -214,7 +214,7 @@ def test_issuing_credentials_needs_the_csrf_token(portal, app, create_tenant):
     assert customer_clients(app, customer_id) == []
 
 
-def test_an_inactive_customer_gets_no_credentials(portal, app, create_tenant, tenant_session):
+def test_an_inactive_customer_gets_no_credentials(portal, app, create_tenant, tenant_db):
     from sqlalchemy import select
 
     from core.auth.models import ApiClient
@@ -222,7 +222,7 @@ def test_an_inactive_customer_gets_no_credentials(portal, app, create_tenant, te
 
     slug = create_tenant(plan_code="PREMIUM")
     customer_id = onboard(portal, slug).headers["Location"].rsplit("/", 1)[1]
-    with tenant_session(slug) as session:
+    with tenant_db(slug) as session:
         session.get(Customer, customer_id).status = "inactive"
     refused = portal.post(f"/admin/onboarding/{slug}/{customer_id}/credentials")
     assert refused.status_code == 400

@@ -20,7 +20,7 @@ def tenant(slug: str) -> dict:
 
 
 @pytest.fixture
-def shop(create_tenant, tenant_session):
+def shop(create_tenant, tenant_db):
     """Factory: a Ready tenant whose seeded demo catalog has been removed (an empty shop)."""
 
     def factory(**kwargs) -> str:
@@ -29,7 +29,7 @@ def shop(create_tenant, tenant_session):
         from core.catalog.models import Category, Product, product_categories
 
         slug = create_tenant(**kwargs)
-        with tenant_session(slug) as session:
+        with tenant_db(slug) as session:
             session.execute(delete(product_categories))
             session.execute(delete(Product))
             session.execute(delete(Category))

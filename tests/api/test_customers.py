@@ -13,7 +13,7 @@ def create(client, store, **overrides):
 
 
 @pytest.fixture
-def customers_of(tenant_session):
+def customers_of(tenant_db):
     """Factory: a store's customer rows as {contactEmail: (name, phone, status)}."""
 
     def factory(slug: str) -> dict[str, tuple]:
@@ -21,7 +21,7 @@ def customers_of(tenant_session):
 
         from core.customers.models import Customer
 
-        with tenant_session(slug) as session:
+        with tenant_db(slug) as session:
             return {c.contact_email: (c.name, c.phone, c.status) for c in session.scalars(select(Customer))}
 
     return factory

@@ -28,7 +28,7 @@ SEEDED_STOCK = {"PROD001": 50, "PROD002": 100, "PROD003": 30, "PROD004": 25, "PR
 
 
 @pytest.fixture
-def recorded(tenant_session):
+def recorded(tenant_db):
     """Factory: a store's stock by SKU and its provisioned products as sorted
     [(customer id, sku, quantity, customization)]."""
     from sqlalchemy import select
@@ -37,7 +37,7 @@ def recorded(tenant_session):
     from core.provisioner.models import ProvisionedProduct
 
     def factory(slug: str) -> dict:
-        with tenant_session(slug) as session:
+        with tenant_db(slug) as session:
             stock = dict(session.execute(select(Product.sku, Product.stock)).all())
             provisioned = sorted((p.customer_id, p.product.sku, p.quantity, p.customization)
                                  for p in session.scalars(select(ProvisionedProduct)))

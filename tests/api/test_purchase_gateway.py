@@ -28,7 +28,7 @@ SEEDED_STOCK = {"PROD001": 50, "PROD002": 100, "PROD003": 30, "PROD004": 25, "PR
 
 
 @pytest.fixture
-def recorded(tenant_session, redis_conn):
+def recorded(tenant_db, redis_conn):
     """Factory: what a store holds about purchases: {purchase id: (status, [(product, quantity,
     item status)])}, the stock by SKU, the number of orders and of jobs waiting on `purchases`."""
     from rq import Queue
@@ -39,7 +39,7 @@ def recorded(tenant_session, redis_conn):
     from core.purchases.models import Purchase
 
     def factory(slug: str) -> dict:
-        with tenant_session(slug) as session:
+        with tenant_db(slug) as session:
             purchases = {p.id: (p.status, [(i.product_key, i.quantity, i.status) for i in p.items])
                          for p in session.scalars(select(Purchase))}
             stock = dict(session.execute(select(Product.sku, Product.stock)).all())
@@ -235,13 +235,13 @@ def test_reserved_items_become_an_api_order_cancelled_with_the_purchase(app, cli
 
 
 def test_products_by_id_or_sku_priced_now_and_inactive_ones_not_found(app, client, store, buyer, run_jobs,
-                                                                      tenant_session):
+                                                                      tenant_db):
     """The orchestrator finds each product by UUID or SKU in the same SELECT that locks the
     purchase; an inactive product is NOT_FOUND, and the order is priced at the final prices read
     there."""
     from sqlalchemy import text
 
-    with tenant_session(store.slug) as session:
+    with tenant_db(store.slug) as session:
         prices = {sku: Decimal(str(price))  # SQLite's raw rows give floats
                   for sku, price in session.execute(text("SELECT sku, final_price FROM products"))}
         uuid_of_prod002 = session.execute(text("SELECT id FROM products WHERE sku = 'PROD002'")).scalar()
@@ -252,7 +252,7 @@ def test_products_by_id_or_sku_priced_now_and_inactive_ones_not_found(app, clien
     body = client.get(f"{PURCHASES}/{purchase_id}", headers=headers).get_json()
     assert [(p["id"], p["status"]) for p in body["products"]] == [
         ("PROD001", "RESERVED"), (uuid_of_prod002, "RESERVED"), ("PROD004", "NOT_FOUND")]
-    with tenant_session(store.slug) as session:
+    with tenant_db(store.slug) as session:
         lines = session.execute(text("SELECT sku, name, unit_price, quantity FROM order_items WHERE order_id = :o "
                                      "ORDER BY position"), {"o": body["orderId"]}).all()
         subtotal = session.execute(text("SELECT subtotal FROM orders WHERE id = :o"), {"o": body["orderId"]}).scalar()

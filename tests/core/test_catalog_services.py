@@ -17,7 +17,7 @@ def create(session, tenant, **fields):
 
 
 @pytest.fixture
-def shop(app, create_tenant, tenant_session):
+def shop(app, create_tenant, tenant_db):
     """A new Ready tenant: shop.tenant() reads its current row, shop.session() opens its database."""
     slug = create_tenant()
 
@@ -27,7 +27,7 @@ def shop(app, create_tenant, tenant_session):
 
             return get_tenant(slug)
 
-    return SimpleNamespace(tenant=tenant, session=lambda: tenant_session(slug))
+    return SimpleNamespace(tenant=tenant, session=lambda: tenant_db(slug))
 
 
 def test_final_price_follows_every_orm_write_of_price_or_discount(shop):

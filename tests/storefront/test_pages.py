@@ -86,7 +86,7 @@ def _names(html: str) -> list[str]:
     return re.findall(r'<h3 class="card-title">([^<]+)</h3>', html)
 
 
-def test_search_category_and_price_filters_work_as_plain_links(shop, shopper, tenant_session):
+def test_search_category_and_price_filters_work_as_plain_links(shop, shopper, tenant_db):
     store = shop()
     s = shopper(store.slug)
     assert _names(text_of(s.get("/?search=head"))) == ["Wireless Headphones"]

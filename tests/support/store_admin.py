@@ -23,10 +23,10 @@ UUID_IN_PATH = re.compile(r"/admin/(?:products|orders)/([0-9a-f-]{36})")
 class StoreAdmin:
     """A store admin signed in on its store's host."""
 
-    def __init__(self, app, client, slug: str, host: str, email: str, tenant_session):
+    def __init__(self, app, client, slug: str, host: str, email: str, tenant_db):
         self.app, self.client, self.slug, self.host, self.email = app, client, slug, host, email
         self.base = f"http://{host}"
-        self._tenant_session = tenant_session
+        self._tenant_db = tenant_db
         self._token: str | None = None
 
     # --- HTTP ---------------------------------------------------------------------------------
@@ -52,7 +52,7 @@ class StoreAdmin:
 
     # --- the store's database -----------------------------------------------------------------
     def db(self):
-        return self._tenant_session(self.slug)
+        return self._tenant_db(self.slug)
 
     def product(self, sku: str) -> Product:
         with self.db() as session:
@@ -106,23 +106,23 @@ class StoreAdmin:
 
 
 @pytest.fixture
-def store_admin(app, client, sign_in, shop_with_admin, tenant_session) -> StoreAdmin:
+def store_admin(app, client, sign_in, shop_with_admin, tenant_db) -> StoreAdmin:
     """A store (seeded with PROD001–PROD005) and its admin, signed in."""
     response = sign_in(shop_with_admin.host, shop_with_admin.admin_email, STORE_ADMIN_PASSWORD)
     assert response.status_code == 302, response.get_data(as_text=True)
     return StoreAdmin(app, client, shop_with_admin.slug, shop_with_admin.host, shop_with_admin.admin_email,
-                      tenant_session)
+                      tenant_db)
 
 
 @pytest.fixture
-def other_store(app, create_tenant, tenant_session, store_host) -> SimpleNamespace:
+def other_store(app, create_tenant, tenant_db, store_host) -> SimpleNamespace:
     """A second store with a product, a pending order and an API client (none of the first's)."""
     from core.auth.services import create_api_client
     from core.extensions import db
     from core.tenancy.admin import get_tenant
 
     slug = create_tenant(name="Other Store")
-    other = StoreAdmin(app, None, slug, store_host(slug), "", tenant_session)
+    other = StoreAdmin(app, None, slug, store_host(slug), "", tenant_db)
     order_id = other.place_order(("PROD002", 1))
     with app.app_context():
         client, _ = create_api_client(get_tenant(slug), "Other partner", "partner")
