@@ -274,8 +274,14 @@ StepCallback = Callable[[ProvisioningStep], None]
 @commits("each step's progress must be visible (status endpoint, portal) while the steps run")
 def run_provisioning_steps(tenant: Tenant, on_step: StepCallback | None = None) -> Tenant:
     """Run CreateDatabase, ApplyMigrations, SeedData in order; the tenant ends Ready or Failed.
-    `on_step` is told of each step once it has succeeded or failed (the CLI's progress)."""
-    for step in sorted(tenant.steps, key=lambda s: s.position):
+    `on_step` is told of each step once it has succeeded or failed (the CLI's progress). Every
+    step starts Pending (a repair or a resumed job runs them all again), so a step after a failed
+    one reads Pending, never the outcome of an earlier run."""
+    steps = sorted(tenant.steps, key=lambda s: s.position)
+    for step in steps:
+        step.status, step.started_at, step.completed_at = StepStatus.PENDING, None, None
+        step.log = step.error_message = None
+    for step in steps:
         try:
             _run_step(tenant, step)
         finally:

@@ -151,9 +151,9 @@ def test_repair_failing_is_500(client, superadmin_headers, create_tenant, tenant
     assert response.status_code == 500
     assert response.mimetype == "application/problem+json"
     assert "migration broke" in response.get_json()["detail"]
-    # The repair stopped at the failed step; the step after it keeps the outcome of its last run.
+    # The repair stopped at the failed step; the step after it did not run again, and says so.
     assert tenant_record(slug) == ready_record(status="Failed", steps=[
-        ("CreateDatabase", "Success"), ("ApplyMigrations", "Failed"), ("SeedData", "Success")])
+        ("CreateDatabase", "Success"), ("ApplyMigrations", "Failed"), ("SeedData", "Pending")])
 
 
 def test_list_and_get_tenants(client, superadmin_headers, create_tenant):
