@@ -14,9 +14,9 @@ from core.tenancy.engines import make_engine
 from core.tenancy.migrations import alembic_config, current_revision, head_revision, migration_transaction
 
 
-def _rebuild_products(conn) -> None:
-    """What a batch migration does to products on SQLite: copy, DROP the original, rename."""
-    with Operations(MigrationContext.configure(conn)).batch_alter_table("products", recreate="always"):
+def _rebuild_categories(conn) -> None:
+    """What a batch migration does to a table on SQLite: copy, DROP the original, rename."""
+    with Operations(MigrationContext.configure(conn)).batch_alter_table("categories", recreate="always"):
         pass
 
 
@@ -31,7 +31,7 @@ def test_a_table_rebuild_keeps_the_rows_referencing_the_table(shop):
         links = _links(engine)
         assert links > 0  # the demo catalog files every product under a category
         with migration_transaction(engine) as conn:
-            _rebuild_products(conn)
+            _rebuild_categories(conn)
         assert _links(engine) == links
     finally:
         engine.dispose()
