@@ -421,9 +421,8 @@ def update_product(session: Session, product: Product, *, name: str, price, desc
                    low_stock_threshold: int = 10, is_active: bool = True) -> Product:
     """Replace a product's details under create_product's rules (ValidationFailed names every bad
     field and changes nothing); the database recomputes final_price, which the UPDATE reads
-    back. The SKU stays (orders and API callers
-    name the product by it) and so does the stock, which only changes through
-    core.inventory.services. Flushes; the caller commits."""
+    back. The SKU stays (orders and API callers name the product by it) and so does the stock,
+    which only changes through core.inventory.services. Flushes; the caller commits."""
     errors: dict[str, list[str]] = {}
     fields = _check_product_fields(session, errors, name=name, price=price, discount=discount,
                                    low_stock_threshold=low_stock_threshold, category_ids=category_ids,
