@@ -70,9 +70,9 @@ def build_platform(data_dir: Path, products: int) -> object:
 
 
 def insert_catalog(engine, count: int) -> None:
-    """Replace the demo catalog with `count` products in bulk INSERTs (~5% inactive, 1–2 categories)."""
+    """Replace the demo catalog with `count` products in bulk INSERTs (~5% inactive, 1–2 categories);
+    the database generates their final prices."""
     from core.catalog.models import Category, Product, product_categories
-    from core.money import final_price
 
     rng = random.Random(42)
     now = datetime.now(timezone.utc)
@@ -95,7 +95,7 @@ def insert_catalog(engine, count: int) -> None:
             product_id = str(uuid4())
             rows.append({
                 "id": product_id, "sku": f"SKU{i:06d}", "name": name, "description": f"The {name}, built to last.",
-                "price": price, "discount": discount, "final_price": final_price(price, discount),
+                "price": price, "discount": discount,
                 "stock": rng.randint(0, 500), "low_stock_threshold": 10, "is_active": rng.random() >= 0.05,
                 "images": [f"/static/img/products/p{i % 50}.svg"],
                 "dynamic_attributes": {"brand": rng.choice(["Acme", "Northwind", "Globex", "Initech"]),

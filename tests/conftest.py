@@ -411,17 +411,18 @@ def api_client_headers(client, superadmin_headers):
 
 @pytest.fixture
 def count_queries(app):
-    """Factory: a context manager collecting every SQL statement sent to a tenant's database."""
+    """Factory: a context manager collecting every SQL statement sent to a tenant's database
+    (of the `app` fixture's platform, or of the app given as `on`, e.g. pg_app)."""
     from contextlib import contextmanager
 
     from sqlalchemy import event
 
     @contextmanager
-    def factory(slug: str):
+    def factory(slug: str, on=None):
         from core.tenancy.admin import get_tenant
         from core.tenancy.engines import engines
 
-        with app.app_context():
+        with (on or app).app_context():
             engine = engines().engine(get_tenant(slug).db_url)
         statements: list[str] = []
 

@@ -3,7 +3,8 @@
 Shoppers only ever see active products; listing, counting and paging happen in SQL, so a page
 costs the same three queries whatever its size. The listing reads plain rows (no ORM objects)
 and its SQL is shaped for SQLite's planner, which has no statistics on a tenant database.
-`final_price` is stored (and indexed) so that price filters run in the index.
+`final_price` is stored (and indexed) so that price filters run in the index; the database
+generates it from price and discount on every write (core.catalog.models).
 """
 from __future__ import annotations
 

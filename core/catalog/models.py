@@ -4,12 +4,25 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Column, ForeignKey, Index, Numeric, String, Table, Text, event
+from sqlalchemy import JSON, Boolean, CheckConstraint, Column, Computed, ForeignKey, Index, Numeric, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.columns import new_uuid, utcnow
-from core.money import final_price
 from core.tenancy.base import TenantBase
+
+# final_price = price × (1 − discount) rounded half-up to cents (core.money.final_price), computed
+# by the database in integers. SQLite keeps NUMERIC values as binary floats, where 39342.50 ×
+# (1 − 0.9140) is 3383.45499…, so round(…, 2) gives 3383.45 where the exact 3383.455 makes
+# 3383.46. Here price (two places) becomes whole cents and discount (four places) whole basis
+# points, each rounded to the integer it stands for (exact in PostgreSQL's numeric; a SQLite float
+# is within far less than half a unit of it); cents × (10000 − bp) is then an exact integer, and
+# adding half the divisor before the integer division by 10000 rounds half-up, as neither factor
+# is ever negative (the CHECK constraints). At most 999999999999 × 10000 + 5000 < 2^63: no
+# overflow. Dividing those cents by 100.0 gives PostgreSQL an exact numeric (stored as
+# numeric(12, 2)) and SQLite the float nearest to it, which SQLAlchemy's Numeric(12, 2) reads
+# back as the Decimal of those cents. One text for both dialects; migration 0005 holds a copy.
+FINAL_PRICE_SQL = ("(CAST(round(price * 100) AS BIGINT) * (10000 - CAST(round(discount * 10000) AS BIGINT)) + 5000)"
+                   " / 10000 / 100.0")
 
 product_categories = Table(
     "product_categories",
@@ -30,7 +43,14 @@ class Category(TenantBase):
 
 
 class Product(TenantBase):
+    """A product of the catalog. Invariants kept by the database: stock ≥ 0, price ≥ 0,
+    0 ≤ discount ≤ 1, a unique SKU, and final_price = price × (1 − discount) in cents, half-up,
+    on every write of price or discount, through the ORM or not."""
+
     __tablename__ = "products"
+    # The ORM reads the generated final_price back in the INSERT or UPDATE itself (RETURNING),
+    # so it is never stale after a flush and never costs a SELECT.
+    __mapper_args__ = {"eager_defaults": True}
     __table_args__ = (
         CheckConstraint("stock >= 0", name="stock_not_negative"),
         CheckConstraint("discount >= 0 AND discount <= 1", name="discount_range"),
@@ -45,8 +65,9 @@ class Product(TenantBase):
     description: Mapped[str] = mapped_column(Text, default="")
     price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     discount: Mapped[Decimal] = mapped_column(Numeric(5, 4), default=Decimal("0"))
-    # price × (1 − discount), kept by the catalog service so price filters run in the index.
-    final_price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    # price × (1 − discount), generated and stored by the database (FINAL_PRICE_SQL), so price
+    # filters run in the index and no writer can store another value.
+    final_price: Mapped[Decimal] = mapped_column(Numeric(12, 2), Computed(FINAL_PRICE_SQL, persisted=True))
     stock: Mapped[int] = mapped_column(default=0)
     low_stock_threshold: Mapped[int] = mapped_column(default=10)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -60,12 +81,3 @@ class Product(TenantBase):
     categories: Mapped[list[Category]] = relationship(secondary=product_categories, lazy="selectin",
                                                       order_by=Category.name)
 
-
-@event.listens_for(Product, "before_insert")
-@event.listens_for(Product, "before_update")
-def _keep_final_price(_mapper, _connection, product: Product) -> None:
-    """final_price is derived: every ORM write of a product recomputes it from price and discount
-    (an unchanged value writes nothing). Bulk UPDATE statements must set it themselves."""
-    if product.price is not None:
-        discount = product.discount if product.discount is not None else Decimal("0")
-        product.final_price = final_price(product.price, discount)

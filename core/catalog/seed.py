@@ -8,7 +8,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.catalog.models import Category, Product
-from core.money import final_price
 
 CATEGORIES = {
     "Audio": "Headphones, speakers and everything you listen with",
@@ -61,7 +60,7 @@ def seed_demo_catalog(session: Session) -> bool:
         price, discount = Decimal(spec["price"]), Decimal(spec["discount"])
         session.add(Product(
             sku=spec["sku"], name=spec["name"], description=spec["description"], price=price, discount=discount,
-            final_price=final_price(price, discount), stock=spec["stock"], low_stock_threshold=10,
+            stock=spec["stock"], low_stock_threshold=10,
             is_active=True, images=[f"/static/img/products/{spec['image']}.svg"],
             dynamic_attributes=spec["attributes"], customization_options=spec["customization"],
             categories=[categories[c] for c in spec["categories"]],

@@ -1,6 +1,7 @@
 """Applying the tenant migration history (migrations/tenant) to one tenant database."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -9,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
@@ -35,13 +36,58 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+@contextmanager
+def migration_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection in the one transaction a migration runs in: committed when the block
+    returns, rolled back when it raises.
+
+    SQLite: foreign keys are not enforced inside it, and every reference must hold again before
+    it commits. A batch migration rebuilds a table by copying it, dropping the original and
+    renaming the copy (SQLite cannot alter most of a table in place); with enforcement on, the
+    DROP would first delete every row, cascading to the rows that reference them (a product's
+    categories and cart lines) or failing on the others (its order lines). PRAGMA foreign_keys
+    is ignored inside a transaction, so it is switched off before BEGIN, PRAGMA
+    foreign_key_check must find nothing before COMMIT, and the connection is closed afterwards
+    rather than handed back to the pool, so no other work ever runs without enforcement."""
+    with engine.connect() as conn:
+        if conn.dialect.name != "sqlite":
+            with conn.begin():
+                yield conn
+            return
+        conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # autocommit: before BEGIN
+        try:
+            with conn.begin():
+                yield conn
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise RuntimeError(f"the migration broke {len(broken)} foreign key reference(s), "
+                                       f"first in table {broken[0][0]}")
+        finally:
+            conn.invalidate()
+
+
+def _run(engine: Engine, direction, revision: str) -> None:
+    config = alembic_config()
+    with migration_transaction(engine) as conn:
+        config.attributes["connection"] = conn
+        direction(config, revision)
+
+
 def upgrade_to_head(engine: Engine) -> str:
     """Upgrade the database behind `engine` to head; a database already at head is untouched."""
-    config = alembic_config()
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+    _run(engine, command.upgrade, "head")
     return head_revision()
+
+
+def upgrade_to(engine: Engine, revision: str) -> None:
+    """Upgrade the database behind `engine` to `revision` (tests of one migration's upgrade)."""
+    _run(engine, command.upgrade, revision)
+
+
+def downgrade_to(engine: Engine, revision: str) -> None:
+    """Downgrade the database behind `engine` to `revision`, in one transaction, its data kept
+    as each migration's downgrade says."""
+    _run(engine, command.downgrade, revision)
 
 
 # --- every tenant, for operators (`flask migrate-tenants`) ------------------------------------

@@ -9,14 +9,14 @@ from pathlib import Path
 from alembic import command
 from sqlalchemy import create_engine
 
-from core.tenancy.migrations import alembic_config
+from core.tenancy.migrations import alembic_config, migration_transaction
 
 
 def main(message: str, rev_id: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         engine = create_engine(f"sqlite:///{Path(tmp) / 'scratch.db'}")
         config = alembic_config()
-        with engine.begin() as conn:
+        with migration_transaction(engine) as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
             command.revision(config, message=message, autogenerate=True, rev_id=rev_id)

@@ -46,7 +46,7 @@ def test_add_item_returns_the_cart_dto(client, store):
 
 
 def test_add_item_sends_money_with_two_decimals(client, store):
-    store.set_product("PROD002", price=D("30.00"), final_price=D("30.00"))
+    store.set_product("PROD002", price=D("30.00"))
     response = client.post(ITEMS, headers=store.headers(), json={"productId": store.product_id("PROD002"), "quantity": 1})
     assert b'"price": 30.00' in response.data and b'"subtotal": 30.00' in response.data
 
@@ -62,7 +62,7 @@ def test_add_item_merges_the_same_product_into_one_line(client, store):
 
 def test_add_item_keeps_the_price_at_the_time_of_adding(client, store):
     session_id = store.cart_with(("PROD004", 1))
-    store.set_product("PROD004", price=D("59.99"), final_price=D("59.99"))
+    store.set_product("PROD004", price=D("59.99"))
     assert client.get("/api/cart", headers=store.headers(session_id)).get_json()["items"][0]["price"] == D("49.99")
     # Adding the product again prices the line at today's finalPrice.
     assert store.add(session_id, "PROD004", 1)["items"][0]["price"] == D("59.99")

@@ -56,12 +56,12 @@ def test_quote_returns_totals_and_the_items_snapshot(client, store):
 
 
 def test_quote_charges_flat_shipping_up_to_the_threshold(client, store):
-    store.set_product("PROD002", price=D("50.00"), final_price=D("50.00"))
+    store.set_product("PROD002", price=D("50.00"))
     at_threshold = store.cart_with(("PROD002", 2))
     body = client.post(QUOTE, headers=store.headers(at_threshold), json={}).get_json()
     assert (body["subtotal"], body["tax"], body["shipping"], body["total"]) == (D("100.00"), D("15.00"), D("10.00"),
                                                                                 D("125.00"))
-    store.set_product("PROD005", price=D("0.01"), final_price=D("0.01"))
+    store.set_product("PROD005", price=D("0.01"), discount=D("0"))
     above = store.cart_with(("PROD002", 2), ("PROD005", 1))
     body = client.post(QUOTE, headers=store.headers(above), json={}).get_json()
     assert (body["subtotal"], body["tax"], body["shipping"], body["total"]) == (D("100.01"), D("15.00"), D("0.00"),

@@ -38,11 +38,10 @@ def test_setup_migrates_creates_superadmin_and_demo_then_reuses(tmp_path, redis_
 
 def test_setup_brings_existing_store_databases_to_the_head_migration(tmp_path, redis_url):
     """make run reuses DATA_DIR: a store database made by an older version is upgraded on start."""
-    from alembic import command
     from sqlalchemy import create_engine, inspect
     from sqlalchemy.pool import NullPool
 
-    from core.tenancy.migrations import alembic_config, head_revision
+    from core.tenancy.migrations import downgrade_to, head_revision
 
     app = create_app(TestingConfig(tmp_path / "older", redis_url))
     runner = app.test_cli_runner()
@@ -51,10 +50,7 @@ def test_setup_brings_existing_store_databases_to_the_head_migration(tmp_path, r
         from core.tenancy.admin import get_tenant
 
         engine = create_engine(get_tenant("demo").db_url, poolclass=NullPool)
-    config = alembic_config()
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.downgrade(config, "0003")
+    downgrade_to(engine, "0003")
     assert "session_id" not in {c["name"] for c in inspect(engine).get_columns("orders")}
 
     again = runner.invoke(args=["setup"])

@@ -5,20 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from alembic import command
 
 
 def _downgrade(app, slug: str, revision: str) -> None:
     from core.tenancy.admin import get_tenant
-    from core.tenancy.migrations import alembic_config
     from core.tenancy.engines import engines
+    from core.tenancy.migrations import downgrade_to
 
     with app.app_context():
         engine = engines().engine(get_tenant(slug).db_url)
-        config = alembic_config()
-        with engine.begin() as conn:
-            config.attributes["connection"] = conn
-            command.downgrade(config, revision)
+        downgrade_to(engine, revision)
         engine.dispose()
 
 

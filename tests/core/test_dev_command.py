@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from contextlib import contextmanager
-
-import socket
 from pathlib import Path
 
 import httpx

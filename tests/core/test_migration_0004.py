@@ -5,22 +5,13 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from alembic import command
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from core.tenancy.migrations import upgrade_to, upgrade_to_head
 from tests.support.backends import BACKENDS
 
 NOW = "2026-11-30 12:00:00"
-
-
-def _migrate(engine, revision: str, direction) -> None:
-    from core.tenancy.migrations import alembic_config
-
-    config = alembic_config()
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        direction(config, revision)
 
 
 def _order(conn, number: str, key: str | None) -> None:
@@ -40,7 +31,7 @@ def _record(conn, scope: str, key: str, body: str) -> None:
 def _backfill(db_url: str) -> dict[str, str | None]:
     engine = create_engine(db_url, poolclass=NullPool)
     try:
-        _migrate(engine, "0003", command.upgrade)
+        upgrade_to(engine, "0003")
         with engine.begin() as conn:
             _order(conn, "ORD-20261130-AAAAAA", "key-1")
             _order(conn, "ORD-20261130-BBBBBB", "key-1")  # another shopper used the same key
@@ -49,7 +40,7 @@ def _backfill(db_url: str) -> dict[str, str | None]:
             _record(conn, "shop:session:shopper-a", "key-1", '{"orderNumber": "ORD-20261130-AAAAAA"}')
             _record(conn, "shop:session:shopper-b", "key-1", "<p>Order ORD-20261130-BBBBBB placed</p>")
             _record(conn, "shop:sub:user-1", "key-2", '{"orderNumber": "ORD-20261130-CCCCCC"}')
-        _migrate(engine, "head", command.upgrade)
+        upgrade_to_head(engine)
         with engine.connect() as conn:
             return dict(conn.execute(text("SELECT number, session_id FROM orders")).all())
     finally:

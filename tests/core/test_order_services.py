@@ -88,7 +88,7 @@ def fill_cart(store, tenant, *lines) -> str:
 
 def test_quote_prices_the_cart_at_its_items_prices(store, tenant):
     session_id = fill_cart(store, tenant, ("PROD001", 1), ("PROD003", 2))
-    store.set_product("PROD001", final_price=D("1.00"))  # a later price change does not touch the cart
+    store.set_product("PROD001", price=D("1.00"))  # a later price change does not touch the cart
     with store.db() as session:
         quote = pricing.quote(tenant, carts.find_cart(session, session_id))
     assert [(i.product.sku, i.unit_price, i.quantity) for i in quote.items] == [
