@@ -1,12 +1,7 @@
 """Domain objects to the API's camelCase dictionaries (shared by several API modules)."""
 from __future__ import annotations
 
-from decimal import Decimal
-
 from api.jsonprovider import isoformat_utc
-from core.catalog.services import shopper_categories, total_pages
-from core.inventory.services import stock_status
-from core.money import to_money
 from core.tenancy.features import effective_features, effective_limits
 from core.tenancy.models import Tenant, TenantStatus
 
@@ -88,93 +83,4 @@ def purchase_dto(purchase) -> dict:
         "createdAt": _iso(purchase.created_at),
         "products": [{"id": item.product_key, "quantity": item.quantity, "status": item.status}
                      for item in purchase.items],
-    }
-
-
-# --- catalog (camelCase) --------------------------------------------------------------------------
-
-RATIO_CENTS = Decimal("0.01")
-
-
-def _ratio(value: Decimal) -> Decimal:
-    """A discount as sent: two places (0.15) unless the stored four places need more (0.125)."""
-    short = value.quantize(RATIO_CENTS)
-    return short if short == value else value.normalize()
-
-
-def category_summary_dto(category) -> dict:
-    return {"id": category.id, "name": category.name}
-
-
-def product_dto(product) -> dict:
-    """ProductDto of multi-tenant-platform-api.md §3: money as Decimal with two places."""
-    return {
-        "id": product.id,
-        "name": product.name,
-        "description": product.description,
-        "price": to_money(product.price),
-        "discount": _ratio(product.discount),
-        "finalPrice": to_money(product.final_price),
-        "stock": product.stock,
-        "isActive": product.is_active,
-        "images": list(product.images or []),
-        "categories": [category_summary_dto(c) for c in shopper_categories(product)],
-        "dynamicAttributes": dict(product.dynamic_attributes or {}),
-    }
-
-
-def product_list_dto(products, total_count: int, page: int, page_size: int) -> dict:
-    return {
-        "items": [product_dto(p) for p in products],
-        "totalCount": total_count,
-        "page": page,
-        "pageSize": page_size,
-        "totalPages": total_pages(total_count, page_size),
-    }
-
-
-def category_dto(category, product_count: int) -> dict:
-    return {"id": category.id, "name": category.name, "description": category.description,
-            "productCount": product_count}
-
-
-# --- inventory (snake_case, as inventory-service.md) ----------------------------------------------
-
-def inventory_item_dto(product) -> dict:
-    """A stock level as inventory-service.md answers it; product_id is the SKU."""
-    return {
-        "product_id": product.sku,
-        "name": product.name,
-        "quantity": product.stock,
-        "price": to_money(product.price),
-        "status": stock_status(product.stock, product.low_stock_threshold),
-    }
-
-
-def stock_status_dto(product) -> dict:
-    return {
-        "product_id": product.sku,
-        "quantity": product.stock,
-        "status": stock_status(product.stock, product.low_stock_threshold),
-        "low_stock_threshold": product.low_stock_threshold,
-    }
-
-
-def reservation_dto(change) -> dict:
-    return {
-        "product_id": change.product.sku,
-        "reserved_quantity": change.quantity,
-        "previous_quantity": change.previous,
-        "remaining_quantity": change.current,
-        "status": change.status,
-    }
-
-
-def replenishment_dto(change) -> dict:
-    return {
-        "product_id": change.product.sku,
-        "added_quantity": change.quantity,
-        "previous_quantity": change.previous,
-        "new_quantity": change.current,
-        "status": change.status,
     }
