@@ -8,10 +8,13 @@ from decimal import Decimal
 import pytest
 from flask import Flask
 from flask_openapi3 import APIBlueprint
+from sqlalchemy import update
 
 from api.answers import AnswerMismatch, RenderedAnswer, declared_answer_body, render_answer, send_declared_answer
+from api.checkout import PlaceOrderResponse
 from api.jsonprovider import DecimalJSONProvider
 from api.schemas import CamelModel, Money, Ratio
+from core.idempotency.models import IdempotencyRecord
 from web.requests import mark_api_blueprint
 
 
@@ -128,3 +131,19 @@ def test_outside_tests_a_mismatch_is_a_500_problem(make_app):
     assert response.status_code == 500
     assert response.mimetype == "application/problem+json"
     assert "unitPrice" not in response.get_data(as_text=True)
+
+
+def test_a_replayed_order_passes_the_same_check(client, shop):
+    store = shop()
+    session_id = store.cart_with(("PROD001", 1))
+    key = "0b8e3f5c-4c1e-4a57-9d5e-0d7b1f0a9c11"
+    first = store.place_order(session_id, key)
+    again = store.place_order(session_id, key)
+    assert first.status_code == again.status_code == 200
+    assert again.get_data() == first.get_data() and again.headers["Idempotent-Replayed"] == "true"
+    PlaceOrderResponse.model_validate_json(first.get_data())
+
+    with store.db() as session:  # a stored answer that no longer fits PlaceOrderResponse
+        session.execute(update(IdempotencyRecord).values(response_body='{"orderId": "x"}'))
+    with pytest.raises(AnswerMismatch, match="PlaceOrderResponse document does not fit"):
+        store.place_order(session_id, key)
