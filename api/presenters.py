@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from api.jsonprovider import isoformat_utc
 from core.tenancy.features import effective_features, effective_limits
-from core.tenancy.models import Tenant, TenantStatus
+from core.tenancy.models import Tenant
 
 
 def _iso(value):
@@ -18,16 +18,6 @@ def step_dto(step) -> dict:
         "completedAt": _iso(step.completed_at),
         "log": step.log,
         "errorMessage": step.error_message,
-    }
-
-
-def provisioning_status_dto(tenant: Tenant) -> dict:
-    ready = tenant.status == TenantStatus.READY
-    return {
-        "status": tenant.status,
-        "tenantSlug": tenant.slug if ready else None,
-        "dbName": tenant.db_name if ready else None,
-        "steps": [step_dto(step) for step in tenant.steps],
     }
 
 
