@@ -95,7 +95,8 @@ def declared_answer_body(answer: Any, status: int, responses: Mapping[Any, Any])
     if model is None:
         if answer in ("", b"", None):
             return ""
-        raise AnswerMismatch(f"Status {status} is declared without a body, but the handler returned {_describe(answer)}.")
+        raise AnswerMismatch(f"Status {status} is declared without a body, but the handler returned "
+                             f"{_describe(answer)}.")
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
         raise AnswerMismatch(f"Status {status} must be declared with a pydantic model, not {model!r}.")
     if isinstance(answer, RenderedAnswer):
@@ -117,10 +118,6 @@ def send_declared_answer(returned: Any, responses: Mapping[Any, Any]) -> Respons
     """flask-openapi3's validate_response_callback: the response for a handler's return value,
     checked against and serialized through the model declared for its status."""
     answer, status, headers = _unpack(returned)
-    if isinstance(answer, (dict, list, Response)):
-        # Transitional, until every handler returns its model: a plain dict or list, or a
-        # ready Response, is sent as before, unchecked.
-        return returned
     body = declared_answer_body(answer, status, responses)
     # An empty body (a status declared without a model, 204) keeps Flask's default type.
     return current_app.response_class(body, status=status, headers=headers, mimetype=JSON if body else None)

@@ -63,6 +63,16 @@ def test_money_is_quantized_to_cents_and_never_a_float():
         a_price(unit_price=19.99)
 
 
+def test_a_dict_where_a_model_is_declared_fails(json_app):
+    with pytest.raises(AnswerMismatch, match="declares .*Price, but the handler returned an instance of builtins.dict"):
+        declared_answer_body({"unitPrice": 10}, 200, RESPONSES)
+
+
+def test_a_list_where_a_model_is_declared_fails(json_app):
+    with pytest.raises(AnswerMismatch, match="builtins.list"):
+        declared_answer_body([a_price()], 200, RESPONSES)
+
+
 def test_a_model_of_another_class_fails(json_app):
     with pytest.raises(AnswerMismatch, match="OtherPrice"):
         declared_answer_body(OtherPrice(unit_price=Decimal("1.00")), 200, RESPONSES)
@@ -97,7 +107,8 @@ def test_a_rendered_answer_must_come_from_the_declared_model_and_fit_it(json_app
 
 def test_the_tuple_forms_of_a_view_keep_status_and_headers(json_app):
     created = send_declared_answer((a_price(), 201, {"Location": "/prices/1"}), RESPONSES)
-    assert (created.status_code, created.mimetype, created.headers["Location"]) == (201, "application/json", "/prices/1")
+    assert (created.status_code, created.mimetype) == (201, "application/json")
+    assert created.headers["Location"] == "/prices/1"
     replayed = send_declared_answer((a_price(), {"Idempotent-Replayed": "true"}), RESPONSES)
     assert (replayed.status_code, replayed.headers["Idempotent-Replayed"]) == (200, "true")
     empty = send_declared_answer(("", 204), RESPONSES)
@@ -106,12 +117,16 @@ def test_the_tuple_forms_of_a_view_keep_status_and_headers(json_app):
         send_declared_answer((a_price(), 400), RESPONSES)
 
 
-def _app_with_a_wrong_answer(make_app, **config):
+WRONG_ANSWERS = {"another model": lambda: OtherPrice(unit_price=Decimal("10")), "a dict": lambda: {"unitPrice": 10},
+                 "a list": lambda: [{"unitPrice": 10}]}
+
+
+def _app_with_a_wrong_answer(make_app, wrong: str, **config):
     bp = APIBlueprint("answers_probe", __name__, url_prefix="/api/probe")
 
     @bp.get("/price", responses={200: Price})
-    def other_price():
-        return OtherPrice(unit_price=Decimal("10"))
+    def wrong_price():
+        return WRONG_ANSWERS[wrong]()
 
     app = make_app(**config)
     app.register_api(bp)
@@ -119,14 +134,15 @@ def _app_with_a_wrong_answer(make_app, **config):
     return app
 
 
-def test_a_handler_answering_another_model_fails_loudly_in_tests(make_app):
-    client = _app_with_a_wrong_answer(make_app).test_client()
+@pytest.mark.parametrize("wrong", sorted(WRONG_ANSWERS))
+def test_a_handler_answering_other_than_its_model_fails_loudly_in_tests(make_app, wrong):
+    client = _app_with_a_wrong_answer(make_app, wrong).test_client()
     with pytest.raises(AnswerMismatch):
         client.get("/api/probe/price")
 
 
 def test_outside_tests_a_mismatch_is_a_500_problem(make_app):
-    client = _app_with_a_wrong_answer(make_app, TESTING=False).test_client()
+    client = _app_with_a_wrong_answer(make_app, "a dict", TESTING=False).test_client()
     response = client.get("/api/probe/price")
     assert response.status_code == 500
     assert response.mimetype == "application/problem+json"
