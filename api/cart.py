@@ -75,6 +75,7 @@ class CartDto(CamelModel):
 
     @classmethod
     def of(cls, cart) -> CartDto:
+        """The answer for a Cart: its items, the sum of their quantities and of their subtotals."""
         return cls(id=cart.id, session_id=cart.session_id, items=[CartItemDto.of(item) for item in cart.items],
                    item_count=cart.item_count, subtotal=items_subtotal(cart.items))
 

@@ -92,6 +92,7 @@ class CategoryDto(CamelModel):
 
     @classmethod
     def of(cls, category, product_count: int) -> CategoryDto:
+        """The answer for a Category with the number of its active products."""
         return cls(id=category.id, name=category.name, description=category.description,
                    product_count=product_count)
 

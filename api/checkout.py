@@ -65,6 +65,7 @@ class QuoteItemDto(CamelModel):
 
     @classmethod
     def of(cls, item) -> QuoteItemDto:
+        """The answer for a CartItem of the quote."""
         return cls(id=item.id, product_id=item.product_id, product_name=item.product.name, price=item.unit_price,
                    quantity=item.quantity, subtotal=orders.line_total(item.unit_price, item.quantity))
 
@@ -92,6 +93,7 @@ class PlaceOrderResponse(CamelModel):
 
     @classmethod
     def of(cls, order) -> PlaceOrderResponse:
+        """The answer for a placed Order (stored with its idempotency record)."""
         return cls(order_id=order.id, order_number=order.number, total=order.total, status=order.status,
                    created_at=order.created_at)
 

@@ -52,6 +52,7 @@ class CustomerDto(CamelModel):
 
     @classmethod
     def of(cls, customer) -> CustomerDto:
+        """The answer for a Customer."""
         return cls.model_validate(customer)
 
 

@@ -62,6 +62,7 @@ class InventoryItem(BaseModel):
 
     @classmethod
     def of(cls, product) -> InventoryItem:
+        """The stock level of a Product: its SKU, stock, price and stock status."""
         return cls(product_id=product.sku, name=product.name, quantity=product.stock, price=product.price,
                    status=inventory.stock_status(product.stock, product.low_stock_threshold))
 
@@ -69,6 +70,7 @@ class InventoryItem(BaseModel):
 class InventoryList(RootModel[list[InventoryItem]]):
     @classmethod
     def of(cls, products) -> InventoryList:
+        """The stock levels of these Products."""
         return cls([InventoryItem.of(product) for product in products])
 
 
@@ -81,8 +83,9 @@ class ReservationResponse(BaseModel):
 
     @classmethod
     def of(cls, change: StockChange) -> ReservationResponse:
-        return cls(product_id=change.product.sku, reserved_quantity=change.quantity, previous_quantity=change.previous,
-                   remaining_quantity=change.current, status=change.status)
+        """The answer for a reservation's StockChange."""
+        return cls(product_id=change.product.sku, reserved_quantity=change.quantity,
+                   previous_quantity=change.previous, remaining_quantity=change.current, status=change.status)
 
 
 class ReplenishmentResponse(BaseModel):
@@ -94,6 +97,7 @@ class ReplenishmentResponse(BaseModel):
 
     @classmethod
     def of(cls, change: StockChange) -> ReplenishmentResponse:
+        """The answer for a replenishment's StockChange."""
         return cls(product_id=change.product.sku, added_quantity=change.quantity, previous_quantity=change.previous,
                    new_quantity=change.current, status=change.status)
 
@@ -106,6 +110,7 @@ class StockStatusResponse(BaseModel):
 
     @classmethod
     def of(cls, product) -> StockStatusResponse:
+        """The stock status of a Product, with its threshold."""
         return cls(product_id=product.sku, quantity=product.stock,
                    status=inventory.stock_status(product.stock, product.low_stock_threshold),
                    low_stock_threshold=product.low_stock_threshold)
@@ -135,14 +140,16 @@ def get_inventory_item(path: InventoryPath, header: TenantHeader):
         responses={200: ReservationResponse, **problem_responses(400, 401, 403, 404, 409, 415, 423)})
 def reserve(path: InventoryPath, body: StockQuantity, header: TenantHeader):
     """Take units out of stock atomically; more than there is → 409 and nothing changes."""
-    return ReservationResponse.of(inventory.reserve_product_stock(tenant_db(write=True), path.product_id, body.quantity))
+    change = inventory.reserve_product_stock(tenant_db(write=True), path.product_id, body.quantity)
+    return ReservationResponse.of(change)
 
 
 @bp.put("/<product_id>/replenish", security=BEARER,
         responses={200: ReplenishmentResponse, **problem_responses(400, 401, 403, 404, 409, 415, 423)})
 def replenish(path: InventoryPath, body: StockQuantity, header: TenantHeader):
     """Add units to stock (a shipment arrived)."""
-    return ReplenishmentResponse.of(inventory.replenish_product_stock(tenant_db(write=True), path.product_id, body.quantity))
+    change = inventory.replenish_product_stock(tenant_db(write=True), path.product_id, body.quantity)
+    return ReplenishmentResponse.of(change)
 
 
 @bp.get("/<product_id>/status", responses={200: StockStatusResponse, **problem_responses(404, 409, 423)})

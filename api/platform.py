@@ -30,6 +30,7 @@ class InitProvisioningResponse(CamelModel):
 
     @classmethod
     def of(cls, tenant: Tenant, confirm_token: str) -> InitProvisioningResponse:
+        """The answer for a Pending tenant and its confirmation token."""
         return cls(provisioning_id=tenant.id, confirm_token=confirm_token, next="/provision/tenants/confirm",
                    message="Provisioning initialized. Use the confirmation token within 15 minutes to proceed.")
 
@@ -43,8 +44,8 @@ class ConfirmProvisioningResponse(CamelModel):
     @classmethod
     def of(cls, tenant: Tenant) -> ConfirmProvisioningResponse:
         """The confirm answer says "QUEUED", as documented (the status endpoint says "Queued")."""
-        return cls(provisioning_id=tenant.id, status="QUEUED", message="Provisioning confirmed and queued for processing",
-                   status_endpoint=f"/provision/tenants/{tenant.id}/status")
+        return cls(provisioning_id=tenant.id, status="QUEUED",
+                   message="Provisioning confirmed and queued for processing", status_endpoint=f"/provision/tenants/{tenant.id}/status")
 
 
 class ProvisioningStepDto(CamelModel):

@@ -48,6 +48,7 @@ class ProvisionedProductDto(CamelModel):
 class ProvisionedProductList(RootModel[list[ProvisionedProductDto]]):
     @classmethod
     def of(cls, provisioned) -> ProvisionedProductList:
+        """The answer for these ProvisionedProducts."""
         return cls([ProvisionedProductDto.of(p) for p in provisioned])
 
 
@@ -57,6 +58,7 @@ class ProvisionResponse(CamelModel):
 
     @classmethod
     def of(cls, provisioned) -> ProvisionResponse:
+        """The answer for one ProvisionedProduct just provisioned."""
         return cls(message="Product provisioned successfully",
                    provisioned_products=[ProvisionedProductDto.of(provisioned)])
 
@@ -68,6 +70,7 @@ class AvailabilityResponse(CamelModel):
 
     @classmethod
     def of(cls, product) -> AvailabilityResponse:
+        """Whether a Product is in stock, and how many units."""
         return cls(product_id=product.id, available=product.stock > 0, quantity=product.stock)
 
 

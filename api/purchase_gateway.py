@@ -47,6 +47,7 @@ class PurchaseAnswer(CamelModel):
 
     @classmethod
     def of(cls, purchase) -> PurchaseAnswer:
+        """The answer for a Purchase initiated or cancelled."""
         return cls(purchase_id=purchase.id, status=purchase.status, message=purchase.message)
 
 
@@ -71,6 +72,7 @@ class PurchaseStatusAnswer(CamelModel):
 
     @classmethod
     def of(cls, purchase) -> PurchaseStatusAnswer:
+        """The answer for a Purchase and each of its items."""
         return cls(purchase_id=purchase.id, status=purchase.status, message=purchase.message,
                    order_id=purchase.order_id, created_at=purchase.created_at,
                    products=[PurchaseLineStatus.of(item) for item in purchase.items])

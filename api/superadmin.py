@@ -38,6 +38,7 @@ class CreateTenantResponse(CamelModel):
 
     @classmethod
     def of(cls, tenant: Tenant) -> CreateTenantResponse:
+        """The answer for a tenant created directly."""
         return cls(slug=tenant.slug, status=tenant.status)
 
 
@@ -51,6 +52,7 @@ class RepairTenantResponse(CamelModel):
 
     @classmethod
     def of(cls, tenant: Tenant) -> RepairTenantResponse:
+        """The answer for a repaired tenant."""
         return cls(tenant=tenant.slug, status=tenant.status)
 
 
@@ -74,6 +76,7 @@ class TenantDto(CamelModel):
 
     @classmethod
     def of(cls, tenant: Tenant) -> TenantDto:
+        """The answer for a Tenant."""
         return cls(id=tenant.id, slug=tenant.slug, name=tenant.name, status=tenant.status, plan_code=tenant.plan_code,
                    db_name=tenant.db_name, created_at=tenant.created_at, updated_at=tenant.updated_at,
                    features=effective_features(tenant), limits=effective_limits(tenant),
@@ -84,6 +87,7 @@ class TenantDto(CamelModel):
 class TenantList(RootModel[list[TenantDto]]):
     @classmethod
     def of(cls, tenants) -> TenantList:
+        """The answer for these Tenants."""
         return cls([TenantDto.of(tenant) for tenant in tenants])
 
 
@@ -112,6 +116,7 @@ class StoreAdminDto(CamelModel):
 
     @classmethod
     def of(cls, user: User, tenant: Tenant) -> StoreAdminDto:
+        """The answer for a store admin User of `tenant`."""
         return cls(id=user.id, email=user.email, role=user.role, tenant=tenant.slug)
 
 
@@ -133,6 +138,7 @@ class ApiClientCredentials(CamelModel):
 
     @classmethod
     def of(cls, client: ApiClient, secret: str, tenant: Tenant) -> ApiClientCredentials:
+        """The answer for a new ApiClient of `tenant` and its plain `secret`."""
         return cls(client_id=client.client_id, client_secret=secret, name=client.name, role=client.role,
                    tenant=tenant.slug, customer_id=client.customer_id)
 
