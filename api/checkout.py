@@ -79,6 +79,7 @@ class CheckoutQuoteResponse(CamelModel):
 
     @classmethod
     def of(cls, quote: orders.Quote) -> CheckoutQuoteResponse:
+        """The answer for a Quote: its totals and its lines."""
         totals = quote.totals
         return cls(subtotal=totals.subtotal, tax=totals.tax, shipping=totals.shipping, total=totals.total,
                    items=[QuoteItemDto.of(item) for item in quote.items])

@@ -45,7 +45,8 @@ class ConfirmProvisioningResponse(CamelModel):
     def of(cls, tenant: Tenant) -> ConfirmProvisioningResponse:
         """The confirm answer says "QUEUED", as documented (the status endpoint says "Queued")."""
         return cls(provisioning_id=tenant.id, status="QUEUED",
-                   message="Provisioning confirmed and queued for processing", status_endpoint=f"/provision/tenants/{tenant.id}/status")
+                   message="Provisioning confirmed and queued for processing",
+                   status_endpoint=f"/provision/tenants/{tenant.id}/status")
 
 
 class ProvisioningStepDto(CamelModel):
@@ -69,6 +70,7 @@ class ProvisioningStatusResponse(CamelModel):
 
     @classmethod
     def of(cls, tenant: Tenant) -> ProvisioningStatusResponse:
+        """The tenant's status and steps; its slug and database name once it is Ready."""
         ready = tenant.status == TenantStatus.READY
         return cls(status=tenant.status, tenant_slug=tenant.slug if ready else None,
                    db_name=tenant.db_name if ready else None, steps=tenant.steps)
