@@ -1,13 +1,15 @@
 """The JSON API: one module per seed document, each an APIBlueprint with pydantic models."""
 from __future__ import annotations
 
-from flask import Flask, redirect, request
+from flask import Flask, current_app, redirect, request
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from api import (auth, cart, catalog, checkout, customers, inventory, platform, product_provisioner,
                  purchase_gateway, superadmin, tenant_config)
+from api.answers import AnswerMismatch
 from api.jsonprovider import DecimalJSONProvider
 from core.extensions import csrf
+from web.errors import handle_unexpected
 from web.requests import is_api_request, mark_api_blueprint
 
 MODULES = (auth, platform, superadmin, tenant_config, catalog, inventory, cart, checkout, customers,
@@ -35,6 +37,16 @@ def register_api(app: Flask) -> None:
         return redirect(f"{app.doc_prefix}/swagger")
 
     app.before_request(check_json_body)
+    app.register_error_handler(AnswerMismatch, answer_mismatch)
+
+
+def answer_mismatch(exc: AnswerMismatch):
+    """A handler answered otherwise than its operation declares (api.answers): a bug. Under
+    TESTING the exception propagates, so the test that made the call fails on it; a client gets
+    the 500 ProblemDetails of any unexpected error."""
+    if current_app.testing:
+        raise exc
+    return handle_unexpected(exc)
 
 
 def check_json_body() -> None:

@@ -29,15 +29,41 @@ class ClientCredentialsGrant(BaseModel):
 
 
 class TokenResponse(BaseModel):
+    """An OAuth2 token answer (core.auth.tokens.issue_access_token)."""
+
     access_token: str
     token_type: Literal["Bearer"]
-    expires_in: int
+    expires_in: int = Field(description="Seconds until the token expires")
+
+
+class JsonWebKey(BaseModel):
+    """A public RSA key (RFC 7517) that verifies Storefleet's RS256 tokens."""
+
+    kty: str
+    key_ops: list[str]
+    n: str
+    e: str
+    kid: str
+    use: str
+    alg: str
+
+
+class JwksResponse(BaseModel):
+    keys: list[JsonWebKey]
 
 
 def _grant_body() -> dict:
     if request.mimetype == "application/x-www-form-urlencoded":
         return request.form.to_dict()
     return request.get_json(silent=True) or {}
+
+
+def _parse_grant(model: type[BaseModel], body: dict):
+    """The grant of the request's body; a missing or malformed field is a 400 ProblemDetails."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise validation_failed(exc) from exc
 
 
 def _client_credentials_from_basic(body: dict) -> dict:
@@ -56,19 +82,18 @@ def token():
     """Exchange a password (users) or client credentials (API clients) for an RS256 access token."""
     body = _grant_body()
     grant_type = body.get("grant_type")
-    try:
-        if grant_type == "password":
-            grant = PasswordGrant.model_validate(body)
-            return services.password_grant(grant.username, grant.password)
-        if grant_type == "client_credentials":
-            grant = ClientCredentialsGrant.model_validate(_client_credentials_from_basic(body))
-            return services.client_credentials_grant(grant.client_id, grant.client_secret)
-    except ValidationError as exc:
-        raise validation_failed(exc) from exc
-    raise ValidationFailed.field("grant_type", "grant_type must be 'password' or 'client_credentials'.")
+    if grant_type == "password":
+        grant = _parse_grant(PasswordGrant, body)
+        issued = services.password_grant(grant.username, grant.password)
+    elif grant_type == "client_credentials":
+        grant = _parse_grant(ClientCredentialsGrant, _client_credentials_from_basic(body))
+        issued = services.client_credentials_grant(grant.client_id, grant.client_secret)
+    else:
+        raise ValidationFailed.field("grant_type", "grant_type must be 'password' or 'client_credentials'.")
+    return TokenResponse.model_validate(issued)
 
 
-@bp.get("/.well-known/jwks.json")
+@bp.get("/.well-known/jwks.json", responses={200: JwksResponse})
 def jwks_document():
     """The public keys that verify Storefleet tokens."""
-    return jwks()
+    return JwksResponse.model_validate(jwks())

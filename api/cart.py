@@ -8,8 +8,7 @@ from pydantic import BaseModel, Field
 
 from api.schemas import CamelModel, Money, TenantHeader, problem_responses
 from core.cart import services as carts
-from core.money import to_money
-from core.orders.pricing import items_subtotal
+from core.orders.pricing import items_subtotal, line_total
 from core.tenancy.features import Feature, require_feature
 from core.validation import Quantity
 from web.tenancy import current_tenant, tenant_db
@@ -46,6 +45,8 @@ class CartItemPath(BaseModel):
 
 
 class CartItemDto(CamelModel):
+    """CartItemDto: `price` is the unit price at the time of adding, `subtotal` price × quantity."""
+
     id: str
     product_id: str
     product_name: str
@@ -53,6 +54,13 @@ class CartItemDto(CamelModel):
     quantity: int
     subtotal: Money
     product_image: str | None
+
+    @classmethod
+    def of(cls, item) -> CartItemDto:
+        """The answer for a CartItem; the image is the product's first, or null."""
+        return cls(id=item.id, product_id=item.product_id, product_name=item.product.name, price=item.unit_price,
+                   quantity=item.quantity, subtotal=line_total(item.unit_price, item.quantity),
+                   product_image=(item.product.images or [None])[0])
 
 
 class CartDto(CamelModel):
@@ -62,37 +70,17 @@ class CartDto(CamelModel):
     item_count: int
     subtotal: Money
 
-
-def cart_item_dto(item, *, image: bool = True) -> dict:
-    """CartItemDto: `price` is the unit price at the time of adding; money with two places."""
-    dto = {
-        "id": item.id,
-        "productId": item.product_id,
-        "productName": item.product.name,
-        "price": to_money(item.unit_price),
-        "quantity": item.quantity,
-        "subtotal": to_money(item.unit_price * item.quantity),
-    }
-    if image:
-        dto["productImage"] = (item.product.images or [None])[0]
-    return dto
-
-
-def cart_dto(cart) -> dict:
-    items = [cart_item_dto(item) for item in cart.items]
-    return {
-        "id": cart.id,
-        "sessionId": cart.session_id,
-        "items": items,
-        "itemCount": cart.item_count,
-        "subtotal": items_subtotal(cart.items),
-    }
+    @classmethod
+    def of(cls, cart) -> CartDto:
+        """The answer for a Cart: its items, the sum of their quantities and of their subtotals."""
+        return cls(id=cart.id, session_id=cart.session_id, items=[CartItemDto.of(item) for item in cart.items],
+                   item_count=cart.item_count, subtotal=items_subtotal(cart.items))
 
 
 @bp.get("", responses={200: CartDto, **problem_responses(400, 403, 404, 409, 423)})
 def get_cart(header: SessionHeaders):
     """The session's cart; 404 when it has none or it is empty."""
-    return cart_dto(carts.get_cart(tenant_db(), header.session_id))
+    return CartDto.of(carts.get_cart(tenant_db(), header.session_id))
 
 
 @bp.post("/items", responses={200: CartDto, **problem_responses(400, 403, 404, 409, 423)})
@@ -100,7 +88,7 @@ def add_item(header: SessionHeaders, body: AddToCartRequest):
     """Add a product, or more of it when it is already in the cart (one line per product)."""
     cart = carts.add_item(tenant_db(write=True), current_tenant(), header.session_id, str(body.product_id),
                           body.quantity)
-    return cart_dto(cart)
+    return CartDto.of(cart)
 
 
 @bp.put("/items/<item_id>", responses={200: CartDto, **problem_responses(400, 403, 404, 409, 423)})
@@ -108,7 +96,7 @@ def update_item(header: SessionHeaders, path: CartItemPath, body: UpdateCartItem
     """Set the quantity of one of this session's cart items."""
     cart = carts.update_item(tenant_db(write=True), current_tenant(), header.session_id, path.item_id,
                              body.quantity)
-    return cart_dto(cart)
+    return CartDto.of(cart)
 
 
 @bp.delete("/items/<item_id>", responses={204: None, **problem_responses(400, 403, 404, 409, 423)})

@@ -1,19 +1,21 @@
 """Checkout (section 5 of multi-tenant-platform-api.md): quote and idempotent place-order."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
-from flask import Response, current_app, request
+from flask import request
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import EmailStr, Field, StringConstraints, field_validator
 
-from api.cart import SessionHeaders, cart_item_dto
+from api.answers import RenderedAnswer, render_answer
+from api.cart import SessionHeaders
 from api.schemas import CamelModel, Money, problem_responses
 from core.errors import ValidationFailed
 from core.orders import checkout
 from core.orders.models import PaymentMethod
 from core.orders.placement import OrderContact
-from core.orders.pricing import Quote
+from core.orders.pricing import Quote, line_total
 from core.validation import normalize_phone
 from web.auth import current_principal
 from web.tenancy import current_tenant, tenant_db
@@ -54,12 +56,20 @@ class PlaceOrderRequest(CamelModel):
 
 
 class QuoteItemDto(CamelModel):
+    """A line of the quote: CartItemDto without the image (section 5.1)."""
+
     id: str
     product_id: str
     product_name: str
     price: Money
     quantity: int
     subtotal: Money
+
+    @classmethod
+    def of(cls, item) -> QuoteItemDto:
+        """The answer for a CartItem of the quote."""
+        return cls(id=item.id, product_id=item.product_id, product_name=item.product.name, price=item.unit_price,
+                   quantity=item.quantity, subtotal=line_total(item.unit_price, item.quantity))
 
 
 class CheckoutQuoteResponse(CamelModel):
@@ -69,29 +79,32 @@ class CheckoutQuoteResponse(CamelModel):
     total: Money
     items: list[QuoteItemDto]
 
+    @classmethod
+    def of(cls, quote: Quote) -> CheckoutQuoteResponse:
+        """The answer for a Quote: its totals and its lines."""
+        totals = quote.totals
+        return cls(subtotal=totals.subtotal, tax=totals.tax, shipping=totals.shipping, total=totals.total,
+                   items=[QuoteItemDto.of(item) for item in quote.items])
+
 
 class PlaceOrderResponse(CamelModel):
     order_id: str
     order_number: str
     total: Money
     status: str
-    created_at: str
+    created_at: datetime
 
-
-def quote_dto(quote: Quote) -> dict:
-    totals = quote.totals
-    return {"subtotal": totals.subtotal, "tax": totals.tax, "shipping": totals.shipping, "total": totals.total,
-            "items": [cart_item_dto(item, image=False) for item in quote.items]}
-
-
-def place_order_dto(order) -> dict:
-    return {"orderId": order.id, "orderNumber": order.number, "total": order.total, "status": order.status,
-            "createdAt": order.created_at}
+    @classmethod
+    def of(cls, order) -> PlaceOrderResponse:
+        """The answer for a placed Order (stored with its idempotency record)."""
+        return cls(order_id=order.id, order_number=order.number, total=order.total, status=order.status,
+                   created_at=order.created_at)
 
 
 def _render_order(order) -> tuple[int, str]:
-    """The answer stored with the idempotency record, as the exact JSON document sent."""
-    return 200, current_app.json.dumps(place_order_dto(order))
+    """The answer stored with the idempotency record, as the exact JSON document sent (and
+    replayed as a RenderedAnswer of PlaceOrderResponse)."""
+    return 200, render_answer(PlaceOrderResponse.of(order))
 
 
 @bp.post("/quote", responses={200: CheckoutQuoteResponse, **problem_responses(400, 403, 409, 423)},
@@ -100,7 +113,7 @@ def _render_order(order) -> tuple[int, str]:
 def quote(header: SessionHeaders):
     """Totals, tax and shipping of the session's cart; 400 when it is empty, 409 when a
     product's stock no longer covers it."""
-    return quote_dto(checkout.quote_cart(tenant_db(), current_tenant(), header.session_id))
+    return CheckoutQuoteResponse.of(checkout.quote_cart(tenant_db(), current_tenant(), header.session_id))
 
 
 @bp.post("/place-order", security=[{"bearer": []}, {}],
@@ -112,11 +125,9 @@ def place_order(header: PlaceOrderHeaders, body: PlaceOrderRequest):
     if body.idempotency_key != header.idempotency_key:
         raise ValidationFailed.field("idempotencyKey", "idempotencyKey must match the Idempotency-Key header.")
     contact = OrderContact(email=body.email, phone=body.phone, shipping_address=body.shipping_address,
-                                  payment_method=PaymentMethod(body.payment_method))
+                           payment_method=PaymentMethod(body.payment_method))
     answer = checkout.place_checkout_order(
         tenant_db(write=True), current_tenant(), current_principal(),
         checkout.CheckoutRequest(header.session_id, header.idempotency_key, contact), render=_render_order)
-    response = Response(answer.body, status=200 if answer.replayed else answer.status, mimetype="application/json")
-    if answer.replayed:
-        response.headers[REPLAYED_HEADER] = "true"
-    return response
+    headers = {REPLAYED_HEADER: "true"} if answer.replayed else {}
+    return RenderedAnswer(PlaceOrderResponse, answer.body), 200 if answer.replayed else answer.status, headers

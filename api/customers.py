@@ -1,10 +1,11 @@
 """Partner customer provisioning (customer-provisioning-api.md): /api/provisioning/customers."""
 from __future__ import annotations
 
-from flask_openapi3 import APIBlueprint, Tag
-from pydantic import BaseModel, Field
+from datetime import datetime
 
-from api.presenters import customer_dto
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import BaseModel, ConfigDict, Field
+
 from api.schemas import CamelModel, TenantHeader, problem_responses
 from core.auth.models import Role
 from core.customers import services
@@ -35,15 +36,38 @@ class CustomerListQuery(CamelModel):
 
 
 class CustomerDto(CamelModel):
+    """A customer, read from a Customer's attributes."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     name: str
     address: str | None
     contact_email: str
     phone: str | None
     external_ref: str | None
-    status: str
-    created_at: str
-    updated_at: str
+    status: str = Field(description="active or inactive")
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, customer) -> CustomerDto:
+        """The answer for a Customer."""
+        return cls.model_validate(customer)
+
+
+class CustomerListResponse(CamelModel):
+    items: list[CustomerDto]
+    total_count: int
+    page: int
+    page_size: int
+    total_pages: int
+
+    @classmethod
+    def of(cls, customers, total_count: int, page: int, page_size: int) -> CustomerListResponse:
+        """One page of customers of `total_count`."""
+        return cls(items=customers, total_count=total_count, page=page, page_size=page_size,
+                   total_pages=(total_count + page_size - 1) // page_size)
 
 
 ERRORS = problem_responses(400, 401, 403, 404, 409, 423)
@@ -53,34 +77,34 @@ ERRORS = problem_responses(400, 401, 403, 404, 409, 423)
 def create_customer(header: TenantHeader, body: CustomerData):
     """Create a customer: company name and contact email required; phone in international form."""
     customer = services.create_customer(tenant_db(write=True), current_tenant(), body)
-    return customer_dto(customer), 201
+    return CustomerDto.of(customer), 201
 
 
-@bp.get("", responses={**ERRORS})
+@bp.get("", responses={200: CustomerListResponse, **ERRORS})
 def list_customers(header: TenantHeader, query: CustomerListQuery):
     """The store's customers, newest first, paginated."""
     items, total = services.list_customers(tenant_db(), page=query.page, page_size=query.page_size,
                                            status=query.status)
-    return {"items": [customer_dto(c) for c in items], "totalCount": total, "page": query.page,
-            "pageSize": query.page_size, "totalPages": (total + query.page_size - 1) // query.page_size}
+    return CustomerListResponse.of(items, total, query.page, query.page_size)
 
 
 @bp.get("/<customer_id>", responses={200: CustomerDto, **ERRORS})
 def get_customer(header: TenantHeader, path: CustomerPath):
-    return customer_dto(services.get_customer(tenant_db(), path.customer_id))
+    """One customer of the store."""
+    return CustomerDto.of(services.get_customer(tenant_db(), path.customer_id))
 
 
 @bp.put("/<customer_id>", responses={200: CustomerDto, **ERRORS})
 def replace_customer(header: TenantHeader, path: CustomerPath, body: CustomerData):
     """Replace every field (same validation as create)."""
-    return customer_dto(services.replace_customer(tenant_db(write=True), path.customer_id, body))
+    return CustomerDto.of(services.replace_customer(tenant_db(write=True), path.customer_id, body))
 
 
 @bp.patch("/<customer_id>", responses={200: CustomerDto, **ERRORS})
 def patch_customer(header: TenantHeader, path: CustomerPath, body: CustomerPatch):
     """Change only the fields sent."""
     customer = services.patch_customer(tenant_db(write=True), current_tenant(), path.customer_id, body)
-    return customer_dto(customer)
+    return CustomerDto.of(customer)
 
 
 @bp.delete("/<customer_id>", responses={204: None, **ERRORS})

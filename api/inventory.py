@@ -9,12 +9,12 @@ from flask import request
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field, RootModel, field_validator
 
-from api.presenters import (inventory_item_dto, replenishment_dto, reservation_dto, stock_status_dto)
 from api.schemas import Money, TenantHeader, problem_responses
 from core.auth.models import Role
 from core.catalog.products import create_product
 from core.catalog.rules import MAX_PRICE, sku_problem
 from core.inventory import services as inventory
+from core.inventory.services import StockChange
 from core.validation import MAX_QUANTITY, Quantity
 from web.tenancy import current_tenant, require_tenant_principal, tenant_db
 
@@ -54,15 +54,26 @@ class StockQuantity(BaseModel):
 
 
 class InventoryItem(BaseModel):
+    """A stock level as inventory-service.md answers it; product_id is the SKU."""
+
     product_id: str
     name: str
     quantity: int
     price: Money
     status: str = Field(description="in_stock, low_stock or out_of_stock")
 
+    @classmethod
+    def of(cls, product) -> InventoryItem:
+        """The stock level of a Product: its SKU, stock, price and stock status."""
+        return cls(product_id=product.sku, name=product.name, quantity=product.stock, price=product.price,
+                   status=inventory.stock_status(product.stock, product.low_stock_threshold))
+
 
 class InventoryList(RootModel[list[InventoryItem]]):
-    pass
+    @classmethod
+    def of(cls, products) -> InventoryList:
+        """The stock levels of these Products."""
+        return cls([InventoryItem.of(product) for product in products])
 
 
 class ReservationResponse(BaseModel):
@@ -72,6 +83,12 @@ class ReservationResponse(BaseModel):
     remaining_quantity: int
     status: str
 
+    @classmethod
+    def of(cls, change: StockChange) -> ReservationResponse:
+        """The answer for a reservation's StockChange."""
+        return cls(product_id=change.product.sku, reserved_quantity=change.quantity,
+                   previous_quantity=change.previous, remaining_quantity=change.current, status=change.status)
+
 
 class ReplenishmentResponse(BaseModel):
     product_id: str
@@ -80,6 +97,12 @@ class ReplenishmentResponse(BaseModel):
     new_quantity: int
     status: str
 
+    @classmethod
+    def of(cls, change: StockChange) -> ReplenishmentResponse:
+        """The answer for a replenishment's StockChange."""
+        return cls(product_id=change.product.sku, added_quantity=change.quantity, previous_quantity=change.previous,
+                   new_quantity=change.current, status=change.status)
+
 
 class StockStatusResponse(BaseModel):
     product_id: str
@@ -87,11 +110,18 @@ class StockStatusResponse(BaseModel):
     status: str
     low_stock_threshold: int
 
+    @classmethod
+    def of(cls, product) -> StockStatusResponse:
+        """The stock status of a Product, with its threshold."""
+        return cls(product_id=product.sku, quantity=product.stock,
+                   status=inventory.stock_status(product.stock, product.low_stock_threshold),
+                   low_stock_threshold=product.low_stock_threshold)
+
 
 @bp.get("", responses={200: InventoryList, **problem_responses(409, 423)})
 def list_inventory(header: TenantHeader):
     """Every product of the store with its current stock level, by SKU."""
-    return [inventory_item_dto(product) for product in inventory.list_inventory(tenant_db())]
+    return InventoryList.of(inventory.list_inventory(tenant_db()))
 
 
 @bp.post("", security=BEARER, responses={201: InventoryItem, **problem_responses(400, 401, 403, 409, 415, 423)})
@@ -99,30 +129,32 @@ def add_product(body: NewInventoryItem, header: TenantHeader):
     """Add a new product; its SKU must be unused and the plan's maxProducts not reached."""
     product = create_product(tenant_db(write=True), current_tenant(), sku=body.product_id, name=body.name,
                              price=body.price, quantity=body.quantity)
-    return inventory_item_dto(product), 201, {"Location": f"{bp.url_prefix}/{product.sku}"}
+    return InventoryItem.of(product), 201, {"Location": f"{bp.url_prefix}/{product.sku}"}
 
 
 @bp.get("/<product_id>", responses={200: InventoryItem, **problem_responses(404, 409, 423)})
 def get_inventory_item(path: InventoryPath, header: TenantHeader):
     """The product's current stock and price."""
-    return inventory_item_dto(inventory.find_product(tenant_db(), path.product_id))
+    return InventoryItem.of(inventory.find_product(tenant_db(), path.product_id))
 
 
 @bp.put("/<product_id>/reserve", security=BEARER,
         responses={200: ReservationResponse, **problem_responses(400, 401, 403, 404, 409, 415, 423)})
 def reserve(path: InventoryPath, body: StockQuantity, header: TenantHeader):
     """Take units out of stock atomically; more than there is → 409 and nothing changes."""
-    return reservation_dto(inventory.reserve_product_stock(tenant_db(write=True), path.product_id, body.quantity))
+    change = inventory.reserve_product_stock(tenant_db(write=True), path.product_id, body.quantity)
+    return ReservationResponse.of(change)
 
 
 @bp.put("/<product_id>/replenish", security=BEARER,
         responses={200: ReplenishmentResponse, **problem_responses(400, 401, 403, 404, 409, 415, 423)})
 def replenish(path: InventoryPath, body: StockQuantity, header: TenantHeader):
     """Add units to stock (a shipment arrived)."""
-    return replenishment_dto(inventory.replenish_product_stock(tenant_db(write=True), path.product_id, body.quantity))
+    change = inventory.replenish_product_stock(tenant_db(write=True), path.product_id, body.quantity)
+    return ReplenishmentResponse.of(change)
 
 
 @bp.get("/<product_id>/status", responses={200: StockStatusResponse, **problem_responses(404, 409, 423)})
 def stock_status(path: InventoryPath, header: TenantHeader):
     """in_stock, low_stock (below the product's threshold) or out_of_stock."""
-    return stock_status_dto(inventory.find_product(tenant_db(), path.product_id))
+    return StockStatusResponse.of(inventory.find_product(tenant_db(), path.product_id))

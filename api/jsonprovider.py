@@ -23,8 +23,6 @@ def _default(value: Any):
         return value.isoformat()
     if isinstance(value, UUID):
         return str(value)
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json", by_alias=True)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 

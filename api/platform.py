@@ -1,14 +1,16 @@
 """Tenant provisioning (section 1 of multi-tenant-platform-api.md) and health (section 8)."""
 from __future__ import annotations
 
-from flask_openapi3 import APIBlueprint, Tag
-from pydantic import BaseModel, Field
+from datetime import datetime
 
-from api.presenters import provisioning_status_dto
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import BaseModel, ConfigDict, Field
+
 from api.schemas import CamelModel, problem_responses
 from core.errors import Unauthorized
 from core.health import health_report
 from core.tenancy import provisioning
+from core.tenancy.models import Tenant, TenantStatus
 from web.auth import bearer_token
 
 bp = APIBlueprint("platform", __name__, abp_tags=[Tag(name="Tenant provisioning")])
@@ -26,6 +28,12 @@ class InitProvisioningResponse(CamelModel):
     next: str
     message: str
 
+    @classmethod
+    def of(cls, tenant: Tenant, confirm_token: str) -> InitProvisioningResponse:
+        """The answer for a Pending tenant and its confirmation token."""
+        return cls(provisioning_id=tenant.id, confirm_token=confirm_token, next="/provision/tenants/confirm",
+                   message="Provisioning initialized. Use the confirmation token within 15 minutes to proceed.")
+
 
 class ConfirmProvisioningResponse(CamelModel):
     provisioning_id: str
@@ -33,21 +41,39 @@ class ConfirmProvisioningResponse(CamelModel):
     message: str
     status_endpoint: str
 
+    @classmethod
+    def of(cls, tenant: Tenant) -> ConfirmProvisioningResponse:
+        """The confirm answer says "QUEUED", as documented (the status endpoint says "Queued")."""
+        return cls(provisioning_id=tenant.id, status="QUEUED",
+                   message="Provisioning confirmed and queued for processing",
+                   status_endpoint=f"/provision/tenants/{tenant.id}/status")
+
 
 class ProvisioningStepDto(CamelModel):
+    """A recorded provisioning step, read from a ProvisioningStep's attributes."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     step: str
     status: str
-    started_at: str | None
-    completed_at: str | None
+    started_at: datetime | None
+    completed_at: datetime | None
     log: str | None
     error_message: str | None
 
 
 class ProvisioningStatusResponse(CamelModel):
     status: str
-    tenant_slug: str | None
-    db_name: str | None
+    tenant_slug: str | None = Field(description="Set once the tenant is Ready")
+    db_name: str | None = Field(description="Set once the tenant is Ready")
     steps: list[ProvisioningStepDto]
+
+    @classmethod
+    def of(cls, tenant: Tenant) -> ProvisioningStatusResponse:
+        """The tenant's status and steps; its slug and database name once it is Ready."""
+        ready = tenant.status == TenantStatus.READY
+        return cls(status=tenant.status, tenant_slug=tenant.slug if ready else None,
+                   db_name=tenant.db_name if ready else None, steps=tenant.steps)
 
 
 class ProvisioningPath(BaseModel):
@@ -55,21 +81,16 @@ class ProvisioningPath(BaseModel):
 
 
 class HealthResponse(BaseModel):
-    status: str
-    timestamp: str
-    checks: dict[str, dict[str, str]]
+    status: str = Field(description="Healthy or Unhealthy")
+    timestamp: datetime
+    checks: dict[str, dict[str, str]] = Field(description="Each part's status, and its error when Unhealthy")
 
 
 @bp.post("/provision/tenants/init", responses={200: InitProvisioningResponse, **problem_responses(400, 409)})
 def init_provisioning(body: InitProvisioningRequest):
     """Create a Pending tenant and return its single-use, 15-minute confirmation token."""
     tenant, token = provisioning.init_provisioning(body.slug, body.name, body.plan)
-    return {
-        "provisioningId": tenant.id,
-        "confirmToken": token,
-        "next": "/provision/tenants/confirm",
-        "message": "Provisioning initialized. Use the confirmation token within 15 minutes to proceed.",
-    }
+    return InitProvisioningResponse.of(tenant, token)
 
 
 @bp.post("/provision/tenants/confirm", security=[{"bearer": []}],
@@ -79,24 +100,18 @@ def confirm_provisioning():
     token = bearer_token()
     if token is None:
         raise Unauthorized("The confirmation token is required as 'Authorization: Bearer <token>'.")
-    tenant = provisioning.confirm_provisioning(token)
-    return {
-        "provisioningId": tenant.id,
-        "status": "QUEUED",
-        "message": "Provisioning confirmed and queued for processing",
-        "statusEndpoint": f"/provision/tenants/{tenant.id}/status",
-    }
+    return ConfirmProvisioningResponse.of(provisioning.confirm_provisioning(token))
 
 
 @bp.get("/provision/tenants/<provisioning_id>/status",
         responses={200: ProvisioningStatusResponse, **problem_responses(404)})
 def provisioning_status(path: ProvisioningPath):
     """The tenant's status and its three recorded steps."""
-    return provisioning_status_dto(provisioning.provisioning_status(path.provisioning_id))
+    return ProvisioningStatusResponse.of(provisioning.provisioning_status(path.provisioning_id))
 
 
 @bp.get("/health", responses={200: HealthResponse, 503: HealthResponse}, doc_ui=True)
 def health():
     """Healthy when the control database and Redis both answer; otherwise 503 naming the failure."""
-    report = health_report()
-    return report, 200 if report["status"] == "Healthy" else 503
+    report = HealthResponse.model_validate(health_report())
+    return report, 200 if report.status == "Healthy" else 503

@@ -1,10 +1,11 @@
 """Product provisioner API (product-provisioner-api.md): /product-provisioner/*."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field, RootModel
 
-from api.presenters import provisioned_product_dto
 from api.schemas import CamelModel, TenantHeader, problem_responses
 from core.auth.models import Role
 from core.errors import Forbidden
@@ -32,23 +33,46 @@ class ProvisionRequest(CamelModel):
 class ProvisionedProductDto(CamelModel):
     id: str
     product_id: str
+    sku: str
     quantity: int
     customization: dict
+    created_at: datetime
+
+    @classmethod
+    def of(cls, provisioned) -> ProvisionedProductDto:
+        """The answer for a ProvisionedProduct."""
+        return cls(id=provisioned.id, product_id=provisioned.product_id, sku=provisioned.product.sku,
+                   quantity=provisioned.quantity, customization=provisioned.customization or {},
+                   created_at=provisioned.created_at)
 
 
 class ProvisionedProductList(RootModel[list[ProvisionedProductDto]]):
-    pass
+    @classmethod
+    def of(cls, provisioned) -> ProvisionedProductList:
+        """The answer for these ProvisionedProducts."""
+        return cls([ProvisionedProductDto.of(p) for p in provisioned])
 
 
 class ProvisionResponse(CamelModel):
     message: str
     provisioned_products: list[ProvisionedProductDto]
 
+    @classmethod
+    def of(cls, provisioned) -> ProvisionResponse:
+        """The answer for one ProvisionedProduct just provisioned."""
+        return cls(message="Product provisioned successfully",
+                   provisioned_products=[ProvisionedProductDto.of(provisioned)])
+
 
 class AvailabilityResponse(CamelModel):
     product_id: str
     available: bool
     quantity: int
+
+    @classmethod
+    def of(cls, product) -> AvailabilityResponse:
+        """Whether a Product is in stock, and how many units."""
+        return cls(product_id=product.id, available=product.stock > 0, quantity=product.stock)
 
 
 class ProductPath(BaseModel):
@@ -67,15 +91,13 @@ def provision(header: TenantHeader, body: ProvisionRequest):
     """Provision a product for the calling customer, customized as its options require."""
     provisioned = services.provision_product(tenant_db(write=True), current_tenant(), _customer_id(),
                                              body.product_id, body.quantity, body.customization)
-    return {"message": "Product provisioned successfully",
-            "provisionedProducts": [provisioned_product_dto(provisioned)]}
+    return ProvisionResponse.of(provisioned)
 
 
 @bp.get("/products/<product_id>/availability", responses={200: AvailabilityResponse, **problem_responses(401, 404)})
 def product_availability(header: TenantHeader, path: ProductPath):
     """Whether the product (UUID or SKU) is in stock, and how many units."""
-    product = services.availability(tenant_db(), path.product_id)
-    return {"productId": product.id, "available": product.stock > 0, "quantity": product.stock}
+    return AvailabilityResponse.of(services.availability(tenant_db(), path.product_id))
 
 
 @bp.get("/provisioned-products", responses={200: ProvisionedProductList, **problem_responses(401, 403)})
@@ -85,4 +107,4 @@ def provisioned_products(header: TenantHeader):
     customer_id = None if principal.has_any(Role.STORE_ADMIN) else principal.customer_id
     if customer_id is None and not principal.has_any(Role.STORE_ADMIN):
         raise Forbidden("These credentials belong to no customer.")
-    return [provisioned_product_dto(p) for p in services.list_provisioned(tenant_db(), customer_id)]
+    return ProvisionedProductList.of(services.list_provisioned(tenant_db(), customer_id))

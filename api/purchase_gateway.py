@@ -1,11 +1,12 @@
 """Purchase gateway API (purchase-gateway-api.md): /purchase-gateway/purchases."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import request
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field
 
-from api.presenters import purchase_dto
 from api.schemas import CamelModel, TenantHeader, problem_responses
 from core.auth.models import Role
 from core.errors import Forbidden, ValidationFailed
@@ -45,18 +46,37 @@ class PurchaseAnswer(CamelModel):
     status: str
     message: str
 
+    @classmethod
+    def of(cls, purchase) -> PurchaseAnswer:
+        """The answer for a Purchase initiated or cancelled."""
+        return cls(purchase_id=purchase.id, status=purchase.status, message=purchase.message)
+
 
 class PurchaseLineStatus(CamelModel):
-    id: str
+    id: str = Field(description="The product as the customer named it: UUID or SKU")
     quantity: int
     status: str
+
+    @classmethod
+    def of(cls, item) -> PurchaseLineStatus:
+        """The answer for a PurchaseItem."""
+        return cls(id=item.product_key, quantity=item.quantity, status=item.status)
 
 
 class PurchaseStatusAnswer(CamelModel):
     purchase_id: str
     status: str
     message: str
+    order_id: str | None = Field(description="The order of the reserved products, once processed")
+    created_at: datetime
     products: list[PurchaseLineStatus]
+
+    @classmethod
+    def of(cls, purchase) -> PurchaseStatusAnswer:
+        """The answer for a Purchase and each of its items."""
+        return cls(purchase_id=purchase.id, status=purchase.status, message=purchase.message,
+                   order_id=purchase.order_id, created_at=purchase.created_at,
+                   products=[PurchaseLineStatus.of(item) for item in purchase.items])
 
 
 class PurchasePath(BaseModel):
@@ -78,18 +98,17 @@ def initiate(header: IdempotencyHeader, body: PurchaseRequest):
     purchase, replayed = services.initiate_purchase(
         tenant_db(write=True), tenant, _customer_id(), [(line.id, line.quantity) for line in body.products],
         key, services.enqueue_processing(tenant.slug))
-    answer = {"purchaseId": purchase.id, "status": purchase.status, "message": purchase.message}
-    return answer, 200, ({"Idempotent-Replayed": "true"} if replayed else {})
+    return PurchaseAnswer.of(purchase), 200, ({"Idempotent-Replayed": "true"} if replayed else {})
 
 
 @bp.get("/purchases/<purchase_id>", responses={200: PurchaseStatusAnswer, **problem_responses(401, 403, 404)})
 def purchase_status(header: TenantHeader, path: PurchasePath):
     """The purchase's status and each product's: RESERVED, OUT_OF_STOCK, NOT_FOUND (RELEASED once cancelled)."""
-    return purchase_dto(services.get_purchase(tenant_db(), _customer_id(), path.purchase_id))
+    return PurchaseStatusAnswer.of(services.get_purchase(tenant_db(), _customer_id(), path.purchase_id))
 
 
 @bp.post("/purchases/<purchase_id>/cancel", responses={200: PurchaseAnswer, **problem_responses(401, 403, 404)})
 def cancel(header: TenantHeader, path: PurchasePath):
     """Cancel the purchase, releasing every reserved unit; cancelling twice is harmless."""
     purchase = services.cancel_purchase(tenant_db(write=True), _customer_id(), path.purchase_id)
-    return {"purchaseId": purchase.id, "status": purchase.status, "message": purchase.message}
+    return PurchaseAnswer.of(purchase)

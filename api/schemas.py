@@ -1,13 +1,34 @@
 """Pydantic building blocks shared by the API modules."""
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from operator import methodcaller
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, Strict
 from pydantic.alias_generators import to_camel
 
-Money = Annotated[Decimal, PlainSerializer(lambda d: float(d), return_type=float, when_used="json")]
+from core.money import CENT
+
+RATIO_CENTS = Decimal("0.01")
+
+
+def ratio_as_sent(value: Decimal) -> Decimal:
+    """A ratio (a discount) as the API sends it: two places (0.15) unless the stored four places
+    need more (0.125)."""
+    short = value.quantize(RATIO_CENTS)
+    return short if short == value else value.normalize()
+
+
+# In the OpenAPI document a JSON number; in answers a Decimal that api.answers hands to the
+# app's JSON provider, which writes its digits (10.00, never 10.0).
+_AS_NUMBER = PlainSerializer(lambda d: float(d), return_type=float, when_used="json")
+# Cents, half-up, as core.money.to_money; a C-level call, since it runs for every amount of every answer.
+_to_cents = methodcaller("quantize", CENT, ROUND_HALF_UP)
+# An amount of money in an answer: a Decimal (never a float: Strict), quantized to cents.
+Money = Annotated[Decimal, Strict(), AfterValidator(_to_cents), _AS_NUMBER]
+# A ratio in an answer (0.00 – 1.00): a Decimal, as ratio_as_sent writes it.
+Ratio = Annotated[Decimal, Strict(), AfterValidator(ratio_as_sent), _AS_NUMBER]
 
 
 class CamelModel(BaseModel):

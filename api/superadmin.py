@@ -1,16 +1,19 @@
 """Super-admin JSON API: direct create and repair (section 7) and tenant administration."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from flask_openapi3 import APIBlueprint, Tag
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel, EmailStr, Field, RootModel
 
-from api.presenters import tenant_dto
+from api.platform import ProvisioningStepDto
 from api.schemas import CamelModel, problem_responses
 from core.auth import services as auth_services
-from core.auth.models import Role
+from core.auth.models import ApiClient, Role, User
 from core.tenancy import admin, provisioning
+from core.tenancy.features import effective_features, effective_limits
+from core.tenancy.models import Tenant
 from core.unit_of_work import current_unit
 from web.auth import require_principal
 
@@ -33,9 +36,59 @@ class CreateTenantResponse(CamelModel):
     slug: str
     status: str
 
+    @classmethod
+    def of(cls, tenant: Tenant) -> CreateTenantResponse:
+        """The answer for a tenant created directly."""
+        return cls(slug=tenant.slug, status=tenant.status)
+
 
 class RepairTenantRequest(CamelModel):
     tenant: str
+
+
+class RepairTenantResponse(CamelModel):
+    tenant: str
+    status: str
+
+    @classmethod
+    def of(cls, tenant: Tenant) -> RepairTenantResponse:
+        """The answer for a repaired tenant."""
+        return cls(tenant=tenant.slug, status=tenant.status)
+
+
+class TenantDto(CamelModel):
+    """A tenant as the super admin sees it: status, plan, the effective features and limits (the
+    plan's with the overrides), the overrides themselves and the provisioning steps."""
+
+    id: str
+    slug: str
+    name: str
+    status: str
+    plan_code: str
+    db_name: str
+    created_at: datetime
+    updated_at: datetime
+    features: dict[str, bool]
+    limits: dict[str, int]
+    feature_overrides: dict[str, bool]
+    limit_overrides: dict[str, int]
+    steps: list[ProvisioningStepDto]
+
+    @classmethod
+    def of(cls, tenant: Tenant) -> TenantDto:
+        """The answer for a Tenant."""
+        return cls(id=tenant.id, slug=tenant.slug, name=tenant.name, status=tenant.status, plan_code=tenant.plan_code,
+                   db_name=tenant.db_name, created_at=tenant.created_at, updated_at=tenant.updated_at,
+                   features=effective_features(tenant), limits=effective_limits(tenant),
+                   feature_overrides=tenant.feature_overrides or {}, limit_overrides=tenant.limit_overrides or {},
+                   steps=tenant.steps)
+
+
+class TenantList(RootModel[list[TenantDto]]):
+    @classmethod
+    def of(cls, tenants) -> TenantList:
+        """The answer for these Tenants."""
+        return cls([TenantDto.of(tenant) for tenant in tenants])
 
 
 class TenantPath(BaseModel):
@@ -55,58 +108,87 @@ class CreateUserRequest(CamelModel):
     password: str = Field(min_length=8, max_length=200)
 
 
+class StoreAdminDto(CamelModel):
+    id: str
+    email: str
+    role: str
+    tenant: str = Field(description="The tenant's slug")
+
+    @classmethod
+    def of(cls, user: User, tenant: Tenant) -> StoreAdminDto:
+        """The answer for a store admin User of `tenant`."""
+        return cls(id=user.id, email=user.email, role=user.role, tenant=tenant.slug)
+
+
 class CreateApiClientRequest(CamelModel):
     name: str = Field(min_length=1, max_length=200)
     role: Literal["partner", "customer", "store_admin", "service"]
     customer_id: str | None = None
 
 
+class ApiClientCredentials(CamelModel):
+    """New API credentials: the secret is in this answer only (it is stored hashed)."""
+
+    client_id: str
+    client_secret: str
+    name: str
+    role: str
+    tenant: str = Field(description="The tenant's slug")
+    customer_id: str | None
+
+    @classmethod
+    def of(cls, client: ApiClient, secret: str, tenant: Tenant) -> ApiClientCredentials:
+        """The answer for a new ApiClient of `tenant` and its plain `secret`."""
+        return cls(client_id=client.client_id, client_secret=secret, name=client.name, role=client.role,
+                   tenant=tenant.slug, customer_id=client.customer_id)
+
+
 @bp.post("/tenants", responses={201: CreateTenantResponse, **problem_responses(400, 401, 403, 404, 409, 500)})
 def create_tenant(body: CreateTenantRequest):
     """Create a tenant directly, running its provisioning steps in this request."""
     tenant = provisioning.create_tenant_directly(body.slug, body.name, body.plan_code)
-    return {"slug": tenant.slug, "status": tenant.status}, 201
+    return CreateTenantResponse.of(tenant), 201
 
 
-@bp.post("/tenants/repair", responses={**problem_responses(401, 403, 404, 500)})
+@bp.post("/tenants/repair", responses={200: RepairTenantResponse, **problem_responses(401, 403, 404, 500)})
 def repair_tenant(body: RepairTenantRequest):
     """Re-run every provisioning step idempotently; the tenant ends Ready with its data kept."""
     tenant = provisioning.repair_tenant(body.tenant)
-    return {"tenant": tenant.slug, "status": tenant.status}
+    return RepairTenantResponse.of(tenant)
 
 
-@bp.get("/tenants", responses={**problem_responses(401, 403)})
+@bp.get("/tenants", responses={200: TenantList, **problem_responses(401, 403)})
 def list_tenants():
     """Every tenant with its status, plan, effective features and limits."""
-    return [tenant_dto(t) for t in admin.list_tenants()]
+    return TenantList.of(admin.list_tenants())
 
 
-@bp.get("/tenants/<slug>", responses={**problem_responses(401, 403, 404)})
+@bp.get("/tenants/<slug>", responses={200: TenantDto, **problem_responses(401, 403, 404)})
 def get_tenant(path: TenantPath):
-    return tenant_dto(admin.get_tenant(path.slug))
+    """One tenant with its status, plan, effective features and limits, overrides and steps."""
+    return TenantDto.of(admin.get_tenant(path.slug))
 
 
-@bp.patch("/tenants/<slug>", responses={**problem_responses(400, 401, 403, 404, 409)})
+@bp.patch("/tenants/<slug>", responses={200: TenantDto, **problem_responses(400, 401, 403, 404, 409)})
 def update_tenant(path: TenantPath, body: TenantPatch):
     """Suspend or resume, change the plan, or override features and limits (null removes an override)."""
     tenant = admin.update_tenant(path.slug, status=body.status, plan_code=body.plan_code, name=body.name,
                                  features=body.features, limits=body.limits)
-    return tenant_dto(tenant)
+    return TenantDto.of(tenant)
 
 
-@bp.post("/tenants/<slug>/users", responses={**problem_responses(400, 401, 403, 404, 409)})
+@bp.post("/tenants/<slug>/users", responses={201: StoreAdminDto, **problem_responses(400, 401, 403, 404, 409)})
 def create_store_admin(path: TenantPath, body: CreateUserRequest):
     """Create a store admin of this tenant."""
     tenant = admin.get_tenant(path.slug)
     user = auth_services.create_user(body.email, body.password, Role.STORE_ADMIN, tenant)
-    return {"id": user.id, "email": user.email, "role": user.role, "tenant": tenant.slug}, 201
+    return StoreAdminDto.of(user, tenant), 201
 
 
-@bp.post("/tenants/<slug>/api-clients", responses={**problem_responses(400, 401, 403, 404)})
+@bp.post("/tenants/<slug>/api-clients", responses={201: ApiClientCredentials, **problem_responses(400, 401, 403, 404)})
 def create_api_client(path: TenantPath, body: CreateApiClientRequest):
     """Issue API credentials for this tenant. The secret is in this answer only; it is stored hashed."""
     tenant = admin.get_tenant(path.slug)
     client, secret = auth_services.issue_api_client(current_unit().tenant_db(tenant), tenant, body.name,
                                                     body.role, body.customer_id)
-    return {"clientId": client.client_id, "clientSecret": secret, "name": client.name, "role": client.role,
-            "tenant": tenant.slug, "customerId": client.customer_id}, 201
+    return ApiClientCredentials.of(client, secret, tenant), 201

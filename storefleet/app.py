@@ -12,6 +12,7 @@ import core.models  # noqa: F401  (all tables known before anything queries)
 import storefront
 from admin import register_admin
 from api import register_api
+from api.answers import send_declared_answer
 from core import unit_of_work
 from core.config import Config
 from core.extensions import csrf, db, htmx, login_manager, migrate
@@ -41,6 +42,10 @@ def create_app(config: Config | None = None) -> OpenAPI:
         doc_url="/openapi.json",
         validation_error_status=400,
         validation_error_callback=validation_error_response,
+        # Every API handler's answer is checked against its declared model and serialized
+        # through it (api.answers).
+        validate_response=True,
+        validate_response_callback=send_declared_answer,
         root_path=str(ROOT),
         static_folder=str(ROOT / "static"),
         template_folder=str(ROOT / "templates"),
