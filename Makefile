@@ -6,13 +6,17 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 export FLASK_APP := wsgi
 
-.PHONY: run test install install-dev vendor node chromium clean
+.PHONY: run test bench install install-dev vendor node chromium bench-tools clean
 
 run: install vendor
 	$(VENV)/bin/flask dev
 
 test: install-dev vendor chromium
 	$(PY) -m pytest
+
+# Storefleet side by side with its anchors (bench/compare.py; BENCH_ARGS passes options to it).
+bench: install-dev vendor bench-tools
+	$(PY) bench/compare.py $(BENCH_ARGS)
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
@@ -43,6 +47,11 @@ node:
 # Browser tests drive Debian's Chromium; install it when it is missing.
 chromium:
 	@test -x /usr/bin/chromium || { apt-get update && apt-get install -y --no-install-recommends chromium; }
+
+# wrk drives the HTTP load of `make bench`; pgbench (PostgreSQL's client tools) gives its anchor.
+bench-tools:
+	@command -v wrk >/dev/null || { apt-get update && apt-get install -y --no-install-recommends wrk; }
+	@command -v pgbench >/dev/null || { apt-get update && apt-get install -y --no-install-recommends postgresql-client; }
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor .pytest_cache
