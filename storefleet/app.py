@@ -14,8 +14,11 @@ from admin import register_admin
 from api import register_api
 from api.answers import send_declared_answer
 from core import unit_of_work
+from core.auth.principals import init_principals
+from core.auth.tokens import init_tokens
 from core.config import Config
 from core.extensions import csrf, db, htmx, login_manager, migrate
+from core.tenancy.directory import init_directory
 from core.tenancy.engines import init_engines, ping_when_idle
 from storefleet.cli import register_cli
 from web.errors import register_error_handlers, validation_error_response
@@ -64,6 +67,9 @@ def create_app(config: Config | None = None) -> OpenAPI:
     htmx.init_app(app)
     init_rate_limits(app)
     init_engines(app)
+    init_directory(app)
+    init_tokens(app)
+    init_principals(app)
     unit_of_work.install(app)
 
     register_template_filters(app)

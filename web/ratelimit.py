@@ -5,9 +5,8 @@ from __future__ import annotations
 from flask import Flask, g, request
 from flask_limiter import Limiter
 
-from core.extensions import db
+from core.tenancy.directory import Store, find_store
 from core.tenancy.features import Limit, effective_limits
-from core.tenancy.models import Tenant
 from web.auth import current_principal
 from web.requests import is_api_request
 
@@ -21,14 +20,14 @@ def storage_uri(redis_url: str) -> str:
     return redis_url
 
 
-def _client_and_tenant() -> tuple[str, Tenant] | None:
+def _client_and_tenant() -> tuple[str, Store] | None:
     """(client subject, tenant) when the request is an API client's call to a store; else None."""
     if "rate_limited_client" not in g:
         result = None
         if is_api_request() and request.headers.get("Authorization", "").lower().startswith("bearer "):
             principal = current_principal()
             if principal is not None and principal.tenant and not principal.is_superadmin:
-                tenant = db.session.scalar(db.select(Tenant).filter_by(slug=principal.tenant))
+                tenant = find_store(principal.tenant)
                 if tenant is not None:
                     result = (principal.subject, tenant)
         g.rate_limited_client = result

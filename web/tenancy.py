@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from core.auth.principals import Principal
 from core.errors import NotFound
-from core.tenancy.models import Tenant
-from core.tenancy.resolve import find_tenant, require_ready, slug_from_host
+from core.tenancy.directory import Store, find_store
+from core.tenancy.resolve import require_ready, slug_from_host
 from core.unit_of_work import current_unit
 from web.auth import require_principal
 from web.requests import is_api_request
@@ -25,16 +25,17 @@ def host_slug() -> str | None:
     return slug_from_host(request.host, current_app.config["PLATFORM_HOST"])
 
 
-def current_tenant() -> Tenant:
-    """The request's Ready store: by X-Tenant-Slug for an API call, by host for a page."""
+def current_tenant() -> Store:
+    """The request's Ready store: by X-Tenant-Slug for an API call, by host for a page (from
+    the store directory: the control database is read only when the process has not kept it)."""
     tenant = g.get("tenant")
     if tenant is None:
         if is_api_request():
             slug = request.headers.get(TENANT_HEADER, "").strip().lower() or None
-            tenant = require_ready(find_tenant(slug), slug)
+            tenant = require_ready(find_store(slug), slug)
         else:
             slug = host_slug()
-            found = find_tenant(slug)
+            found = find_store(slug)
             if found is None:
                 raise NotFound(f"There is no store at {request.host}.")
             tenant = require_ready(found, slug)
@@ -42,7 +43,7 @@ def current_tenant() -> Tenant:
     return tenant
 
 
-def resolved_tenant() -> Tenant | None:
+def resolved_tenant() -> Store | None:
     """The request's store if current_tenant() has already resolved it (templates of error
     pages render without one)."""
     return g.get("tenant")

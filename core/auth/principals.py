@@ -3,13 +3,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import current_app
+
 from core.auth.models import ApiClient, Role
 from core.auth.tokens import verify_access_token
+from core.caching import ProcessCache, forget_on_commit
 from core.errors import Forbidden, Unauthorized
 from core.extensions import db
 
 # Built once: every API client's call checks that its credentials were not revoked.
 _CLIENT_BY_ID = db.select(ApiClient.revoked_at).where(ApiClient.client_id == db.bindparam("client_id"))
+_LIVE_CLIENTS = "storefleet.live_api_clients"
+
+
+def init_principals(app) -> None:
+    """Whether each API client is live (exists, not revoked), kept per process for
+    STORE_CACHE_SECONDS: a client revoked here is refused at once, elsewhere within that time."""
+    app.extensions[_LIVE_CLIENTS] = ProcessCache(app.config["STORE_CACHE_SECONDS"])
+
+
+forget_on_commit(ApiClient, _LIVE_CLIENTS, lambda client: client.client_id)
+
+
+def _is_live(client_id: str) -> bool:
+    """Read on a connection of its own: the request's control session is not touched."""
+    with db.engine.connect() as connection:
+        found = connection.execute(_CLIENT_BY_ID, {"client_id": client_id}).first()
+    return found is not None and found.revoked_at is None
 
 
 @dataclass(frozen=True)
@@ -38,12 +58,12 @@ class Principal:
 
 def authenticate(token: str) -> Principal:
     """The principal of a verified access token (Unauthorized, 401, otherwise). An API client's
-    token stops working the moment its credentials are revoked."""
+    token stops working once its credentials are revoked: at once in the process that revoked
+    them, within STORE_CACHE_SECONDS in every other."""
     claims = verify_access_token(token)
     principal = Principal(subject=claims["sub"], tenant=claims.get("tenant"),
                           roles=tuple(claims.get("roles") or ()), customer_id=claims.get("customerId"))
     if not principal.is_superadmin and principal.subject.startswith("sf_"):
-        found = db.session.execute(_CLIENT_BY_ID, {"client_id": principal.subject}).first()
-        if found is None or found.revoked_at is not None:
+        if not current_app.extensions[_LIVE_CLIENTS].get(principal.subject, _is_live):
             raise Unauthorized("These API credentials have been revoked.")
     return principal

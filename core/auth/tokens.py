@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import current_app
 
+from core.caching import ProcessCache
 from core.errors import Unauthorized
 
 ALGORITHM = "RS256"
@@ -124,11 +125,27 @@ def issue_access_token(*, subject: str, tenant: str | None, roles: list[str],
     return {"access_token": token, "token_type": "Bearer", "expires_in": ttl}
 
 
-def verify_access_token(token: str) -> dict:
+_VERIFIED = "storefleet.verified_access_tokens"
+
+
+def init_tokens(app) -> None:
+    """The app's cache of verified access tokens: each kept until it expires."""
+    app.extensions[_VERIFIED] = ProcessCache.until(lambda claims: claims["exp"])
+
+
+def _verify_access_token(token: str) -> dict:
     claims = _decode(token, current_app.config["JWT_AUDIENCE"])
     if "purpose" in claims:
         raise Unauthorized("This token is not an access token.")
     return claims
+
+
+def verify_access_token(token: str) -> dict:
+    """The claims of a valid access token (Unauthorized otherwise). A token verified once is
+    kept by its process until its `exp`: an access token cannot change, so the signature and
+    claims need checking only once (revocation of an API client is checked per request, in
+    core.auth.principals). A refused token is never kept."""
+    return current_app.extensions[_VERIFIED].get(token, _verify_access_token)
 
 
 def _confirm_audience() -> str:
