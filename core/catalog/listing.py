@@ -1,8 +1,9 @@
 """Reading the catalog, each verb on a session of one tenant's database.
 
 Shoppers only ever see active products; listing, counting and paging happen in SQL, so a page
-costs the same three queries whatever its size. The listing reads plain rows (no ORM objects)
-and its SQL is shaped for SQLite's planner, which has no statistics on a tenant database.
+costs one statement whatever its size (two when its count is not yet known: list_products). The
+listing reads plain rows (no ORM objects) and its SQL is shaped for SQLite's planner, which has
+no statistics on a tenant database.
 `final_price` is stored (and indexed) so that price filters run in the index; the database
 generates it from price and discount on every write (core.catalog.models).
 """
@@ -11,11 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import exists, false, func, select, true
+from cachetools import LRUCache
+from sqlalchemy import JSON, exists, false, func, select, true, type_coerce
 from sqlalchemy.orm import Session
 
 import core.sqlite_hints  # noqa: F401  (renders the INDEXED BY hints below)
-from core.catalog.models import Category, Product, product_categories
+from core.caching import ProcessCache
+from core.catalog.models import Category, Product, catalog_revision, product_categories
 from core.catalog.rules import uuid_or_none
 from core.errors import NotFound, ValidationFailed
 
@@ -72,6 +75,30 @@ LISTED_COLUMNS = (Product.id, Product.name, Product.description, Product.price, 
                   Product.low_stock_threshold)
 # Walk the (is_active, name) index in order and stop after the page (see core.sqlite_hints).
 BY_NAME = "INDEXED BY ix_products_active_name"
+# Read with every page, in the same statement: the revision its count is kept by.
+_EPOCH = select(catalog_revision.c.epoch).where(catalog_revision.c.id == 1).scalar_subquery().label("epoch")
+_REVISION = select(catalog_revision.c.revision).where(catalog_revision.c.id == 1).scalar_subquery().label("revision")
+# Counts by (database, epoch, revision, filters), per process. The revision changes with every
+# change that may change a count (migration 0006), so a count kept is exact, never stale.
+_COUNTS: ProcessCache[tuple, int] = ProcessCache(0, entries=LRUCache(4096))
+
+
+def _categories_column(dialect: str):
+    """Each listed product's categories as one JSON array of {id, name, is_active}, read in the
+    page's own statement (a correlated subquery) instead of a second round trip."""
+    link = product_categories
+    json_object = func.json_build_object if dialect == "postgresql" else func.json_object
+    json_array = func.json_agg if dialect == "postgresql" else func.json_group_array
+    aggregate = (select(json_array(json_object("id", Category.id, "name", Category.name,
+                                               "is_active", Category.is_active)))
+                 .select_from(link.join(Category, Category.id == link.c.category_id))
+                 .where(link.c.product_id == Product.id))
+    return type_coerce(aggregate.scalar_subquery(), JSON).label("categories")
+
+
+def _category_refs(found: list | None) -> tuple[CategoryRef, ...]:
+    refs = (CategoryRef(c["id"], c["name"], bool(c["is_active"])) for c in found or ())
+    return tuple(sorted(refs, key=lambda ref: (ref.name, ref.id)))
 
 
 def _name_contains(session: Session, term: str):
@@ -90,7 +117,10 @@ def list_products(session: Session, *, page: int, page_size: int, search: str | 
     """One page of active products and the number of all that match, ordered by name then id
     (a stable order, so pages never overlap). Only active products are ever listed; search is a
     case-insensitive substring of the name; prices filter on final_price, both ends inclusive.
-    Three queries whatever the page size: COUNT, the page (LIMIT/OFFSET), its categories."""
+
+    One statement reads the page (LIMIT/OFFSET), each product's categories and the catalog's
+    revision. The count comes from the page itself when the page is not full, else from the
+    counts this process keeps by revision, and is run (a second statement) only on a miss."""
     search = (search or "").strip()
     _check_listing(page, page_size, search, min_price, max_price)
     category_key = None
@@ -105,22 +135,29 @@ def list_products(session: Session, *, page: int, page_size: int, search: str | 
         conditions.append(Product.final_price >= min_price)
     if max_price is not None:
         conditions.append(Product.final_price <= max_price)
-
-    total = _count_matches(session, conditions, category_key=category_key, by_name=bool(search),
-                           filtered=bool(search) or min_price is not None or max_price is not None)
-    if total <= (page - 1) * page_size:
-        return [], total
-    if category_key is not None:
-        conditions.append(exists().where(product_categories.c.product_id == Product.id,
-                                         product_categories.c.category_id == category_key))
+    in_category = [] if category_key is None else [exists().where(product_categories.c.product_id == Product.id,
+                                                                  product_categories.c.category_id == category_key)]
+    bind = session.get_bind()
     # In name order along the name index, stopping once the page is full; without the hint
     # SQLite would take the price index and sort every product in the price range first.
     rows = session.execute(
-        select(*LISTED_COLUMNS).where(*conditions).order_by(Product.name, Product.id)
+        select(*LISTED_COLUMNS, _categories_column(bind.dialect.name), _EPOCH, _REVISION)
+        .where(*conditions, *in_category).order_by(Product.name, Product.id)
         .limit(page_size).offset((page - 1) * page_size).with_hint(Product, BY_NAME, "sqlite")
     ).all()
-    categories = _categories_of(session, [row.id for row in rows])
-    return [ListedProduct(*row, categories=categories.get(row.id, ())) for row in rows], total
+
+    def count(_key=None) -> int:
+        return _count_matches(session, conditions, category_key=category_key, by_name=bool(search),
+                              filtered=bool(search) or min_price is not None or max_price is not None)
+
+    if 0 < len(rows) < page_size or (not rows and page == 1):
+        total = (page - 1) * page_size + len(rows)   # the last page: the count is in hand
+    elif rows:
+        total = _COUNTS.get((bind.url, rows[0].epoch, rows[0].revision, search, category_key, min_price, max_price),
+                            count)
+    else:
+        total = count()   # a page past the end
+    return [ListedProduct(*row[:len(LISTED_COLUMNS)], categories=_category_refs(row.categories)) for row in rows], total
 
 
 def _count_matches(session: Session, conditions: list, *, category_key: str | None, by_name: bool,
@@ -144,18 +181,6 @@ def _count_matches(session: Session, conditions: list, *, category_key: str | No
         return session.scalar(select(links.scalar_subquery() - inactive.scalar_subquery())) or 0
     # From the category's side: one probe of the product per link.
     return session.scalar(links.where(exists().where(Product.id == product_categories.c.product_id, *conditions))) or 0
-
-
-def _categories_of(session: Session, product_ids: list[str]) -> dict[str, tuple[CategoryRef, ...]]:
-    """The categories of these products, by name, in one query."""
-    found: dict[str, list[CategoryRef]] = {}
-    query = (select(product_categories.c.product_id, Category.id, Category.name, Category.is_active)
-             .join(Category, Category.id == product_categories.c.category_id)
-             .where(product_categories.c.product_id.in_(product_ids))
-             .order_by(Category.name, Category.id))
-    for product_id, *category in session.execute(query):
-        found.setdefault(product_id, []).append(CategoryRef(*category))
-    return {product_id: tuple(refs) for product_id, refs in found.items()}
 
 
 def total_pages(total_count: int, page_size: int) -> int:

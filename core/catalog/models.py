@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Column, Computed, ForeignKey, Index, Numeric, String, Table, Text
+from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Column, Computed, ForeignKey, Index, Integer, Numeric,
+                        String, Table, Text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.columns import new_uuid, utcnow
@@ -29,6 +30,21 @@ product_categories = Table(
     TenantBase.metadata,
     Column("product_id", ForeignKey("products.id", ondelete="CASCADE"), primary_key=True),
     Column("category_id", ForeignKey("categories.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+# One row, (1, epoch, revision): the database raises `revision` (triggers of tenant migration 0006)
+# in every transaction that may change which products a catalog listing counts: products added,
+# removed, (de)activated, renamed or repriced, links to categories made or removed. A change of
+# stock alone does not raise it. `epoch` is drawn at random when the table is made, so a database
+# dropped and made again under the same name never repeats an (epoch, revision) pair.
+# core.catalog.listing keeps its counts by it.
+catalog_revision = Table(
+    "catalog_revision",
+    TenantBase.metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("epoch", String(32), nullable=False),
+    Column("revision", BigInteger, nullable=False),
 )
 
 

@@ -263,6 +263,8 @@ def test_list_products_lists_every_invalid_field_at_once(client, create_tenant):
 
 def test_list_products_query_count_does_not_grow_with_page_size(client, shop, create_category, create_product,
                                                                 count_queries):
+    """A page, its products' categories and the catalog's revision are one statement; the count a
+    second one, run only while this process does not yet know the count of that revision."""
     slug = shop()
     categories = [create_category(slug, f"Category {i}") for i in range(3)]
     for i in range(60):
@@ -273,11 +275,14 @@ def test_list_products_query_count_does_not_grow_with_page_size(client, shop, cr
             response = client.get(PRODUCTS, headers=tenant(slug), query_string={"pageSize": page_size})
         assert response.status_code == 200
         assert len(response.get_json()["items"]) == page_size
-        assert all(len(item["categories"]) == 2 for item in response.get_json()["items"])
+        assert response.get_json()["totalCount"] == 60
+        assert all(len(item["categories"]) == 2 for item in response.get_json()["items"]
+                   if item["name"].startswith("Item"))
         return [s for s in statements if s.lstrip().upper().startswith("SELECT")]
 
-    small, large = queries_for(5), queries_for(50)
-    assert len(small) == len(large) == 3  # COUNT, the page, its categories (one selectin query)
+    first, other_size, again = queries_for(5), queries_for(50), queries_for(5)
+    assert len(first) == 2 and "count(*)" in first[1]   # the page, then its count
+    assert len(other_size) == len(again) == 1            # the count is known: the page alone
 
 
 @on_both_backends
