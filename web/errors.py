@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from core.errors import DomainError, ValidationFailed
 from core.validation import validation_failed
+from web.ratelimit import retry_after
 from web.requests import is_api_request
 
 log = logging.getLogger(__name__)
@@ -67,9 +68,9 @@ def handle_http_exception(exc: HTTPException):
     if exc.code == 405 and exc.valid_methods:
         headers["Allow"] = ", ".join(exc.valid_methods)
     if exc.code == 429:
-        retry_after = getattr(exc, "retry_after", None) or dict(exc.get_headers()).get("Retry-After")
-        if retry_after:
-            headers["Retry-After"] = str(retry_after)
+        seconds = getattr(exc, "retry_after", None) or retry_after()
+        if seconds:
+            headers["Retry-After"] = str(seconds)
     return problem(exc.code or 500, title, detail, headers=headers)
 
 

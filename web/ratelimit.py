@@ -1,10 +1,17 @@
 """Rate limits per API client per store, from the plan's apiRequestsPerMinute (a super admin may
-override it), counted in Redis so they hold across every web process and machine."""
+override it), counted in Redis so they hold across every web process and machine.
+
+A counted request costs one Redis round trip (the moving window's acquire script): no
+X-RateLimit-* headers are sent, as each would cost a second one. A refused request (429) says in
+Retry-After when a request will be counted again (retry_after, read only then)."""
 from __future__ import annotations
+
+import time
 
 from flask import Flask, g, request
 from flask_limiter import Limiter
 
+from core.errors import Unauthorized
 from core.tenancy.directory import Store, find_store
 from core.tenancy.features import Limit, effective_limits
 from web.auth import current_principal
@@ -25,7 +32,10 @@ def _client_and_tenant() -> tuple[str, Store] | None:
     if "rate_limited_client" not in g:
         result = None
         if is_api_request() and request.headers.get("Authorization", "").lower().startswith("bearer "):
-            principal = current_principal()
+            try:
+                principal = current_principal()
+            except Unauthorized:
+                principal = None  # not a client's call: the endpoint refuses it if it needs one
             if principal is not None and principal.tenant and not principal.is_superadmin:
                 tenant = find_store(principal.tenant)
                 if tenant is not None:
@@ -52,13 +62,22 @@ def exempt() -> bool:
     return _client_and_tenant() is None
 
 
+def retry_after() -> int | None:
+    """Seconds until the limit this request broke lets a request through again (one Redis
+    round trip; only asked for a 429)."""
+    breached = limiter.current_limit
+    if breached is None:
+        return None
+    return max(1, int(breached.reset_at - time.time()))
+
+
 limiter = Limiter(key_func=rate_limit_key, application_limits=[client_limit], application_limits_exempt_when=exempt)
 
 
 def init_rate_limits(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", storage_uri(app.config["REDIS_URL"]))
     app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
     # A Redis outage must not take the API down with it: limits lapse, requests go on.
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "storefleet-rl")

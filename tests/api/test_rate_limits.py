@@ -1,7 +1,10 @@
 """Per API client, per tenant rate limits from the plan, in Redis, across web processes."""
 from __future__ import annotations
 
+import logging
+
 import httpx
+from redis.connection import AbstractConnection
 
 from tests.api.test_customers import BASE
 
@@ -57,3 +60,42 @@ def test_limit_holds_across_web_processes(app, client, create_tenant, superadmin
         statuses.append(response.status_code)
     assert statuses.count(200) == 6 and statuses.count(429) == 6, statuses
     assert statuses[:6] == [200] * 6
+
+
+def sent_to_redis(monkeypatch) -> list:
+    """Every request this process sends to any Redis from now on (a pipeline is one)."""
+    sent = []
+    original = AbstractConnection.send_packed_command
+
+    def send_packed_command(connection, command, *args, **kwargs):
+        sent.append(command)
+        return original(connection, command, *args, **kwargs)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", send_packed_command)
+    return sent
+
+
+def test_a_counted_request_costs_one_redis_round_trip(client, create_tenant, superadmin_headers, redis_conn,
+                                                      monkeypatch):
+    """The moving window's acquire script and nothing else: no X-RateLimit-* headers, which
+    would each cost another round trip."""
+    slug = create_tenant()
+    headers = partner_headers(client, superadmin_headers, slug)
+    assert client.get(BASE, headers=headers).status_code == 200   # loads the script; keeps store, token, client
+    sent = sent_to_redis(monkeypatch)
+    responses = [client.get(BASE, headers=headers) for _ in range(5)]
+    assert [r.status_code for r in responses] == [200] * 5
+    assert not any(name.lower().startswith("x-ratelimit") for r in responses for name in r.headers.keys())
+    assert len(sent) == 5
+
+
+def test_an_invalid_token_logs_no_rate_limit_error(client, create_tenant, redis_conn, caplog, monkeypatch):
+    """A token that fails verification is the endpoint's to refuse (401), not an error of the
+    limiter: nothing is logged at ERROR, and nothing is counted."""
+    slug = create_tenant()
+    sent = sent_to_redis(monkeypatch)
+    with caplog.at_level(logging.INFO):
+        refused = client.get(BASE, headers={"X-Tenant-Slug": slug, "Authorization": "Bearer not-a-token"})
+    assert refused.status_code == 401
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert sent == []
