@@ -129,12 +129,22 @@ def find_product(session: Session, key: str, *, active_only: bool = False) -> Pr
 
 # --- the inventory service's verbs: products named by SKU or UUID ------------------------------
 
+@dataclass(frozen=True, slots=True)
+class StockedProduct:
+    """What a stock change reports of its product, read back by the UPDATE itself."""
+
+    id: str
+    sku: str
+    name: str
+    low_stock_threshold: int
+
+
 @dataclass(frozen=True)
 class StockChange:
     """What one reserve or replenish did: `previous` and `current` are the row's stock just
     before and just after the conditional UPDATE (so they are exact under concurrency)."""
 
-    product: Product
+    product: StockedProduct
     quantity: int
     previous: int
     current: int
@@ -144,20 +154,52 @@ class StockChange:
         return stock_status(self.current, self.product.low_stock_threshold)
 
 
+# The inventory service's verbs name a product by UUID or SKU, and change it in one statement
+# that also reads back what the answer reports: one round trip on the hot path of a reserve.
+_NAMED = (_products.c.id == bindparam("key")) | (_products.c.sku == bindparam("key"))
+_REPORTED = (_products.c.id, _products.c.sku, _products.c.name, _products.c.low_stock_threshold, _products.c.stock)
+_RESERVE_NAMED = (update(_products).where(_NAMED, _products.c.stock >= bindparam("quantity"))
+                  .values(stock=_products.c.stock - bindparam("quantity"), updated_at=bindparam("now"))
+                  .returning(*_REPORTED))
+_REPLENISH_NAMED = (update(_products).where(_NAMED, _products.c.stock <= bindparam("room"))
+                    .values(stock=_products.c.stock + bindparam("quantity"), updated_at=bindparam("now"))
+                    .returning(*_REPORTED))
+
+
+def _change_named(session: Session, statement, key: str, quantity: int) -> tuple[StockedProduct, int] | None:
+    if session.autoflush:
+        session.flush()  # as _execute_stock_update does
+    row = session.execute(statement, {"key": key, "quantity": quantity, "room": MAX_QUANTITY - quantity,
+                                      "now": utcnow()}).first()
+    if row is None:
+        return None
+    _refresh(session, row.id)
+    return StockedProduct(row.id, row.sku, row.name, row.low_stock_threshold), row.stock
+
+
 def reserve_product_stock(session: Session, key: str, quantity: int) -> StockChange:
     """Take `quantity` units of the product named by SKU or UUID: one conditional UPDATE, so
-    stock never goes negative; beyond the stock → InsufficientStock (409) and nothing changes."""
+    stock never goes negative; beyond the stock → InsufficientStock (409) and nothing changes;
+    an unknown product → NotFound (404), read only when the UPDATE changed nothing."""
     _require_positive(quantity)
-    product = find_product(session, key)
-    remaining = take_stock(session, product.id, quantity, name=f"{product.name} ({product.sku})")
+    changed = _change_named(session, _RESERVE_NAMED, key, quantity)
+    if changed is None:
+        product = find_product(session, key)
+        raise InsufficientStock(f"Not enough stock for {product.name} ({product.sku}) to take {quantity}.",
+                                product_id=product.id)
+    product, remaining = changed
     return StockChange(product, quantity, previous=remaining + quantity, current=remaining)
 
 
 def replenish_product_stock(session: Session, key: str, quantity: int) -> StockChange:
-    """Add `quantity` new units to the product named by SKU or UUID (one atomic UPDATE)."""
+    """Add `quantity` new units to the product named by SKU or UUID (one atomic UPDATE); past
+    the largest stock there can be → Conflict (409); an unknown product → NotFound (404)."""
     _require_positive(quantity)
-    product = find_product(session, key)
-    new_stock = replenish_stock(session, product.id, quantity)
+    changed = _change_named(session, _REPLENISH_NAMED, key, quantity)
+    if changed is None:
+        product = find_product(session, key)
+        raise Conflict(f"Adding {quantity} units would take the stock past {MAX_QUANTITY}.", product_id=product.id)
+    product, new_stock = changed
     return StockChange(product, quantity, previous=new_stock - quantity, current=new_stock)
 
 

@@ -266,6 +266,19 @@ def test_reserve_takes_stock_and_reports_before_and_after(client, admin_store):
     assert stock_of(client, slug, "PROD001") == 45
 
 
+@pytest.mark.parametrize("action, quantity, expected", [("reserve", 5, 45), ("replenish", 5, 55)])
+def test_a_stock_change_is_one_statement(client, admin_store, count_queries, action, quantity, expected):
+    """The conditional UPDATE reads back what the answer reports (RETURNING): nothing is read
+    before or after it."""
+    slug, headers = admin_store()
+    with count_queries(slug) as statements:
+        response = send(client, "put", f"{INVENTORY}/PROD001/{action}", headers, json.dumps({"quantity": quantity}))
+    assert response.status_code == 200
+    sent = [s for s in statements if s.split()[0].upper() not in ("BEGIN", "COMMIT")]
+    assert len(sent) == 1 and sent[0].startswith("UPDATE products"), sent
+    assert stock_of(client, slug, "PROD001") == expected
+
+
 def test_reserve_by_uuid(client, admin_store, create_product):
     slug, headers = admin_store()
     product_id = create_product(slug, "Gadget", sku="GADGET", quantity=12)
