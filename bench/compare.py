@@ -455,6 +455,10 @@ def purchases(base: str, platform: Platform, redis_socket: str, count: int, bear
     return figures
 
 
+# The groups of rows --rows chooses from, in the order they run.
+ROW_GROUPS = ("catalog", "token", "rotation", "storefront", "reserve", "cart", "checkout", "purchases")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -464,10 +468,15 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=10_000)
     parser.add_argument("--purchases", type=int, default=1000)
     parser.add_argument("--worker-class", choices=("sync", "gthread"), default="sync")
+    parser.add_argument("--rows", default=",".join(ROW_GROUPS),
+                        help=f"the rows to measure, of: {', '.join(ROW_GROUPS)} (default: all)")
     parser.add_argument("--no-peer", action="store_true", help="leave django-oscar-api out")
     parser.add_argument("--peer-dir", type=Path, default=Path(tempfile.gettempdir()) / "storefleet-oscar-peer",
                         help="where the peer's virtualenv is kept between runs")
     args = parser.parse_args()
+    wanted = set(args.rows.split(","))
+    if not wanted <= set(ROW_GROUPS):
+        parser.error(f"--rows: unknown {', '.join(sorted(wanted - set(ROW_GROUPS)))}")
     ensure_wrk()
 
     work = Path(tempfile.mkdtemp(prefix="sf-compare-"))
@@ -480,13 +489,13 @@ def main() -> None:
         print("building the platform …", flush=True)
         platform = Platform(args.postgres, work, redis_socket)
         stack.callback(platform.drop)
-        platform.build(args.products, args.stores)
+        platform.build(args.products, args.stores if "rotation" in wanted else 1)
         admin_id, admin_secret = platform.client(BENCH_SLUG, "store_admin")
         partner_id, partner_secret = platform.client(BENCH_SLUG, "partner")
         buyer_id, buyer_secret = platform.client(BENCH_SLUG, "customer", customer=True)
 
         peer = None
-        if not args.no_peer:
+        if not args.no_peer and wanted & {"catalog", "cart", "checkout"}:
             from peers.oscar import OscarPeer
 
             print("setting up django-oscar-api …", flush=True)
@@ -517,41 +526,57 @@ def main() -> None:
             return wrk.run(url, load, name=name)
 
         print("measuring …", flush=True)
-        # Catalog JSON, anonymous, against the ceiling and the peer.
-        catalog = measure("catalog", Load(PAGE, headers=tenant))
-        ceiling = measure("ceiling", Load(PAGE), ceiling_base)
-        rows.append(Row("catalog JSON, page of 20", catalog, "raw psycopg, same page + count", ceiling, 1.0))
-        if peer:
-            oscar_list = measure("oscar list", Load(peer.product_list_path()), f"http://127.0.0.1:{PEER_PORT}")
-            rows.append(Row("catalog JSON", catalog, "django-oscar-api product list", oscar_list, 2.5))
-        # The same with an API client's token: JWT verification and the rate limit.
-        with_token = measure("catalog token", Load(PAGE, headers={**tenant, "Authorization": f"Bearer {partner_token}"}))
-        rows.append(Row("catalog JSON with JWT + rate limit", with_token, "the same, anonymous", catalog, 0.87))
-        # Rotation over every store against one of them alone.
-        one = measure("one small store", Load(PAGE, headers={"X-Tenant-Slug": platform.rotation[0]}))
-        rotation = measure("rotation", Load(PAGE, lua=lua_list("slugs", platform.rotation) + LUA_THREADS + """
+        catalog = None
+
+        def anonymous_catalog() -> Figures:
+            nonlocal catalog
+            if catalog is None:
+                catalog = measure("catalog", Load(PAGE, headers=tenant))
+            return catalog
+
+        if "catalog" in wanted:
+            # Catalog JSON, anonymous, against the ceiling and the peer.
+            ceiling = measure("ceiling", Load(PAGE), ceiling_base)
+            rows.append(Row("catalog JSON, page of 20", anonymous_catalog(), "raw psycopg, same page + count", ceiling,
+                            1.0))
+            if peer:
+                oscar_list = measure("oscar list", Load(peer.product_list_path()), f"http://127.0.0.1:{PEER_PORT}")
+                rows.append(Row("catalog JSON", anonymous_catalog(), "django-oscar-api product list", oscar_list, 2.5))
+        if "token" in wanted:
+            # The same with an API client's token: JWT verification and the rate limit.
+            with_token = measure("catalog token", Load(PAGE, headers={**tenant,
+                                                                      "Authorization": f"Bearer {partner_token}"}))
+            rows.append(Row("catalog JSON with JWT + rate limit", with_token, "the same, anonymous",
+                            anonymous_catalog(), 0.87))
+        if "rotation" in wanted:
+            # Rotation over every store against one of them alone.
+            one = measure("one small store", Load(PAGE, headers={"X-Tenant-Slug": platform.rotation[0]}))
+            rotation = measure("rotation", Load(PAGE, lua=lua_list("slugs", platform.rotation) + LUA_THREADS + """
 function request()
   wrk.headers["X-Tenant-Slug"] = slugs[next_index(#slugs)]
   return wrk.format()
 end
 """))
-        rows.append(Row(f"catalog over {len(platform.rotation)} stores", rotation, "one of them alone", one, 0.85))
-        # Storefront page against the catalog JSON.
-        shop = measure("storefront", Load("/", headers={"Host": f"{BENCH_SLUG}.{PLATFORM_HOST}"}))
-        rows.append(Row("storefront catalog page", shop, "catalog JSON", catalog, 0.8))
-        # Reserve on one hot product against pgbench's conditional UPDATE of that row.
-        stock_before = platform.scalar(platform.bench_db, "SELECT stock FROM products WHERE sku = :sku", sku=HOT_SKU)
-        reserve = measure("reserve", Load(f"/inventory/{HOT_SKU}/reserve", "PUT",
-                                          {**tenant, "Authorization": f"Bearer {admin_token}",
-                                           "Content-Type": "application/json"}, json.dumps({"quantity": 1})))
-        taken = stock_before - platform.scalar(platform.bench_db, "SELECT stock FROM products WHERE sku = :sku",
-                                               sku=HOT_SKU)
-        reserve.note = f"stock taken {taken} for {reserve.requests - reserve.errors} reserves answered 2xx"
-        hot_row = pgbench_hot_row(platform, work, args.duration, args.connections)
-        rows.append(Row("reserve on one hot product", reserve, "pgbench UPDATE of one row", hot_row, 0.5))
-        # Add to cart: a new guest cart each time.
-        add = measure("add to cart", Load("/api/cart/items", "POST", {**tenant, "Content-Type": "application/json"},
-                                          lua=LUA_THREADS + f"""
+            rows.append(Row(f"catalog over {len(platform.rotation)} stores", rotation, "one of them alone", one, 0.85))
+        if "storefront" in wanted:
+            # Storefront page against the catalog JSON.
+            shop = measure("storefront", Load("/", headers={"Host": f"{BENCH_SLUG}.{PLATFORM_HOST}"}))
+            rows.append(Row("storefront catalog page", shop, "catalog JSON", anonymous_catalog(), 0.8))
+        if "reserve" in wanted:
+            # Reserve on one hot product against pgbench's conditional UPDATE of that row.
+            stock_sql = "SELECT stock FROM products WHERE sku = :sku"
+            stock_before = platform.scalar(platform.bench_db, stock_sql, sku=HOT_SKU)
+            reserve = measure("reserve", Load(f"/inventory/{HOT_SKU}/reserve", "PUT",
+                                              {**tenant, "Authorization": f"Bearer {admin_token}",
+                                               "Content-Type": "application/json"}, json.dumps({"quantity": 1})))
+            taken = stock_before - platform.scalar(platform.bench_db, stock_sql, sku=HOT_SKU)
+            reserve.note = f"{taken} units taken, {reserve.requests - reserve.errors} reserves answered 2xx"
+            hot_row = pgbench_hot_row(platform, work, args.duration, args.connections)
+            rows.append(Row("reserve on one hot product", reserve, "pgbench UPDATE of one row", hot_row, 0.5))
+        if "cart" in wanted:
+            # Add to cart: a new guest cart each time.
+            add = measure("add to cart", Load("/api/cart/items", "POST", {**tenant, "Content-Type": "application/json"},
+                                              lua=LUA_THREADS + f"""
 local body = '{{"productId":"{product_ids[0]}","quantity":1}}'
 function request()
   -- a new guest (a UUID of its own) for every request: thread id and a counter make it unique
@@ -560,18 +585,19 @@ function request()
   return wrk.format(nil, nil, nil, body)
 end
 """))
-        oscar_add = None
-        if peer:
-            path, headers, body = peer.add_to_basket()
-            oscar_add = measure("oscar add", Load(path, "POST", headers, body), f"http://127.0.0.1:{PEER_PORT}")
-        rows.append(Row("add to cart", add, "django-oscar-api add to basket", oscar_add, 5.0))
-        # Guest checkout: place-order (with its Idempotency-Key) of carts filled beforehand.
-        carts = platform.fill_carts(max(400, 60 * args.duration * 8), product_ids)
-        orders_before = platform.scalar(platform.bench_db, "SELECT count(*) FROM orders")
-        keys = [str(uuid.uuid4()) for _ in carts]
-        checkout = measure("checkout", Load("/api/checkout/place-order", "POST",
-                                            {**tenant, "Content-Type": "application/json"},
-                                            lua=lua_list("carts", carts) + lua_list("keys", keys) + LUA_THREADS + f"""
+            oscar_add = None
+            if peer:
+                path, headers, body = peer.add_to_basket()
+                oscar_add = measure("oscar add", Load(path, "POST", headers, body), f"http://127.0.0.1:{PEER_PORT}")
+            rows.append(Row("add to cart", add, "django-oscar-api add to basket", oscar_add, 5.0))
+        if "checkout" in wanted:
+            # Guest checkout: place-order (with its Idempotency-Key) of carts filled beforehand.
+            carts = platform.fill_carts(max(400, 60 * args.duration * 8), product_ids)
+            orders_before = platform.scalar(platform.bench_db, "SELECT count(*) FROM orders")
+            keys = [str(uuid.uuid4()) for _ in carts]
+            checkout = measure("checkout", Load("/api/checkout/place-order", "POST",
+                                                {**tenant, "Content-Type": "application/json"},
+                                                lua=lua_list("carts", carts) + lua_list("keys", keys) + LUA_THREADS + f"""
 local template = {json.dumps(json.dumps({**PLACE_ORDER_BODY, "idempotencyKey": "KEY"}))}
 function request()
   local i = next_index(#carts)
@@ -580,31 +606,33 @@ function request()
   return wrk.format(nil, nil, nil, (template:gsub("KEY", keys[i])))
 end
 """))
-        placed = platform.scalar(platform.bench_db, "SELECT count(*) FROM orders") - orders_before
-        checkout.note = f"{placed} orders for {checkout.requests - checkout.errors} answered 2xx"
-        if checkout.requests >= len(carts):
-            checkout.note += f"; the {len(carts)} carts ran out: raise the number"
-        oscar_checkout = None
-        if peer:
-            path, prepared = peer.prepare_checkouts(max(200, 40 * args.duration))
-            oscar_before = peer.count_orders()
-            oscar_checkout = measure("oscar checkout", Load(path, "POST", lua=LUA_THREADS
-                                     + lua_list("heads", [h for h, _ in prepared])
-                                     + lua_list("bodies", [b for _, b in prepared]) + """
+            placed = platform.scalar(platform.bench_db, "SELECT count(*) FROM orders") - orders_before
+            # (Requests still in flight when wrk stops complete after it: a few more orders than answers.)
+            checkout.note = f"{placed} orders, {checkout.requests - checkout.errors} answered 2xx"
+            if checkout.requests >= len(carts):
+                checkout.note += f"; the {len(carts)} carts ran out: raise the number"
+            oscar_checkout = None
+            if peer:
+                path, prepared = peer.prepare_checkouts(max(200, 40 * args.duration))
+                oscar_before = peer.count_orders()
+                oscar_checkout = measure("oscar checkout", Load(path, "POST", lua=LUA_THREADS
+                                         + lua_list("heads", [h for h, _ in prepared])
+                                         + lua_list("bodies", [b for _, b in prepared]) + """
 function request()
   local i = next_index(#bodies)
   return wrk.format("POST", nil, heads[i], bodies[i])
 end
 """), f"http://127.0.0.1:{PEER_PORT}")
-            oscar_checkout.note = f"{peer.count_orders() - oscar_before} orders"
-            if oscar_checkout.requests >= len(prepared):
-                oscar_checkout.note += f"; the {len(prepared)} baskets ran out"
-        rows.append(Row("guest checkout (orders/s)", checkout, "django-oscar-api checkout", oscar_checkout, 5.0))
-        # Purchases through the gateway against RQ no-op jobs, 2 workers each.
-        print("  purchases …", flush=True)
-        bought = purchases(base, platform, redis_socket, args.purchases, buyer_token)
-        noop = noop_jobs(redis_socket, platform.env, args.purchases)
-        rows.append(Row("purchases, 2 workers (/s)", bought, "RQ no-op jobs, 2 workers", noop, 0.5))
+                oscar_checkout.note = f"{peer.count_orders() - oscar_before} orders"
+                if oscar_checkout.requests >= len(prepared):
+                    oscar_checkout.note += f"; the {len(prepared)} baskets ran out"
+            rows.append(Row("guest checkout (orders/s)", checkout, "django-oscar-api checkout", oscar_checkout, 5.0))
+        if "purchases" in wanted:
+            # Purchases through the gateway against RQ no-op jobs, 2 workers each.
+            print("  purchases …", flush=True)
+            bought = purchases(base, platform, redis_socket, args.purchases, buyer_token)
+            noop = noop_jobs(redis_socket, platform.env, args.purchases)
+            rows.append(Row("purchases, 2 workers (/s)", bought, "RQ no-op jobs, 2 workers", noop, 0.5))
 
     print(f"\nStorefleet and its anchors in one sitting: gunicorn --workers 2 --worker-class {args.worker_class}, "
           f"PostgreSQL, wrk -t2 -c{args.connections} -d{args.duration}s, {args.products} products, "
