@@ -9,11 +9,12 @@ generates it from price and discount on every write (core.catalog.models).
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 
 from cachetools import LRUCache
-from sqlalchemy import JSON, exists, false, func, select, true, type_coerce
+from sqlalchemy import JSON, bindparam, exists, false, func, select, true, type_coerce
 from sqlalchemy.orm import Session
 
 import core.sqlite_hints  # noqa: F401  (renders the INDEXED BY hints below)
@@ -111,6 +112,42 @@ def _name_contains(session: Session, term: str):
     return Product.name.icontains(term, autoescape=True)
 
 
+# The filters' values are bound at execution (a statement of one shape is built once per process,
+# and SQLAlchemy keeps its compiled form); a search's LIKE pattern is escaped by SQLAlchemy at
+# construction, so a statement with a search is built for each request.
+_MIN_PRICE = Product.final_price >= bindparam("min_price", type_=Product.final_price.type)
+_MAX_PRICE = Product.final_price <= bindparam("max_price", type_=Product.final_price.type)
+_CATEGORY = bindparam("category_id", type_=product_categories.c.category_id.type)
+_IN_CATEGORY = exists().where(product_categories.c.product_id == Product.id,
+                              product_categories.c.category_id == _CATEGORY)
+
+
+def _conditions(search_condition, min_price: bool, max_price: bool) -> list:
+    conditions = [Product.is_active == true()]
+    if search_condition is not None:
+        conditions.append(search_condition)
+    if min_price:
+        conditions.append(_MIN_PRICE)
+    if max_price:
+        conditions.append(_MAX_PRICE)
+    return conditions
+
+
+def _page(dialect: str, conditions: list, in_category: bool):
+    """The page in name order along the name index, stopping once it is full (without the hint
+    SQLite would take the price index and sort every product in the price range first), with
+    its products' categories and the catalog's revision."""
+    return (select(*LISTED_COLUMNS, _categories_column(dialect), _EPOCH, _REVISION)
+            .where(*conditions, *([_IN_CATEGORY] if in_category else []))
+            .order_by(Product.name, Product.id)
+            .limit(bindparam("limit")).offset(bindparam("offset")).with_hint(Product, BY_NAME, "sqlite"))
+
+
+@functools.cache
+def _unsearched_page(dialect: str, in_category: bool, min_price: bool, max_price: bool):
+    return _page(dialect, _conditions(None, min_price, max_price), in_category)
+
+
 def list_products(session: Session, *, page: int, page_size: int, search: str | None = None,
                   category_id: str | None = None, min_price: Decimal | None = None,
                   max_price: Decimal | None = None) -> tuple[list[ListedProduct], int]:
@@ -128,27 +165,22 @@ def list_products(session: Session, *, page: int, page_size: int, search: str | 
         category_key = uuid_or_none(category_id)
         if category_key is None:
             raise ValidationFailed.field("categoryId", "categoryId must be a UUID.")
-    conditions = [Product.is_active == true()]
-    if search:
-        conditions.append(_name_contains(session, search))
-    if min_price is not None:
-        conditions.append(Product.final_price >= min_price)
-    if max_price is not None:
-        conditions.append(Product.final_price <= max_price)
-    in_category = [] if category_key is None else [exists().where(product_categories.c.product_id == Product.id,
-                                                                  product_categories.c.category_id == category_key)]
     bind = session.get_bind()
-    # In name order along the name index, stopping once the page is full; without the hint
-    # SQLite would take the price index and sort every product in the price range first.
-    rows = session.execute(
-        select(*LISTED_COLUMNS, _categories_column(bind.dialect.name), _EPOCH, _REVISION)
-        .where(*conditions, *in_category).order_by(Product.name, Product.id)
-        .limit(page_size).offset((page - 1) * page_size).with_hint(Product, BY_NAME, "sqlite")
-    ).all()
+    dialect, in_category = bind.dialect.name, category_key is not None
+    has_min, has_max = min_price is not None, max_price is not None
+    params = {"limit": page_size, "offset": (page - 1) * page_size, "min_price": min_price,
+              "max_price": max_price, "category_id": category_key}
+    if search:
+        conditions = _conditions(_name_contains(session, search), has_min, has_max)
+        statement = _page(dialect, conditions, in_category)
+    else:
+        conditions = _conditions(None, has_min, has_max)
+        statement = _unsearched_page(dialect, in_category, has_min, has_max)
+    rows = session.execute(statement, params).all()
 
     def count(_key=None) -> int:
-        return _count_matches(session, conditions, category_key=category_key, by_name=bool(search),
-                              filtered=bool(search) or min_price is not None or max_price is not None)
+        return _count_matches(session, conditions, params, in_category=in_category, by_name=bool(search),
+                              filtered=bool(search) or has_min or has_max)
 
     if 0 < len(rows) < page_size or (not rows and page == 1):
         total = (page - 1) * page_size + len(rows)   # the last page: the count is in hand
@@ -160,27 +192,28 @@ def list_products(session: Session, *, page: int, page_size: int, search: str | 
     return [ListedProduct(*row[:len(LISTED_COLUMNS)], categories=_category_refs(row.categories)) for row in rows], total
 
 
-def _count_matches(session: Session, conditions: list, *, category_key: str | None, by_name: bool,
+def _count_matches(session: Session, conditions: list, params: dict, *, in_category: bool, by_name: bool,
                    filtered: bool) -> int:
     """COUNT of the active products that match, shaped so that it reads no more than it must,
     even under SQLite's planner (which has no statistics on a tenant database)."""
-    if category_key is None:
+    if not in_category:
         count = select(func.count()).select_from(Product).where(*conditions)
         if by_name:
             # The LIKE runs on the name index's entries; only matching names fetch their row.
             count = count.with_hint(Product, BY_NAME, "sqlite")
-        return session.scalar(count) or 0
-    in_category = product_categories.c.category_id == category_key
-    links = select(func.count()).select_from(product_categories).where(in_category)
+        return session.scalar(count, params) or 0
+    of_category = product_categories.c.category_id == _CATEGORY
+    links = select(func.count()).select_from(product_categories).where(of_category)
     if not filtered:
         # The category's links minus its inactive products: both read an index, neither every
         # active product (the few inactive ones are the only rows probed).
         inactive = (select(func.count()).select_from(Product)
-                    .join(product_categories, (product_categories.c.product_id == Product.id) & in_category)
+                    .join(product_categories, (product_categories.c.product_id == Product.id) & of_category)
                     .where(Product.is_active == false()))
-        return session.scalar(select(links.scalar_subquery() - inactive.scalar_subquery())) or 0
+        return session.scalar(select(links.scalar_subquery() - inactive.scalar_subquery()), params) or 0
     # From the category's side: one probe of the product per link.
-    return session.scalar(links.where(exists().where(Product.id == product_categories.c.product_id, *conditions))) or 0
+    return session.scalar(links.where(exists().where(Product.id == product_categories.c.product_id, *conditions)),
+                          params) or 0
 
 
 def total_pages(total_count: int, page_size: int) -> int:

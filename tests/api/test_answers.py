@@ -53,7 +53,7 @@ def json_app():
 
 def test_the_declared_model_is_serialized_by_alias_with_exact_money(json_app):
     body = declared_answer_body(a_price(), 200, RESPONSES)
-    assert body == '{"unitPrice": 10.00, "discount": 0.125, "seenAt": "2024-12-01T15:30:00Z", "note": null}'
+    assert body == '{"unitPrice":10.00,"discount":0.125,"seenAt":"2024-12-01T15:30:00Z","note":null}'
 
 
 def test_money_is_quantized_to_cents_and_never_a_float():

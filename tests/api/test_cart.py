@@ -48,7 +48,7 @@ def test_add_item_returns_the_cart_dto(client, store):
 def test_add_item_sends_money_with_two_decimals(client, store):
     store.set_product("PROD002", price=D("30.00"))
     response = client.post(ITEMS, headers=store.headers(), json={"productId": store.product_id("PROD002"), "quantity": 1})
-    assert b'"price": 30.00' in response.data and b'"subtotal": 30.00' in response.data
+    assert b'"price":30.00' in response.data and b'"subtotal":30.00' in response.data
 
 
 def test_add_item_merges_the_same_product_into_one_line(client, store):

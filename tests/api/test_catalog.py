@@ -67,8 +67,8 @@ def test_list_products_returns_the_documented_shape_for_the_seeded_store(client,
     assert headphones["dynamicAttributes"]["brand"] == "AudioTech"
     # Money as JSON numbers with two decimals: 79.99 × (1 − 0.10) = 71.991 → 71.99.
     text = response.get_data(as_text=True)
-    assert '"price": 79.99, "discount": 0.10, "finalPrice": 71.99' in text
-    assert '"price": 29.99, "discount": 0.00, "finalPrice": 29.99' in text
+    assert '"price":79.99,"discount":0.10,"finalPrice":71.99' in text
+    assert '"price":29.99,"discount":0.00,"finalPrice":29.99' in text
 
 
 def test_list_products_paginates_with_count_and_pages(client, shop, create_product):
@@ -302,7 +302,7 @@ def test_get_product_returns_the_product_dto(client, shop, create_category, crea
         "images": ["https://img.example/1.jpg"], "categories": [{"id": audio, "name": "Audio"}],
         "dynamicAttributes": {"color": "Black"},
     }
-    assert '"discount": 0.15, "finalPrice": 254.99' in response.get_data(as_text=True)
+    assert '"discount":0.15,"finalPrice":254.99' in response.get_data(as_text=True)
 
 
 @on_both_backends
