@@ -142,6 +142,13 @@ class Wrk:
         return "\n".join(lines) + "\n"
 
 
+def median_run(runs: list[Figures]) -> Figures:
+    """The run of median rate (the lower middle one of an even number), with every run's errors."""
+    chosen = sorted(runs, key=lambda figures: figures.rate)[(len(runs) - 1) // 2]
+    return Figures(chosen.rate, chosen.p50_ms, chosen.p99_ms, sum(r.requests for r in runs),
+                   sum(r.errors for r in runs), chosen.note)
+
+
 def lua_value(value) -> str:
     """A Lua literal of a str, a list or a dict of them (JSON strings are valid Lua strings)."""
     if isinstance(value, dict):
@@ -462,7 +469,9 @@ ROW_GROUPS = ("catalog", "token", "rotation", "storefront", "reserve", "cart", "
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--duration", type=int, default=10, help="seconds of each wrk run")
+    parser.add_argument("--duration", type=int, default=6, help="seconds of each wrk run")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="runs of each side of a row, alternating; the table shows each side's median run")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--stores", type=int, default=1000, help="stores in the rotation row")
     parser.add_argument("--products", type=int, default=10_000)
@@ -521,58 +530,73 @@ def main() -> None:
         items = httpx.get(base + PAGE, headers=tenant).json()["items"]
         product_ids = [item["id"] for item in items[:2]]
 
-        def measure(name: str, load: Load, url: str = base) -> Figures:
-            print(f"  {name} …", flush=True)
-            return wrk.run(url, load, name=name)
+        def measure(name: str, load: Load, url: str = base) -> Callable[[], Figures]:
+            def run() -> Figures:
+                print(f"  {name} …", flush=True)
+                return wrk.run(url, load, name=name)
+            return run
+
+        def row(name: str, ours: Callable[[], Figures], anchor_name: str, anchor: Callable[[], Figures] | None,
+                target: float | None) -> Row:
+            """Ours and the anchor, alternately, --rounds times each; the median run of each."""
+            mine, theirs = [], []
+            for _ in range(args.rounds):
+                mine.append(ours())
+                if anchor is not None:
+                    theirs.append(anchor())
+            made = Row(name, median_run(mine), anchor_name, median_run(theirs) if theirs else None, target)
+            rows.append(made)
+            return made
 
         print("measuring …", flush=True)
-        catalog = None
-
-        def anonymous_catalog() -> Figures:
-            nonlocal catalog
-            if catalog is None:
-                catalog = measure("catalog", Load(PAGE, headers=tenant))
-            return catalog
-
+        anonymous_catalog = measure("catalog", Load(PAGE, headers=tenant))
         if "catalog" in wanted:
             # Catalog JSON, anonymous, against the ceiling and the peer.
-            ceiling = measure("ceiling", Load(PAGE), ceiling_base)
-            rows.append(Row("catalog JSON, page of 20", anonymous_catalog(), "raw psycopg, same page + count", ceiling,
-                            1.0))
+            row("catalog JSON, page of 20", anonymous_catalog, "raw psycopg, same page + count",
+                measure("ceiling", Load(PAGE), ceiling_base), 1.0)
             if peer:
-                oscar_list = measure("oscar list", Load(peer.product_list_path()), f"http://127.0.0.1:{PEER_PORT}")
-                rows.append(Row("catalog JSON", anonymous_catalog(), "django-oscar-api product list", oscar_list, 2.5))
+                row("catalog JSON", anonymous_catalog, "django-oscar-api product list",
+                    measure("oscar list", Load(peer.product_list_path()), f"http://127.0.0.1:{PEER_PORT}"), 2.5)
         if "token" in wanted:
             # The same with an API client's token: JWT verification and the rate limit.
-            with_token = measure("catalog token", Load(PAGE, headers={**tenant,
-                                                                      "Authorization": f"Bearer {partner_token}"}))
-            rows.append(Row("catalog JSON with JWT + rate limit", with_token, "the same, anonymous",
-                            anonymous_catalog(), 0.87))
+            row("catalog JSON with JWT + rate limit",
+                measure("catalog token", Load(PAGE, headers={**tenant, "Authorization": f"Bearer {partner_token}"})),
+                "the same, anonymous", anonymous_catalog, 0.87)
         if "rotation" in wanted:
             # Rotation over every store against one of them alone.
-            one = measure("one small store", Load(PAGE, headers={"X-Tenant-Slug": platform.rotation[0]}))
-            rotation = measure("rotation", Load(PAGE, lua=lua_list("slugs", platform.rotation) + LUA_THREADS + """
+            rotation = Load(PAGE, lua=lua_list("slugs", platform.rotation) + LUA_THREADS + """
 function request()
   wrk.headers["X-Tenant-Slug"] = slugs[next_index(#slugs)]
   return wrk.format()
 end
-"""))
-            rows.append(Row(f"catalog over {len(platform.rotation)} stores", rotation, "one of them alone", one, 0.85))
+""")
+            row(f"catalog over {len(platform.rotation)} stores", measure("rotation", rotation), "one of them alone",
+                measure("one small store", Load(PAGE, headers={"X-Tenant-Slug": platform.rotation[0]})), 0.85)
         if "storefront" in wanted:
             # Storefront page against the catalog JSON.
-            shop = measure("storefront", Load("/", headers={"Host": f"{BENCH_SLUG}.{PLATFORM_HOST}"}))
-            rows.append(Row("storefront catalog page", shop, "catalog JSON", anonymous_catalog(), 0.8))
+            row("storefront catalog page", measure("storefront", Load("/", headers={"Host": f"{BENCH_SLUG}.{PLATFORM_HOST}"})),
+                "catalog JSON", anonymous_catalog, 0.8)
         if "reserve" in wanted:
             # Reserve on one hot product against pgbench's conditional UPDATE of that row.
             stock_sql = "SELECT stock FROM products WHERE sku = :sku"
             stock_before = platform.scalar(platform.bench_db, stock_sql, sku=HOT_SKU)
-            reserve = measure("reserve", Load(f"/inventory/{HOT_SKU}/reserve", "PUT",
-                                              {**tenant, "Authorization": f"Bearer {admin_token}",
-                                               "Content-Type": "application/json"}, json.dumps({"quantity": 1})))
-            taken = stock_before - platform.scalar(platform.bench_db, stock_sql, sku=HOT_SKU)
-            reserve.note = f"{taken} units taken, {reserve.requests - reserve.errors} reserves answered 2xx"
-            hot_row = pgbench_hot_row(platform, work, args.duration, args.connections)
-            rows.append(Row("reserve on one hot product", reserve, "pgbench UPDATE of one row", hot_row, 0.5))
+            reserves = []
+
+            def reserve() -> Figures:
+                reserves.append(measure("reserve", Load(
+                    f"/inventory/{HOT_SKU}/reserve", "PUT", {**tenant, "Authorization": f"Bearer {admin_token}",
+                                                             "Content-Type": "application/json"},
+                    json.dumps({"quantity": 1})))())
+                return reserves[-1]
+
+            def hot_row() -> Figures:
+                print("  pgbench …", flush=True)
+                return pgbench_hot_row(platform, work, args.duration, args.connections)
+
+            made = row("reserve on one hot product", reserve, "pgbench UPDATE of one row", hot_row, 0.5)
+            # pgbench took from the same row: what the reserves took is their answers' sum.
+            made.ours.note = (f"{sum(r.requests - r.errors for r in reserves)} reserves answered 2xx; stock "
+                              f"{stock_before} → {platform.scalar(platform.bench_db, stock_sql, sku=HOT_SKU)}")
         if "cart" in wanted:
             # Add to cart: a new guest cart each time.
             add = measure("add to cart", Load("/api/cart/items", "POST", {**tenant, "Content-Type": "application/json"},
@@ -589,50 +613,70 @@ end
             if peer:
                 path, headers, body = peer.add_to_basket()
                 oscar_add = measure("oscar add", Load(path, "POST", headers, body), f"http://127.0.0.1:{PEER_PORT}")
-            rows.append(Row("add to cart", add, "django-oscar-api add to basket", oscar_add, 5.0))
+            row("add to cart", add, "django-oscar-api add to basket", oscar_add, 5.0)
         if "checkout" in wanted:
-            # Guest checkout: place-order (with its Idempotency-Key) of carts filled beforehand.
-            carts = platform.fill_carts(max(400, 60 * args.duration * 8), product_ids)
+            # Guest checkout: place-order (with its Idempotency-Key) of carts filled beforehand,
+            # each cart and each of the peer's baskets used once over every round.
+            carts = platform.fill_carts(400 * args.duration * args.rounds, product_ids)
             orders_before = platform.scalar(platform.bench_db, "SELECT count(*) FROM orders")
             keys = [str(uuid.uuid4()) for _ in carts]
-            checkout = measure("checkout", Load("/api/checkout/place-order", "POST",
-                                                {**tenant, "Content-Type": "application/json"},
-                                                lua=lua_list("carts", carts) + lua_list("keys", keys) + LUA_THREADS + f"""
-local template = {json.dumps(json.dumps({**PLACE_ORDER_BODY, "idempotencyKey": "KEY"}))}
+            done: dict[str, list[Figures]] = {"ours": [], "peer": []}
+            template = json.dumps({**PLACE_ORDER_BODY, "idempotencyKey": "KEY"})
+
+            def unused(runs: list[Figures]) -> int:
+                """Where the next round starts: past every request of the earlier rounds, and the
+                ones still in flight when each ended (at most one per connection)."""
+                return sum(f.requests for f in runs) + args.connections * len(runs)
+
+            def checkout() -> Figures:
+                start = unused(done["ours"])
+                load = Load("/api/checkout/place-order", "POST", {**tenant, "Content-Type": "application/json"},
+                            lua=lua_list("carts", carts[start:]) + lua_list("keys", keys[start:]) + LUA_THREADS
+                            + f"local template = {json.dumps(template)}\n" + """
 function request()
   local i = next_index(#carts)
   wrk.headers["X-Session-Id"] = carts[i]
   wrk.headers["Idempotency-Key"] = keys[i]
   return wrk.format(nil, nil, nil, (template:gsub("KEY", keys[i])))
 end
-"""))
-            placed = platform.scalar(platform.bench_db, "SELECT count(*) FROM orders") - orders_before
-            # (Requests still in flight when wrk stops complete after it: a few more orders than answers.)
-            checkout.note = f"{placed} orders, {checkout.requests - checkout.errors} answered 2xx"
-            if checkout.requests >= len(carts):
-                checkout.note += f"; the {len(carts)} carts ran out: raise the number"
+""")
+                done["ours"].append(measure("checkout", load)())
+                return done["ours"][-1]
+
             oscar_checkout = None
             if peer:
-                path, prepared = peer.prepare_checkouts(max(200, 40 * args.duration))
+                path, prepared = peer.prepare_checkouts(max(200, 40 * args.duration * args.rounds))
                 oscar_before = peer.count_orders()
-                oscar_checkout = measure("oscar checkout", Load(path, "POST", lua=LUA_THREADS
-                                         + lua_list("heads", [h for h, _ in prepared])
-                                         + lua_list("bodies", [b for _, b in prepared]) + """
+
+                def oscar_checkout() -> Figures:
+                    start = unused(done["peer"])
+                    load = Load(path, "POST", lua=lua_list("heads", [h for h, _ in prepared[start:]])
+                                + lua_list("bodies", [b for _, b in prepared[start:]]) + LUA_THREADS + """
 function request()
   local i = next_index(#bodies)
   return wrk.format("POST", nil, heads[i], bodies[i])
 end
-"""), f"http://127.0.0.1:{PEER_PORT}")
-                oscar_checkout.note = f"{peer.count_orders() - oscar_before} orders"
-                if oscar_checkout.requests >= len(prepared):
-                    oscar_checkout.note += f"; the {len(prepared)} baskets ran out"
-            rows.append(Row("guest checkout (orders/s)", checkout, "django-oscar-api checkout", oscar_checkout, 5.0))
+""")
+                    done["peer"].append(measure("oscar checkout", load, f"http://127.0.0.1:{PEER_PORT}")())
+                    return done["peer"][-1]
+
+            made = row("guest checkout (orders/s)", checkout, "django-oscar-api checkout", oscar_checkout, 5.0)
+            placed = platform.scalar(platform.bench_db, "SELECT count(*) FROM orders") - orders_before
+            # (Requests in flight when wrk stops complete after it: a few more orders than answers.)
+            made.ours.note = f"{placed} orders, {sum(f.requests - f.errors for f in done['ours'])} answered 2xx"
+            if made.anchor is not None:
+                made.anchor.note = f"{peer.count_orders() - oscar_before} orders"
         if "purchases" in wanted:
             # Purchases through the gateway against RQ no-op jobs, 2 workers each.
-            print("  purchases …", flush=True)
-            bought = purchases(base, platform, redis_socket, args.purchases, buyer_token)
-            noop = noop_jobs(redis_socket, platform.env, args.purchases)
-            rows.append(Row("purchases, 2 workers (/s)", bought, "RQ no-op jobs, 2 workers", noop, 0.5))
+            def bought() -> Figures:
+                print("  purchases …", flush=True)
+                return purchases(base, platform, redis_socket, args.purchases, buyer_token)
+
+            def noop() -> Figures:
+                print("  no-op jobs …", flush=True)
+                return noop_jobs(redis_socket, platform.env, args.purchases)
+
+            row("purchases, 2 workers (/s)", bought, "RQ no-op jobs, 2 workers", noop, 0.5)
 
     print(f"\nStorefleet and its anchors in one sitting: gunicorn --workers 2 --worker-class {args.worker_class}, "
           f"PostgreSQL, wrk -t2 -c{args.connections} -d{args.duration}s, {args.products} products, "
