@@ -288,8 +288,9 @@ class Platform:
             self.databases.append(bench.db_name)
             update_tenant(BENCH_SLUG, limits={"apiRequestsPerMinute": UNLIMITED, "maxCartItems": 100})
             db.session.commit()
-            engine = engines().engine(bench.db_url)
+            engine = create_engine(bench.db_url)
             insert_catalog(engine, products)
+            engine.dispose()
             # Nothing the bench buys runs out: the hot product and the purchased ones are active
             # with 10^9 units, every other active product has 10^7.
             with own_transaction(bench.db_url) as session:

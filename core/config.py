@@ -53,8 +53,12 @@ class EnvironmentSettings(BaseSettings):
     DATABASE_URL: Annotated[str | None, Field(description="an SQLAlchemy database URL")] = None
     TENANT_DATABASE_URL: Annotated[str | None, Field(
         description="an SQLAlchemy database URL template containing {db_name}")] = None
-    # Tenant engines are kept in a bounded LRU; each PostgreSQL engine has a small pool. A pool
-    # size of 0 would mean "unbounded" to SQLAlchemy, so it is refused.
+    # Stores on a database server share one pool per process of at most TENANT_SERVER_CONNECTIONS
+    # connections, waiting at most TENANT_POOL_TIMEOUT_SECONDS for one (core.tenancy.engines).
+    TENANT_SERVER_CONNECTIONS: AtLeastOne = 8
+    TENANT_POOL_TIMEOUT_SECONDS: AtLeastOne = 10
+    # SQLite files: engines kept in a bounded LRU, each with a small pool. A pool size of 0 would
+    # mean "unbounded" to SQLAlchemy, so it is refused.
     TENANT_ENGINE_CACHE_SIZE: AtLeastOne = 64
     TENANT_POOL_SIZE: AtLeastOne = 2
     TENANT_MAX_OVERFLOW: AtLeastZero = 3
@@ -157,6 +161,8 @@ class Config:
         self.SQLALCHEMY_DATABASE_URI = env.DATABASE_URL or f"sqlite:///{self.DATA_DIR / 'control.db'}"
         self.TENANT_DATABASE_URL = (env.TENANT_DATABASE_URL
                                     or f"sqlite:///{self.DATA_DIR / 'tenants' / '{db_name}.db'}")
+        self.TENANT_SERVER_CONNECTIONS = env.TENANT_SERVER_CONNECTIONS
+        self.TENANT_POOL_TIMEOUT_SECONDS = env.TENANT_POOL_TIMEOUT_SECONDS
         self.TENANT_ENGINE_CACHE_SIZE = env.TENANT_ENGINE_CACHE_SIZE
         self.TENANT_POOL_SIZE = env.TENANT_POOL_SIZE
         self.TENANT_MAX_OVERFLOW = env.TENANT_MAX_OVERFLOW

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from typing import Callable, Iterator, TypeVar
 
 from flask import Flask, g
-from sqlalchemy import Engine
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from core.extensions import db
@@ -53,17 +53,18 @@ class UnitOfWork:
         self._tenant_sessions: dict[tuple[str, bool], Session] = {}
 
     def tenant_db(self, tenant: Tenant, *, write: bool = False) -> Session:
-        """This unit's session on `tenant`'s database, opened on first use. A writing session
-        (write=True) takes SQLite's write lock when its transaction begins, so two writers queue
-        instead of one failing when it upgrades a read lock. A read after the unit has begun
-        writing goes to the writing session, so it sees the unit's own changes."""
+        """This unit's session on `tenant`'s database, opened on first use, on a connection of
+        its own (core.tenancy.engines) held until the unit ends. A writing session (write=True)
+        takes SQLite's write lock when its transaction begins, so two writers queue instead of
+        one failing when it upgrades a read lock. A read after the unit has begun writing goes
+        to the writing session, so it sees the unit's own changes."""
         session = self._tenant_sessions.get((tenant.db_url, True))
         if session is not None:
             return session
         key = (tenant.db_url, write)
         session = self._tenant_sessions.get(key)
         if session is None:
-            session = self._tenant_sessions[key] = Session(engines().bind(tenant.db_url, write=write),
+            session = self._tenant_sessions[key] = Session(engines().connect(tenant.db_url, write=write),
                                                            expire_on_commit=False)
         return session
 
@@ -84,9 +85,12 @@ class UnitOfWork:
         db.session.rollback()
 
     def close(self) -> None:
+        """Close the sessions and give their connections back to the pools."""
         sessions, self._tenant_sessions = list(self._tenant_sessions.values()), {}
         for session in sessions:
+            connection = session.bind
             session.close()
+            connection.close()
 
     def finish(self, *, ok: bool) -> None:
         """End the unit once: commit when `ok`, else roll back; then close its sessions."""
@@ -125,13 +129,16 @@ def unit_of_work() -> Iterator[UnitOfWork]:
 
 
 @contextmanager
-def own_transaction(bind: Engine | str, *, write: bool = True) -> Iterator[Session]:
-    """A transaction of its own on a store database (a URL, or an engine), committed when the
-    block returns and rolled back when it raises, whatever the caller's unit does."""
+def own_transaction(bind: Connection | str, *, write: bool = True) -> Iterator[Session]:
+    """A transaction of its own on a store database (a URL, whose connection is taken from its
+    pool and given back afterwards, or a connection the caller holds), committed when the block
+    returns and rolled back when it raises, whatever the caller's unit does."""
     if isinstance(bind, str):
-        bind = engines().bind(bind, write=write)
-    elif write:
-        bind = bind.execution_options(sqlite_immediate=True)
+        with engines().connect(bind, write=write) as connection, own_transaction(connection) as session:
+            yield session
+        return
+    if write and bind.dialect.name == "sqlite":
+        bind.execution_options(sqlite_immediate=True)
     session = Session(bind, expire_on_commit=False)
     try:
         yield session

@@ -7,6 +7,7 @@ import logging
 
 from flask import Flask, Response, json, render_template, request
 from pydantic import ValidationError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from core.errors import DomainError, ValidationFailed
@@ -74,6 +75,16 @@ def handle_http_exception(exc: HTTPException):
     return problem(exc.code or 500, title, detail, headers=headers)
 
 
+def handle_busy_database(_exc: PoolTimeout):
+    """Every connection of this process to a store's database server was in use for
+    TENANT_POOL_TIMEOUT_SECONDS (core.tenancy.engines): 503, to be retried in a moment."""
+    detail = "The store's database is busy; please retry in a moment."
+    if not is_api_request():
+        page, status = _html_error(503, "Service Unavailable", detail)
+        return page, status, {"Retry-After": "1"}
+    return problem(503, "Service Unavailable", detail, headers={"Retry-After": "1"})
+
+
 def handle_unexpected(exc: Exception):
     log.exception("unhandled error on %s %s", request.method, request.path)
     original = exc
@@ -89,5 +100,6 @@ def handle_unexpected(exc: Exception):
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(PoolTimeout, handle_busy_database)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)

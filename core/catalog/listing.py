@@ -79,8 +79,9 @@ BY_NAME = "INDEXED BY ix_products_active_name"
 # Read with every page, in the same statement: the revision its count is kept by.
 _EPOCH = select(catalog_revision.c.epoch).where(catalog_revision.c.id == 1).scalar_subquery().label("epoch")
 _REVISION = select(catalog_revision.c.revision).where(catalog_revision.c.id == 1).scalar_subquery().label("revision")
-# Counts by (database, epoch, revision, filters), per process. The revision changes with every
-# change that may change a count (migration 0006), so a count kept is exact, never stale.
+# Counts by (epoch, revision, filters), per process. The epoch is drawn at random for each
+# database, and the revision changes with every change that may change a count (migration 0006),
+# so a count kept is exact, never stale, and never another database's.
 _COUNTS: ProcessCache[tuple, int] = ProcessCache(0, entries=LRUCache(4096))
 
 
@@ -165,8 +166,7 @@ def list_products(session: Session, *, page: int, page_size: int, search: str | 
         category_key = uuid_or_none(category_id)
         if category_key is None:
             raise ValidationFailed.field("categoryId", "categoryId must be a UUID.")
-    bind = session.get_bind()
-    dialect, in_category = bind.dialect.name, category_key is not None
+    dialect, in_category = session.get_bind().dialect.name, category_key is not None
     has_min, has_max = min_price is not None, max_price is not None
     params = {"limit": page_size, "offset": (page - 1) * page_size, "min_price": min_price,
               "max_price": max_price, "category_id": category_key}
@@ -185,8 +185,7 @@ def list_products(session: Session, *, page: int, page_size: int, search: str | 
     if 0 < len(rows) < page_size or (not rows and page == 1):
         total = (page - 1) * page_size + len(rows)   # the last page: the count is in hand
     elif rows:
-        total = _COUNTS.get((bind.url, rows[0].epoch, rows[0].revision, search, category_key, min_price, max_price),
-                            count)
+        total = _COUNTS.get((rows[0].epoch, rows[0].revision, search, category_key, min_price, max_price), count)
     else:
         total = count()   # a page past the end
     return [ListedProduct(*row[:len(LISTED_COLUMNS)], categories=_category_refs(row.categories)) for row in rows], total

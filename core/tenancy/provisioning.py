@@ -28,7 +28,7 @@ from core.errors import (AlreadyExists, NotFound, PlanNotFound, ProvisioningFail
 from core.extensions import db
 from core.queues import PROVISION_TENANT_JOB, PROVISIONING, queue
 from core.tenancy import migrations
-from core.tenancy.engines import engines
+from core.tenancy.engines import engines, make_engine
 from core.tenancy.models import (PROVISIONING_STATUSES, STEP_ORDER, Plan, ProvisioningStep, StepName, StepStatus,
                                  Tenant, TenantStatus)
 from core.unit_of_work import commits, own_transaction
@@ -223,7 +223,12 @@ def create_database(tenant: Tenant) -> str:
 
 
 def apply_migrations(tenant: Tenant) -> str:
-    revision = migrations.upgrade_to_head(engines().engine(tenant.db_url))
+    """Upgrade the store's database to head, on a connection of its own (outside the pools)."""
+    engine = make_engine(tenant.db_url, pooled=False)
+    try:
+        revision = migrations.upgrade_to_head(engine)
+    finally:
+        engine.dispose()
     return f"Migrations applied successfully (revision {revision})"
 
 

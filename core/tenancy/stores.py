@@ -22,14 +22,14 @@ def visit_stores(work: Callable[[Session], T], *, write: bool = False) -> tuple[
     of its own (committed when it returns). Returns {slug: what work returned} and the slugs
     whose database failed: those are logged, and never stop the visit of the others.
 
-    Engines come from engines().passing: a sweep over every store must not push the busy
-    stores' engines out of the cache."""
+    Connections come from engines().passing: a sweep over every store must not push what the
+    busy stores keep (engines, idle connections) out."""
     stores = db.session.execute(db.select(Tenant.slug, Tenant.db_url)
                                 .where(Tenant.status.in_(PROVISIONED_STATUSES)).order_by(Tenant.slug)).all()
     results, failed = {}, []
     for slug, db_url in stores:
         try:
-            with engines().passing(db_url) as engine, own_transaction(engine, write=write) as session:
+            with engines().passing(db_url) as connection, own_transaction(connection, write=write) as session:
                 results[slug] = work(session)
         except Exception:  # one store's database down must not stop the sweep of the others
             log.exception("sweep could not work in the database of tenant %s", slug)
