@@ -109,10 +109,10 @@ class CategoryListResponse(RootModel[list[CategoryDto]]):
 def list_products(query: ProductListQuery, header: TenantHeader):
     """A page of active products, filtered by name, category and final price."""
     require_feature(current_tenant(), Feature.CATALOG)
-    items, total = catalog.list_products(
+    listing = catalog.list_products(
         tenant_db(), page=query.page, page_size=query.page_size, search=query.search,
         category_id=query.category_id, min_price=query.min_price, max_price=query.max_price)
-    return ProductListResponse.of(items, total, query.page, query.page_size)
+    return ProductListResponse.of(listing.items, listing.total, query.page, query.page_size)
 
 
 @bp.get("/products/<product_id>", responses={200: ProductDto, **problem_responses(403, 404, 409, 423)})

@@ -33,14 +33,30 @@ class CatalogFilterForm(FlaskForm):
         csrf = False
 
     search = SearchField("Search products", validators=[Optional(), Length(max=MAX_SEARCH_LENGTH)])
-    category = SelectField("Category", choices=[SelectChoice("", "All categories")], validators=[Optional()])
+    # Its choices come with the catalog page (offer_categories), after validation.
+    category = SelectField("Category", choices=[SelectChoice("", "All categories")], validators=[Optional()],
+                           validate_choice=False)
     min_price = DecimalField("Min price", places=2, validators=[Optional(), _finite, NumberRange(min=0, max=MAX_PRICE)])
     max_price = DecimalField("Max price", places=2, validators=[Optional(), _finite, NumberRange(min=0, max=MAX_PRICE)])
     page = IntegerField("Page", validators=[Optional(), NumberRange(min=1, message="Page must be 1 or more.")])
 
+    # The bounds the page's inputs show (the catalog page writes its inputs itself: rendering
+    # them through WTForms' widgets cost a fifth of the page).
+    SEARCH_MAX = MAX_SEARCH_LENGTH
+    PRICE_MAX = MAX_PRICE
+
     # The service's names for the fields (its ValidationFailed errors are keyed by them).
     SERVICE_FIELDS = {"search": "search", "categoryId": "category", "minPrice": "min_price",
                       "maxPrice": "max_price", "page": "page"}
+
+    def offer_categories(self, categories) -> None:
+        """The store's active categories as the category's choices; a category asked for that is
+        not one of them is the error beside the field (as SelectField's own check words it, in
+        place of the listing's complaint about its form)."""
+        self.category.choices = [SelectChoice("", "All categories"),
+                                 *(SelectChoice(c.id, c.name) for c in categories)]
+        if self.category.data and all(c.id != self.category.data for c in categories):
+            self.category.errors = [self.category.gettext("Not a valid choice.")]
 
     def query(self) -> dict:
         """The filters that are set, by their query-string names (for links to other pages)."""

@@ -132,17 +132,18 @@ def home():
     require_feature(tenant, Feature.CATALOG)
     session = tenant_db()
     form = CatalogFilterForm(formdata=request.args)
-    if features()[Feature.CATEGORIES]:
-        form.category.choices += [SelectChoice(c.id, c.name) for c in catalog.active_categories(session)]
-    else:
+    by_category = features()[Feature.CATEGORIES]
+    if not by_category:
         del form.category
-    products, total, status = [], 0, 200
+    products, total, categories, status = [], 0, None, 200
     if form.validate():
         try:
-            products, total = catalog.list_products(
+            # The filter's category choices come with the page, in its one statement.
+            listing = catalog.list_products(
                 session, page=form.page.data or 1, page_size=PAGE_SIZE, search=form.search.data,
-                category_id=(form.category.data or None) if "category" in form else None,
-                min_price=form.min_price.data, max_price=form.max_price.data)
+                category_id=(form.category.data or None) if by_category else None,
+                min_price=form.min_price.data, max_price=form.max_price.data, with_active_categories=by_category)
+            products, total, categories = listing.items, listing.total, listing.active_categories
         except ValidationFailed as exc:
             for name, messages in (exc.errors or {}).items():
                 field = form[CatalogFilterForm.SERVICE_FIELDS[name]]
@@ -150,6 +151,10 @@ def home():
             status = 400
     else:
         status = 400
+    if by_category:
+        form.offer_categories(categories if categories is not None else catalog.active_categories(session))
+        if form.category.errors:
+            products, total, status = [], 0, 400
     page = (form.page.data or 1) if not form.page.errors else 1
     context = {"form": form, "products": products, "total": total, "page": page, "query": form.query(),
                "pages": catalog.total_pages(total, PAGE_SIZE)}

@@ -20,7 +20,21 @@ def attribute_label(name: str) -> str:
     return " ".join(words).capitalize() if words else str(name)
 
 
+def page_links(page: int, pages: int) -> list[int | None]:
+    """The page numbers a pager shows: the first two, the last two and two either side of
+    `page`, in order, with None where numbers are left out (1 2 … 7 8 9 10 11 … 791 792). The
+    template loops over a dozen items, not over every page of a large catalog."""
+    shown = sorted({n for n in (1, 2, pages - 1, pages, *range(page - 2, page + 3)) if 1 <= n <= pages})
+    links: list[int | None] = []
+    for n in shown:
+        if links and n - links[-1] > 1:
+            links.append(None)
+        links.append(n)
+    return links
+
+
 def register_template_filters(app: Flask) -> None:
     app.add_template_filter(format_money, "money")
     app.add_template_filter(percent, "percent")
     app.add_template_filter(attribute_label, "attribute_label")
+    app.add_template_global(page_links, "page_links")

@@ -71,6 +71,16 @@ class ListedProduct:
     categories: tuple[CategoryRef, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class CatalogPage:
+    """A page of the catalog: its products, how many match in all, and (when asked for) every
+    active category of the store, by name."""
+
+    items: list[ListedProduct]
+    total: int
+    active_categories: list[CategoryRef] | None = None
+
+
 LISTED_COLUMNS = (Product.id, Product.name, Product.description, Product.price, Product.discount,
                   Product.final_price, Product.stock, Product.is_active, Product.images, Product.dynamic_attributes,
                   Product.low_stock_threshold)
@@ -96,6 +106,17 @@ def _categories_column(dialect: str):
                  .select_from(link.join(Category, Category.id == link.c.category_id))
                  .where(link.c.product_id == Product.id))
     return type_coerce(aggregate.scalar_subquery(), JSON).label("categories")
+
+
+def _active_categories_column(dialect: str):
+    """Every active category of the store as one JSON array, read with the page (the filter's
+    choices of the shop's catalog page) instead of a second round trip."""
+    json_object = func.json_build_object if dialect == "postgresql" else func.json_object
+    json_array = func.json_agg if dialect == "postgresql" else func.json_group_array
+    aggregate = (select(json_array(json_object("id", Category.id, "name", Category.name,
+                                               "is_active", Category.is_active)))
+                 .where(Category.is_active == true()))
+    return type_coerce(aggregate.scalar_subquery(), JSON).label("active_categories")
 
 
 def _category_refs(found: list | None) -> tuple[CategoryRef, ...]:
@@ -134,30 +155,32 @@ def _conditions(search_condition, min_price: bool, max_price: bool) -> list:
     return conditions
 
 
-def _page(dialect: str, conditions: list, in_category: bool):
+def _page(dialect: str, conditions: list, in_category: bool, with_active_categories: bool):
     """The page in name order along the name index, stopping once it is full (without the hint
     SQLite would take the price index and sort every product in the price range first), with
-    its products' categories and the catalog's revision."""
-    return (select(*LISTED_COLUMNS, _categories_column(dialect), _EPOCH, _REVISION)
+    its products' categories, the catalog's revision and, when asked for, the active categories."""
+    extra = [_active_categories_column(dialect)] if with_active_categories else []
+    return (select(*LISTED_COLUMNS, _categories_column(dialect), _EPOCH, _REVISION, *extra)
             .where(*conditions, *([_IN_CATEGORY] if in_category else []))
             .order_by(Product.name, Product.id)
             .limit(bindparam("limit")).offset(bindparam("offset")).with_hint(Product, BY_NAME, "sqlite"))
 
 
 @functools.cache
-def _unsearched_page(dialect: str, in_category: bool, min_price: bool, max_price: bool):
-    return _page(dialect, _conditions(None, min_price, max_price), in_category)
+def _unsearched_page(dialect: str, in_category: bool, min_price: bool, max_price: bool, with_active_categories: bool):
+    return _page(dialect, _conditions(None, min_price, max_price), in_category, with_active_categories)
 
 
 def list_products(session: Session, *, page: int, page_size: int, search: str | None = None,
                   category_id: str | None = None, min_price: Decimal | None = None,
-                  max_price: Decimal | None = None) -> tuple[list[ListedProduct], int]:
+                  max_price: Decimal | None = None, with_active_categories: bool = False) -> CatalogPage:
     """One page of active products and the number of all that match, ordered by name then id
     (a stable order, so pages never overlap). Only active products are ever listed; search is a
     case-insensitive substring of the name; prices filter on final_price, both ends inclusive.
 
-    One statement reads the page (LIMIT/OFFSET), each product's categories and the catalog's
-    revision. The count comes from the page itself when the page is not full, else from the
+    One statement reads the page (LIMIT/OFFSET), each product's categories, the catalog's
+    revision and, with_active_categories, every active category (read apart only when the page
+    is empty). The count comes from the page itself when the page is not full, else from the
     counts this process keeps by revision, and is run (a second statement) only on a miss."""
     search = (search or "").strip()
     _check_listing(page, page_size, search, min_price, max_price)
@@ -172,10 +195,10 @@ def list_products(session: Session, *, page: int, page_size: int, search: str | 
               "max_price": max_price, "category_id": category_key}
     if search:
         conditions = _conditions(_name_contains(session, search), has_min, has_max)
-        statement = _page(dialect, conditions, in_category)
+        statement = _page(dialect, conditions, in_category, with_active_categories)
     else:
         conditions = _conditions(None, has_min, has_max)
-        statement = _unsearched_page(dialect, in_category, has_min, has_max)
+        statement = _unsearched_page(dialect, in_category, has_min, has_max, with_active_categories)
     rows = session.execute(statement, params).all()
 
     def count(_key=None) -> int:
@@ -188,7 +211,11 @@ def list_products(session: Session, *, page: int, page_size: int, search: str | 
         total = _COUNTS.get((rows[0].epoch, rows[0].revision, search, category_key, min_price, max_price), count)
     else:
         total = count()   # a page past the end
-    return [ListedProduct(*row[:len(LISTED_COLUMNS)], categories=_category_refs(row.categories)) for row in rows], total
+    items = [ListedProduct(*row[:len(LISTED_COLUMNS)], categories=_category_refs(row.categories)) for row in rows]
+    categories = None
+    if with_active_categories:
+        categories = list(_category_refs(rows[0].active_categories)) if rows else active_categories(session)
+    return CatalogPage(items, total, categories)
 
 
 def _count_matches(session: Session, conditions: list, params: dict, *, in_category: bool, by_name: bool,
