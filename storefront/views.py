@@ -17,13 +17,13 @@ from core.cart import services as carts
 from core.catalog import listing as catalog
 from core.errors import (DomainError, FeatureDisabled, GuestCheckoutDisabled, IdempotencyConflict, InsufficientStock,
                          LimitExceeded, NotFound, ValidationFailed)
-from core.inventory.services import stock_status
 from core.orders import checkout as checkout_service
 from core.orders import pricing
 from core.orders.models import PaymentMethod
 from core.orders.queries import get_session_order
 from core.tenancy.features import Feature, effective_features, require_feature
 from core.tenancy.resolve import ready_tenants
+from storefront import cards
 from storefront.forms import (PAYMENT_LABELS, AddToCartForm, CartQuantityForm, CatalogFilterForm, CheckoutForm,
                               RemoveItemForm)
 from web.errors import handle_domain_error, handle_http_exception
@@ -31,12 +31,16 @@ from web.htmx import redirect_after_post, wants_partial
 from web.tenancy import current_tenant, host_slug, resolved_tenant, tenant_db
 
 bp = Blueprint("storefront", __name__)
+# Globals of the shop's templates (not context values: storefront.cards renders its macro out of
+# any page's context).
+bp.add_app_template_global(cards.stock_state, "stock_state")
+bp.add_app_template_global(cards.stock_label, "stock_label")
+bp.add_app_template_global(cards.product_card, "catalog_card")
 
 PAGE_SIZE = 12
 SHOPPER_COOKIE = "shop_session"
 SHOPPER_COOKIE_MAX_AGE = 30 * 24 * 3600
 CHECKOUT_PATH = "/checkout"
-STOCK_LABELS = {"in_stock": "In stock", "low_stock": "Low stock", "out_of_stock": "Out of stock"}
 
 
 # --- request helpers ------------------------------------------------------------------------------
@@ -114,9 +118,7 @@ def shop_context() -> dict:
     if tenant is None:
         return {}
     return {"store": tenant, "features": features(), "cart_count": cart_count, "line_total": pricing.line_total,
-            "payment_label": lambda method: PAYMENT_LABELS.get(method, method or ""),
-            "stock_label": lambda p: STOCK_LABELS[stock_status(p.stock, p.low_stock_threshold)],
-            "stock_state": lambda p: stock_status(p.stock, p.low_stock_threshold)}
+            "payment_label": lambda method: PAYMENT_LABELS.get(method, method or "")}
 
 
 # --- catalog --------------------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 error pages of hosts that are not an open store — through the Flask test client."""
 from __future__ import annotations
 
+import dataclasses
 import re
+from decimal import Decimal
 
 import pytest
 
@@ -75,6 +77,36 @@ def test_catalog_shows_cards_with_final_and_struck_old_price_and_stock_badges(sh
     assert "Out of stock" in _card(html, "Laptop Stand")
     assert 'src="/static/img/products/headphones.svg"' in card
     assert "5 products" in html
+
+
+def test_a_card_follows_every_change_of_what_it_shows(shop, shopper):
+    """Cards are kept per process by the values they show (storefront.cards): a change of
+    stock, price or name is on the next page, never a kept card of the old values."""
+    store = shop()
+    s = shopper(store.slug)
+    assert "In stock" in _card(text_of(s.get("/")), "Wireless Headphones")
+    store.set_stock("PROD001", 0)
+    assert "Out of stock" in _card(text_of(s.get("/")), "Wireless Headphones")
+    store.set_product("PROD001", price=Decimal("100.00"), discount=Decimal("0.5"))
+    card = _card(text_of(s.get("/")), "Wireless Headphones")
+    assert "$50.00" in card and "$100.00" in card and "−50%" in card
+    store.set_product("PROD001", name="Wired Headphones")
+    html = text_of(s.get("/"))
+    assert "Wired Headphones" in html and "Wireless Headphones" not in html
+    assert "Out of stock" in _card(html, "Wired Headphones")
+
+
+def test_a_card_is_rendered_once_for_the_values_it_shows(app):
+    from core.catalog.listing import ListedProduct
+    from storefront.cards import product_card
+
+    product = ListedProduct("p-1", "Lamp", "", Decimal("10.00"), Decimal("0"), Decimal("10.00"), 5, True,
+                            ["/lamp.svg"], {}, 10, ())
+    with app.test_request_context("/"):
+        first = product_card(product)
+        assert product_card(product) is first
+        assert product_card(dataclasses.replace(product, stock=50)) is not first   # another badge
+        assert product_card(dataclasses.replace(product, description="Bright")) is first   # not on the card
 
 
 def _card(html: str, name: str) -> str:
