@@ -18,6 +18,7 @@ import argparse
 import os
 import platform
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -138,8 +139,40 @@ def main() -> None:
                 timings.append(elapsed)
             return timings
 
+        def placing(with_key: bool):
+            """Placing an order in the domain, without HTTP: core.orders.checkout's idempotent
+            place_checkout_order (the key's claim, the order, its stored answer) or the bare
+            core.orders.placement.place_order, each in a unit of work that commits it."""
+            from core.orders.checkout import CheckoutRequest, place_checkout_order
+            from core.orders.placement import OrderContact, place_order as bare_place_order
+            from core.tenancy.directory import get_store
+            from core.unit_of_work import unit_of_work
+
+            contact = OrderContact(email=BODY["email"], phone=BODY["phone"], shipping_address=BODY["shippingAddress"],
+                                   payment_method=BODY["paymentMethod"])
+
+            def run(count: int, _offset: int) -> list[float]:
+                timings = []
+                for _ in range(count):
+                    session_id = cart()
+                    with app.app_context():
+                        started = time.perf_counter()
+                        with unit_of_work() as unit:
+                            tenant = get_store(SLUG)
+                            session = unit.tenant_db(tenant, write=True)
+                            if with_key:
+                                request = CheckoutRequest(session_id, str(uuid.uuid4()), contact)
+                                place_checkout_order(session, tenant, None, request, render=lambda order: (200, "{}"))
+                            else:
+                                bare_place_order(session, tenant, session_id, contact)
+                        timings.append((time.perf_counter() - started) * 1000)
+                return timings
+
+            return run
+
         timings = run_rounds({"add to cart": add_to_cart, "quote (2 lines)": quote,
-                              "place order (2 lines, key)": place_order, "place order replayed": replay},
+                              "place order (2 lines, key)": place_order, "place order replayed": replay,
+                              "domain: place, key": placing(True), "domain: place, no key": placing(False)},
                              args.requests)
         backend = "PostgreSQL" if args.postgres else "SQLite"
         print(f"{args.requests} requests per scenario on {backend}, server-side through the Flask test client "
@@ -147,6 +180,8 @@ def main() -> None:
         print(f"{'scenario':<28}{'median ms':>10}{'p95 ms':>10}{'max ms':>10}")
         for name, values in timings.items():
             print(f"{name:<28}{figures(values)}")
+        keyed, bare = (statistics.median(timings[name]) for name in ("domain: place, key", "domain: place, no key"))
+        print(f"\nplacing with the key's claim and stored answer at {bare / keyed:.2f} of the rate without them")
     finally:
         app.extensions["storefleet.tenant_engines"].dispose_all()
         with app.app_context():

@@ -129,12 +129,15 @@ def unit_of_work() -> Iterator[UnitOfWork]:
 
 
 @contextmanager
-def own_transaction(bind: Connection | str, *, write: bool = True) -> Iterator[Session]:
+def own_transaction(bind: Connection | str, *, write: bool = True, autocommit: bool = False) -> Iterator[Session]:
     """A transaction of its own on a store database (a URL, whose connection is taken from its
     pool and given back afterwards, or a connection the caller holds), committed when the block
-    returns and rolled back when it raises, whatever the caller's unit does."""
+    returns and rolled back when it raises, whatever the caller's unit does. With `autocommit`
+    (a URL), each statement commits on its own on a database server: for a block of one
+    statement, or of statements each correct alone (the idempotency claim)."""
     if isinstance(bind, str):
-        with engines().connect(bind, write=write) as connection, own_transaction(connection) as session:
+        with engines().connect(bind, write=write, autocommit=autocommit) as connection, \
+                own_transaction(connection, write=write) as session:
             yield session
         return
     if write and bind.dialect.name == "sqlite":

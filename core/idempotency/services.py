@@ -25,12 +25,12 @@ from typing import Any, Callable
 
 from flask import current_app
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.columns import utcnow
+from core.columns import new_uuid, utcnow
 from core.errors import IdempotencyConflict
 from core.idempotency.models import IdempotencyRecord, IdempotencyState
+from core.statements import insert_or_skip
 from core.tenancy.stores import visit_stores
 from core.unit_of_work import commits
 
@@ -88,26 +88,28 @@ def request_fingerprint(method: str, path: str, payload: Any) -> str:
 def claim_key(open_session: OpenSession, request: IdempotentRequest, *, now: datetime | None = None,
               stale_after: timedelta = STALE_AFTER) -> Claim | StoredAnswer:
     """Own the key, or learn its stored answer. Runs and commits in its own transaction (so the
-    caller's main transaction must not have begun writing yet). Raises IdempotencyConflict
+    caller's main transaction must not have begun writing yet): one INSERT … ON CONFLICT DO
+    NOTHING claims a new key, and only a key already held is read. Raises IdempotencyConflict
     (409) when the key was used for another request or a request with it is still running."""
     now = now or utcnow()
     for _ in range(2):
         with open_session() as session:
+            claimed = session.execute(
+                insert_or_skip(session.get_bind().dialect, _records, (_records.c.scope, _records.c.key), _records.c.id),
+                {"id": new_uuid(), "scope": request.scope, "key": request.key, "fingerprint": request.fingerprint,
+                 "state": str(IdempotencyState.IN_PROGRESS), "response_status": None, "response_body": None,
+                 "created_at": now, "locked_at": now, "completed_at": None}).scalar()
+            if claimed is not None:
+                return Claim(claimed, now)
             record = session.scalar(select(IdempotencyRecord).where(
                 IdempotencyRecord.scope == request.scope, IdempotencyRecord.key == request.key))
-            if record is None:
-                record = IdempotencyRecord(scope=request.scope, key=request.key, fingerprint=request.fingerprint,
-                                           state=IdempotencyState.IN_PROGRESS, created_at=now, locked_at=now)
-                session.add(record)
-                try:
-                    session.flush()
-                except IntegrityError:
-                    # Another request inserted the same key first: look again at its record.
-                    session.rollback()
-                    continue
-                return Claim(record.id, now)
-            return _existing(session, record, request, now, stale_after)
+            if record is not None:
+                return _existing(session, record, request, now, stale_after)
+            # Its holder failed and released it between the two statements: claim it again.
     raise IdempotencyConflict("A request with this Idempotency-Key is already being processed.")
+
+
+_records = IdempotencyRecord.__table__
 
 
 def _existing(session: Session, record: IdempotencyRecord, request: IdempotentRequest, now: datetime,

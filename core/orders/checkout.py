@@ -88,7 +88,8 @@ def place_checkout_order(session: Session, tenant: Tenant, principal: Principal 
     require_placing(tenant, principal)
     idempotent = IdempotentRequest(_scope(tenant, principal, request.session_id), request.idempotency_key,
                                    request.fingerprint())
-    return place_order_idempotently(session, lambda: own_transaction(tenant.db_url), tenant, idempotent,
+    # The claim and its release are single statements, each correct alone: they run in autocommit.
+    return place_order_idempotently(session, lambda: own_transaction(tenant.db_url, autocommit=True), tenant, idempotent,
                                     request.session_id, request.contact,
                                     customer_id=principal.customer_id if principal else None, render=render)
 

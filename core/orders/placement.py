@@ -14,11 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable, Sequence
 
-from sqlalchemy import Dialect, TextClause, bindparam, select, text
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.postgresql.base import PGDialect
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.dialects.sqlite.base import SQLiteDialect
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -31,6 +27,7 @@ from core.inventory.services import take_stock_for_lines
 from core.money import to_money
 from core.orders.models import Order, OrderChannel, OrderItem, OrderStatus, PaymentMethod
 from core.orders.pricing import ZERO, cart_items, line_total, order_totals
+from core.statements import insert_or_skip
 from core.tenancy.features import Limit, check_limit
 from core.unit_of_work import commits
 
@@ -63,37 +60,13 @@ def _insert_order(session: Session, values: dict) -> None:
     `INSERT … ON CONFLICT (number) DO NOTHING` settles a clash (with a committed order or a
     concurrent transaction's) without an error, so the caller's transaction goes on without a
     SAVEPOINT or a look-up first; only a clash of numbers is skipped: any other constraint raises."""
-    statement = _order_insert(session.get_bind().dialect)
+    statement = insert_or_skip(session.get_bind().dialect, Order.__table__, (Order.__table__.c.number,),
+                               Order.__table__.c.id)
     for _ in range(ORDER_NUMBER_ATTEMPTS):
         values["number"] = _order_number()
         if session.execute(statement, values).scalar() is not None:
             return
     raise Conflict("Could not draw a free order number; try again.")
-
-
-# Each database's INSERT construct, and its dialect without a driver (to compile with :name parameters).
-_DIALECT_INSERTS = {"sqlite": (sqlite_insert, SQLiteDialect), "postgresql": (postgresql_insert, PGDialect)}
-_ORDER_INSERTS: dict[str, TextClause] = {}
-
-
-def _order_insert(dialect: Dialect) -> TextClause:
-    """SQLAlchemy's own INSERT … ON CONFLICT (number) DO NOTHING RETURNING id for `dialect`
-    (sqlalchemy.dialects.sqlite / postgresql insert), compiled once per dialect and kept with
-    every parameter typed as its column.
-
-    Compiled once because SQLAlchemy 2.0 never caches its dialect INSERT constructs (their
-    classes say inherit_cache = False): compiled again for each order, the statement cost more
-    CPU than the rest of create_order (about 0.7 ms an order, bench/checkout.py and
-    bench/purchases.py)."""
-    statement = _ORDER_INSERTS.get(dialect.name)
-    if statement is None:
-        dialect_insert, base_dialect = _DIALECT_INSERTS[dialect.name]
-        insert = dialect_insert(Order).on_conflict_do_nothing(index_elements=[Order.number]).returning(Order.id)
-        named = base_dialect(paramstyle="named")  # :name parameters, which text() binds by name
-        columns = Order.__table__.columns
-        statement = _ORDER_INSERTS[dialect.name] = text(str(insert.compile(dialect=named))).bindparams(
-            *(bindparam(column.name, type_=column.type) for column in columns))
-    return statement
 
 
 _products = Product.__table__

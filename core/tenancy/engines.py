@@ -64,6 +64,9 @@ def ping_when_idle(engine: Engine, idle_seconds: float = PING_AFTER_IDLE_SECONDS
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute("SELECT 1")
+            # The ping began a transaction (the driver's, not SQLAlchemy's): end it, so the
+            # connection is handed out idle, as SQLAlchemy expects (and can be set to autocommit).
+            dbapi_connection.rollback()
         except Exception as exc:  # any driver error means the connection is unusable
             raise DisconnectionError(f"pooled connection failed its ping: {exc}") from exc
         finally:
@@ -289,19 +292,22 @@ class TenantDatabases:
                                                                  timeout=self.pool_timeout)
             return engine
 
-    def connect(self, db_url: str, *, write: bool = False) -> Connection:
+    def connect(self, db_url: str, *, write: bool = False, autocommit: bool = False) -> Connection:
         """A connection to the store database of `db_url`, from its engine's pool; close it to
         give it back. A writing connection of SQLite begins its transactions with BEGIN
-        IMMEDIATE, so two writers queue instead of one failing when it upgrades a read lock."""
+        IMMEDIATE, so two writers queue instead of one failing when it upgrades a read lock.
+        With `autocommit`, each statement on a server is its own transaction (no BEGIN and
+        COMMIT round trips): for work that is one statement, or statements each safe alone."""
         engine = self.engine(db_url)
         if engine.dialect.name == "sqlite":
             connection = engine.connect()
             return connection.execution_options(sqlite_immediate=True) if write else connection
         token = _DATABASE.set(make_url(db_url).database)
         try:
-            return engine.connect()
+            connection = engine.connect()
         finally:
             _DATABASE.reset(token)
+        return connection.execution_options(isolation_level="AUTOCOMMIT") if autocommit else connection
 
     @contextmanager
     def passing(self, db_url: str) -> Iterator[Connection]:

@@ -230,14 +230,3 @@ def test_cancel_order_refuses_an_order_in_another_state(store, tenant):
     assert store.stock("PROD002") == 99
     with store.db() as session:
         assert session.scalar(select(Order.status).where(Order.id == order.id)) == "SHIPPED"
-
-
-@pytest.mark.parametrize("dialect_name", ["sqlite", "postgresql"])
-def test_the_order_insert_is_the_dialects_own_on_conflict_insert_compiled_once(dialect_name):
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    dialect = {"sqlite": sqlite, "postgresql": postgresql}[dialect_name].dialect()
-    statement = placement._order_insert(dialect)
-    assert placement._order_insert(dialect) is statement
-    assert statement.text.startswith("INSERT INTO orders (id, number, ")
-    assert "ON CONFLICT (number) DO NOTHING RETURNING" in statement.text
