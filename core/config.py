@@ -200,8 +200,10 @@ class Config:
         self.ACCESS_TOKEN_TTL_SECONDS = env.ACCESS_TOKEN_TTL_SECONDS
         self.CONFIRM_TOKEN_TTL_SECONDS = env.CONFIRM_TOKEN_TTL_SECONDS
 
-        # The control database's pooled connections are checked after idling (see create_app).
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_recycle": 1800}
+        # The control database's pooled connections are checked after idling (see create_app);
+        # at most 4 per process: with stores and API clients kept per process (core.caching), a
+        # request rarely reads it.
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_recycle": 1800, "pool_size": 2, "max_overflow": 2}
         self.JSON_SORT_KEYS = False
 
 

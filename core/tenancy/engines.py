@@ -45,7 +45,7 @@ PING_AFTER_IDLE_SECONDS = 1.0
 
 def ping_when_idle(engine: Engine, idle_seconds: float = PING_AFTER_IDLE_SECONDS) -> Engine:
     """Pessimistic disconnect handling that costs nothing on a busy connection: a connection
-    that went back to the pool more than `idle_seconds` ago is pinged (SELECT 1) at checkout,
+    that went back to the pool more than `idle_seconds` ago is pinged (the dialect's SELECT 1) at checkout,
     and one that fails the ping is replaced (raising DisconnectionError from the checkout event
     makes the pool discard it and connect afresh, as SQLAlchemy documents). pool_pre_ping pings
     on every checkout instead: two extra round trips for each purchase a worker processes, where
@@ -61,19 +61,12 @@ def ping_when_idle(engine: Engine, idle_seconds: float = PING_AFTER_IDLE_SECONDS
         returned_at = record.info.get("returned_at")
         if returned_at is None or time.monotonic() - returned_at <= idle_seconds:
             return  # new, or back in the pool just now
-        cursor = dbapi_connection.cursor()
         try:
-            cursor.execute("SELECT 1")
-            # The ping began a transaction (the driver's, not SQLAlchemy's): end it, so the
-            # connection is handed out idle, as SQLAlchemy expects (and can be set to autocommit).
-            dbapi_connection.rollback()
+            # The dialect's own ping: psycopg's pings in autocommit, so it begins no transaction
+            # and the connection is handed out idle (and may be set to autocommit).
+            engine.dialect.do_ping(dbapi_connection)
         except Exception as exc:  # any driver error means the connection is unusable
             raise DisconnectionError(f"pooled connection failed its ping: {exc}") from exc
-        finally:
-            try:
-                cursor.close()
-            except Exception:  # noqa: S110 (a dead connection's cursor may not close)
-                pass
 
     return engine
 

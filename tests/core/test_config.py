@@ -40,7 +40,9 @@ def test_config_defaults_work_on_one_machine(tmp_path):
     assert (config.ACCESS_TOKEN_TTL_SECONDS, config.CONFIRM_TOKEN_TTL_SECONDS) == (3600, 900)
     assert config.SESSION_COOKIE_SECURE is False
     assert (config.SESSION_COOKIE_HTTPONLY, config.SESSION_COOKIE_SAMESITE) == (True, "Lax")
-    assert config.SQLALCHEMY_ENGINE_OPTIONS == {"pool_recycle": 1800}
+    assert config.SQLALCHEMY_ENGINE_OPTIONS == {"pool_recycle": 1800, "pool_size": 2, "max_overflow": 2}
+    assert (config.TENANT_SERVER_CONNECTIONS, config.TENANT_POOL_TIMEOUT_SECONDS) == (8, 10)
+    assert config.STORE_CACHE_SECONDS == 5
     assert config.TESTING is False
 
 
@@ -66,6 +68,9 @@ def test_config_data_dir_from_the_environment_unless_given(tmp_path, monkeypatch
     ("TENANT_ENGINE_CACHE_SIZE", "8", "TENANT_ENGINE_CACHE_SIZE", 8),
     ("TENANT_POOL_SIZE", "1", "TENANT_POOL_SIZE", 1),
     ("TENANT_MAX_OVERFLOW", "0", "TENANT_MAX_OVERFLOW", 0),
+    ("TENANT_SERVER_CONNECTIONS", "3", "TENANT_SERVER_CONNECTIONS", 3),
+    ("TENANT_POOL_TIMEOUT_SECONDS", "2", "TENANT_POOL_TIMEOUT_SECONDS", 2),
+    ("STORE_CACHE_SECONDS", "0", "STORE_CACHE_SECONDS", 0),
     ("RECOVERY_INTERVAL_SECONDS", "5", "RECOVERY_INTERVAL_SECONDS", 5),
     ("RECOVERY_GRACE_SECONDS", "0", "RECOVERY_GRACE_SECONDS", 0),
     ("IDEMPOTENCY_RETENTION_HOURS", "48", "IDEMPOTENCY_RETENTION_HOURS", 48),
@@ -149,6 +154,9 @@ def test_config_configured_secret_key_is_not_written(tmp_path, monkeypatch):
     ("TENANT_MAX_OVERFLOW", "-1", "must be a whole number of at least 0"),
     ("TENANT_ENGINE_CACHE_SIZE", "0", "must be a whole number of at least 1"),
     ("TENANT_ENGINE_CACHE_SIZE", "many", "must be a whole number of at least 1"),
+    ("TENANT_SERVER_CONNECTIONS", "0", "must be a whole number of at least 1"),
+    ("TENANT_POOL_TIMEOUT_SECONDS", "0", "must be a whole number of at least 1"),
+    ("STORE_CACHE_SECONDS", "-5", "must be a whole number of at least 0"),
     ("ACCESS_TOKEN_TTL_SECONDS", "0", "must be a whole number of at least 1"),
     ("CONFIRM_TOKEN_TTL_SECONDS", "-60", "must be a whole number of at least 1"),
     ("RECOVERY_INTERVAL_SECONDS", "0", "must be a whole number of at least 1"),

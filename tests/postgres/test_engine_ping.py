@@ -43,3 +43,19 @@ def test_a_connection_used_just_now_is_not_pinged(postgres_url):
         assert _backend_pid(engine) != first
     finally:
         engine.dispose()
+
+
+def test_a_pinged_connection_is_handed_out_idle(postgres_url):
+    """The ping begins no transaction: the connection can still be set to autocommit (the
+    idempotency claim's own transaction) and holds no snapshot."""
+    import psycopg.pq
+
+    engine = ping_when_idle(create_engine(postgres_url, pool_size=1, max_overflow=0), idle_seconds=0)
+    try:
+        _backend_pid(engine)
+        with engine.connect() as conn:   # pinged at this checkout
+            assert conn.connection.dbapi_connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            assert conn.scalar(text("SELECT 1")) == 1
+    finally:
+        engine.dispose()
