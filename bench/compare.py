@@ -385,8 +385,9 @@ class Row:
         target = f"≥ {self.target:g}" if self.target is not None else ""
         anchor = self.anchor.cells() if self.anchor else f"{'-':>9}{'-':>8}{'-':>8}"
         errors = f"{self.ours.errors}" + (f"/{self.anchor.errors}" if self.anchor else "")
+        notes = "; ".join(note for note in (self.ours.note, self.anchor.note if self.anchor else "") if note)
         return (f"{self.name:<34}{self.ours.cells()}  {self.anchor_name:<30}{anchor}{ratio:>7}  {target:<7}"
-                f"{errors:>8}  {self.ours.note}")
+                f"{errors:>8}  {notes}")
 
 
 HEADER = (f"{'row':<34}{'req/s':>9}{'p50':>8}{'p99':>8}  {'anchor':<30}{'req/s':>9}{'p50':>8}{'p99':>8}"
@@ -647,7 +648,7 @@ end
 
             oscar_checkout = None
             if peer:
-                path, prepared = peer.prepare_checkouts(max(200, 40 * args.duration * args.rounds))
+                path, prepared = peer.prepare_checkouts(max(200, 80 * args.duration * args.rounds))
                 oscar_before = peer.count_orders()
 
                 def oscar_checkout() -> Figures:
@@ -667,7 +668,8 @@ end
             # (Requests in flight when wrk stops complete after it: a few more orders than answers.)
             made.ours.note = f"{placed} orders, {sum(f.requests - f.errors for f in done['ours'])} answered 2xx"
             if made.anchor is not None:
-                made.anchor.note = f"{peer.count_orders() - oscar_before} orders"
+                made.anchor.note = (f"the peer: {peer.count_orders() - oscar_before} orders, "
+                                    f"{sum(f.requests - f.errors for f in done['peer'])} answered 2xx")
         if "purchases" in wanted:
             # Purchases through the gateway against RQ no-op jobs, 2 workers each.
             def bought() -> Figures:

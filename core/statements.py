@@ -1,4 +1,5 @@
-"""Statements SQLAlchemy compiles anew on every use, compiled once per process here.
+"""Statements SQLAlchemy compiles anew on every use, compiled once per process here; and rows
+written by them made ORM objects without reading them back.
 
 SQLAlchemy 2.0 caches the compiled form of most statements, but not of its dialects' INSERT
 constructs (their classes say inherit_cache = False): an INSERT … ON CONFLICT DO NOTHING
@@ -9,6 +10,8 @@ per table and dialect into a text() whose parameters are typed as their columns.
 from __future__ import annotations
 
 from sqlalchemy import Column, Dialect, Table, TextClause, bindparam, text
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -33,3 +36,20 @@ def insert_or_skip(dialect: Dialect, table: Table, conflict: tuple[Column, ...],
         statement = _COMPILED[key] = text(str(insert.compile(dialect=named))).bindparams(
             *(bindparam(column.name, type_=column.type) for column in table.columns))
     return statement
+
+
+def loaded(model, values: dict, **related):
+    """An instance of `model` as a query would load the row `values` (every column set, no
+    change pending), with `related` relationships set as loaded too; not yet in a session."""
+    instance = model.__mapper__.class_manager.new_instance()
+    for key, value in {**values, **related}.items():
+        set_committed_value(instance, key, value)
+    return instance
+
+
+def persistent(session: Session, *instances) -> None:
+    """Attach loaded() instances of rows just written to `session` as persistent, without a
+    statement: later changes to them flush as UPDATEs."""
+    for instance in instances:
+        make_transient_to_detached(instance)
+    session.add_all(instances)

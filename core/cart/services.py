@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, lazyload, selectinload
 
 from core.cart.models import Cart, CartItem
 from core.catalog.models import Product
-from core.columns import utcnow
+from core.columns import new_uuid, utcnow
 from core.errors import InsufficientStock, NotFound, ValidationFailed
 from core.money import to_money
+from core.statements import insert_or_skip, loaded, persistent
 from core.tenancy.features import Limit, check_limit
 
 SESSION_FIELD = "X-Session-Id"
@@ -57,22 +57,33 @@ def get_cart(session: Session, session_id: str) -> Cart:
     return cart
 
 
-def lock_cart(session: Session, session_id: str, *, create: bool = False) -> Cart | None:
+def lock_cart(session: Session, session_id: str) -> Cart | None:
     """The session's cart for a change, row-locked until the transaction ends (PostgreSQL: FOR
     UPDATE; SQLite: the writing transaction already holds the database lock), so two requests
-    of one shopper change it one after the other. Created when missing and `create` is set."""
-    query = select(Cart).where(Cart.session_id == session_id).options(_ITEMS).with_for_update(of=Cart)
-    cart = session.scalar(query)
-    if cart is not None or not create:
-        return cart
-    try:
-        with session.begin_nested():
-            cart = Cart(session_id=session_id, items=[])
-            session.add(cart)
-    except IntegrityError:
-        # A concurrent first request of this session created it: use theirs.
-        cart = session.scalar(query)
-    return cart
+    of one shopper change it one after the other; None when the session has no cart."""
+    return session.scalar(_LOCKED_CART, {"session_id": session_id})
+
+
+def _cart_to_change(session: Session, session_id: str) -> tuple[Cart, bool]:
+    """(the session's cart, locked; whether it was made now). A new cart is one INSERT … ON
+    CONFLICT DO NOTHING and needs no reading back; when a concurrent first request of the same
+    session made it first, theirs is locked and used."""
+    cart = lock_cart(session, session_id)
+    if cart is not None:
+        return cart, False
+    now = utcnow()
+    values = {"id": new_uuid(), "session_id": session_id, "created_at": now, "updated_at": now}
+    carts = Cart.__table__
+    if session.execute(insert_or_skip(session.get_bind().dialect, carts, (carts.c.session_id,), carts.c.id),
+                       values).scalar() is None:
+        return lock_cart(session, session_id), False
+    cart = loaded(Cart, values, items=[])
+    persistent(session, cart)
+    return cart, True
+
+
+_LOCKED_CART = (select(Cart).where(Cart.session_id == bindparam("session_id")).options(_ITEMS)
+                .with_for_update(of=Cart))
 
 
 def _active_product(session: Session, product_id: str) -> Product:
@@ -103,7 +114,7 @@ def add_item(session: Session, tenant, session_id: str, product_id: str, quantit
     cart's units must stay within maxCartItems (LimitExceeded, 403)."""
     _require_quantity(quantity)
     product = _active_product(session, product_id)
-    cart = lock_cart(session, session_id, create=True)
+    cart, made_now = _cart_to_change(session, session_id)
     item = next((i for i in cart.items if i.product_id == product.id), None)
     current = item.quantity if item else 0
     _check_available(product, current + quantity)
@@ -114,7 +125,8 @@ def add_item(session: Session, tenant, session_id: str, product_id: str, quantit
     else:
         item.quantity = current + quantity
         item.unit_price = to_money(product.final_price)
-    cart.updated_at = utcnow()
+    if not made_now:
+        cart.updated_at = utcnow()
     session.flush()
     return cart
 

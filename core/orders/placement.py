@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Callable, Sequence
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core.cart.services import lock_cart
@@ -27,7 +27,7 @@ from core.inventory.services import take_stock_for_lines
 from core.money import to_money
 from core.orders.models import Order, OrderChannel, OrderItem, OrderStatus, PaymentMethod
 from core.orders.pricing import ZERO, cart_items, line_total, order_totals
-from core.statements import insert_or_skip
+from core.statements import insert_or_skip, loaded, persistent
 from core.tenancy.features import Limit, check_limit
 from core.unit_of_work import commits
 
@@ -134,24 +134,13 @@ def create_order(session: Session, tenant, lines: Sequence[OrderLine], *, channe
 
 def _attach(session: Session, values: dict, item_values: list[dict]) -> Order:
     """The Order (and its items) as the rows just inserted, persistent in `session` without
-    another statement: the objects are built as a query would load them (every column set, no
-    change pending), then given their identity and added."""
-    items = [_loaded(OrderItem, row) for row in item_values]
-    order = _loaded(Order, values)
-    set_committed_value(order, "items", items)
+    another statement (core.statements.loaded and persistent)."""
+    items = [loaded(OrderItem, row) for row in item_values]
+    order = loaded(Order, values, items=items)
     for item in items:
         set_committed_value(item, "order", order)
-    for instance in (*items, order):
-        make_transient_to_detached(instance)
-    session.add(order)
+    persistent(session, *items, order)
     return order
-
-
-def _loaded(model, row: dict):
-    instance = model.__mapper__.class_manager.new_instance()
-    for key, value in row.items():
-        set_committed_value(instance, key, value)
-    return instance
 
 
 def place_order(session: Session, tenant, session_id: str, contact: OrderContact, *,

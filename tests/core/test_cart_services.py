@@ -35,13 +35,37 @@ def test_normalize_session_id_gives_the_canonical_uuid():
         assert "X-Session-Id" in info.value.errors
 
 
-def test_lock_cart_creates_the_cart_once(store):
+def test_the_first_add_makes_the_cart_in_one_insert_and_later_adds_change_it(store, tenant):
     session_id = str(uuid.uuid4())
     with store.db() as session:
         assert carts.lock_cart(session, session_id) is None
-        first = carts.lock_cart(session, session_id, create=True)
-        assert carts.lock_cart(session, session_id, create=True) is first
+        cart = carts.add_item(session, tenant, session_id, store.product_id("PROD001"), 1)
+        assert carts.lock_cart(session, session_id) is cart        # persistent: the same object
+        assert carts.add_item(session, tenant, session_id, store.product_id("PROD001"), 2) is cart
+        assert [item.quantity for item in cart.items] == [3]
     assert store.count(Cart) == 1
+    assert store.carts() == {session_id: {"PROD001": 3}}
+
+
+def test_a_cart_made_meanwhile_by_another_request_is_used(store, tenant, monkeypatch):
+    """The first add of a session found no cart, and a concurrent first add made it before this
+    one's INSERT: the INSERT does nothing, and the other request's cart is locked and used."""
+    session_id = str(uuid.uuid4())
+    with store.db() as other:
+        carts.add_item(other, tenant, session_id, store.product_id("PROD002"), 1)
+    lock, looks = carts.lock_cart, []
+
+    def first_look_finds_nothing(session, sid):
+        looks.append(sid)
+        return None if len(looks) == 1 else lock(session, sid)
+
+    monkeypatch.setattr(carts, "lock_cart", first_look_finds_nothing)
+    with store.db() as session:
+        cart = carts.add_item(session, tenant, session_id, store.product_id("PROD001"), 1)
+        assert sorted(item.quantity for item in cart.items) == [1, 1]
+    assert looks == [session_id, session_id]
+    assert store.count(Cart) == 1
+    assert store.carts() == {session_id: {"PROD001": 1, "PROD002": 1}}
 
 
 @pytest.mark.parametrize("quantity", [0, -1, True, 1.0, "1"])
