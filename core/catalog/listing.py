@@ -99,10 +99,7 @@ def _categories_column(dialect: str):
     """Each listed product's categories as one JSON array of {id, name, is_active}, read in the
     page's own statement (a correlated subquery) instead of a second round trip."""
     link = product_categories
-    json_object = func.json_build_object if dialect == "postgresql" else func.json_object
-    json_array = func.json_agg if dialect == "postgresql" else func.json_group_array
-    aggregate = (select(json_array(json_object("id", Category.id, "name", Category.name,
-                                               "is_active", Category.is_active)))
+    aggregate = (select(_category_objects(dialect))
                  .select_from(link.join(Category, Category.id == link.c.category_id))
                  .where(link.c.product_id == Product.id))
     return type_coerce(aggregate.scalar_subquery(), JSON).label("categories")
@@ -111,12 +108,16 @@ def _categories_column(dialect: str):
 def _active_categories_column(dialect: str):
     """Every active category of the store as one JSON array, read with the page (the filter's
     choices of the shop's catalog page) instead of a second round trip."""
+    aggregate = select(_category_objects(dialect)).where(Category.is_active == true())
+    return type_coerce(aggregate.scalar_subquery(), JSON).label("active_categories")
+
+
+def _category_objects(dialect: str):
+    """The JSON array of the categories a query selects, as {id, name, is_active} objects (each
+    database names its JSON functions its own way)."""
     json_object = func.json_build_object if dialect == "postgresql" else func.json_object
     json_array = func.json_agg if dialect == "postgresql" else func.json_group_array
-    aggregate = (select(json_array(json_object("id", Category.id, "name", Category.name,
-                                               "is_active", Category.is_active)))
-                 .where(Category.is_active == true()))
-    return type_coerce(aggregate.scalar_subquery(), JSON).label("active_categories")
+    return json_array(json_object("id", Category.id, "name", Category.name, "is_active", Category.is_active))
 
 
 def _category_refs(found: list | None) -> tuple[CategoryRef, ...]:

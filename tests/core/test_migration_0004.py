@@ -2,14 +2,13 @@
 read from the idempotency record whose stored answer names the order (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
-import uuid
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from core.tenancy.migrations import upgrade_to, upgrade_to_head
-from tests.support.backends import BACKENDS
+from tests.support.backends import BACKENDS, scratch_database
 
 NOW = "2026-11-30 12:00:00"
 
@@ -57,17 +56,8 @@ def empty_database(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'tenant.db'}"
         return
-    postgres_url = request.getfixturevalue("postgres_url")
-    name = f"sf_test_m0004_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield postgres_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(request.getfixturevalue("postgres_url"), "sf_test_m0004") as url:
+        yield url
 
 
 def test_backfill(empty_database):

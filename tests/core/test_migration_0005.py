@@ -15,6 +15,7 @@ from sqlalchemy.pool import NullPool
 
 from core.money import final_price
 from core.tenancy.migrations import downgrade_to, upgrade_to, upgrade_to_head
+from tests.support.backends import scratch_database
 
 D = Decimal
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
@@ -156,13 +157,5 @@ def test_upgrade_and_downgrade_of_a_store_with_products_on_sqlite(tmp_path):
 
 @pytest.mark.postgres
 def test_upgrade_and_downgrade_of_a_store_with_products_on_postgresql(postgres_url):
-    name = f"sf_test_m0005_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        _migrate_a_store_with_products(postgres_url.set(database=name).render_as_string(hide_password=False))
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(postgres_url, "sf_test_m0005") as url:
+        _migrate_a_store_with_products(url)

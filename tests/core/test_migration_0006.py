@@ -4,7 +4,6 @@ links made or removed) and by no other; each database draws its own epoch; the d
 the table and its triggers away. On SQLite and on PostgreSQL."""
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timezone
 
 import pytest
@@ -12,6 +11,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.pool import NullPool
 
 from core.tenancy.migrations import downgrade_to, upgrade_to, upgrade_to_head
+from tests.support.backends import scratch_database
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 INSERT_PRODUCT = ("INSERT INTO products (id, sku, name, description, price, discount, stock, low_stock_threshold, "
@@ -79,13 +79,5 @@ def test_the_revision_follows_what_a_count_sees_on_sqlite(tmp_path):
 
 @pytest.mark.postgres
 def test_the_revision_follows_what_a_count_sees_on_postgresql(postgres_url):
-    name = f"sf_test_m0006_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        _migrate(postgres_url.set(database=name).render_as_string(hide_password=False))
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(postgres_url, "sf_test_m0006") as url:
+        _migrate(url)

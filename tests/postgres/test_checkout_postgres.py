@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from core.cart.models import Cart
-from core.cart.services import lock_cart
+from core.cart.services import add_item
 from core.columns import utcnow
 from core.orders import placement
 from core.orders.models import Order, OrderChannel
@@ -48,7 +48,14 @@ def racing_session(store):
         engine.dispose()
 
 
-def test_lock_cart_uses_the_cart_a_concurrent_request_created(store, racing_session):
+def test_a_first_add_uses_the_cart_a_concurrent_first_add_created(pg_app, store, racing_session):
+    """Both found no cart; the other made it just before this one's INSERT … ON CONFLICT DO
+    NOTHING, which then inserts nothing: the other's cart is locked and the line added to it."""
+    with pg_app.app_context():
+        from core.tenancy.admin import get_tenant
+
+        tenant = get_tenant(store.slug)
+        assert tenant.plan is not None
     session_id = str(uuid.uuid4())
     theirs = str(uuid.uuid4())
 
@@ -57,9 +64,10 @@ def test_lock_cart_uses_the_cart_a_concurrent_request_created(store, racing_sess
             other.add(Cart(id=theirs, session_id=session_id))
 
     with racing_session("INSERT INTO carts", create_theirs) as session, session.begin():
-        cart = lock_cart(session, session_id, create=True)
+        cart = add_item(session, tenant, session_id, store.product_id("PROD001"), 2)
         assert cart.id == theirs
     assert store.count(Cart) == 1
+    assert store.carts() == {session_id: {"PROD001": 2}}
 
 
 def test_create_order_draws_again_when_a_concurrent_order_took_the_number(pg_app, store, racing_session, monkeypatch):

@@ -9,7 +9,12 @@ when no server answers, and fails instead under REQUIRE_POSTGRES=1 (CI).
 """
 from __future__ import annotations
 
+import uuid
+from contextlib import contextmanager
+from typing import Iterator
+
 import pytest
+from sqlalchemy import create_engine, text
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 on_both_backends = pytest.mark.parametrize("app", BACKENDS, indirect=True)
@@ -18,3 +23,19 @@ on_both_backends = pytest.mark.parametrize("app", BACKENDS, indirect=True)
 def dialect_of(app) -> str:
     """"sqlite" or "postgresql": the backend of the app's tenant databases."""
     return "postgresql" if app.config["TENANT_DATABASE_URL"].startswith("postgresql") else "sqlite"
+
+
+@contextmanager
+def scratch_database(postgres_url, prefix: str) -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database on the server of `postgres_url`, named
+    `prefix` and a random suffix; dropped afterwards, whatever happened."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield postgres_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
