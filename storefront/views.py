@@ -15,6 +15,7 @@ from wtforms.fields.choices import SelectChoice
 
 from core.cart import services as carts
 from core.catalog import listing as catalog
+from core.catalog.pages import catalog_pages
 from core.errors import (DomainError, FeatureDisabled, GuestCheckoutDisabled, IdempotencyConflict, InsufficientStock,
                          LimitExceeded, NotFound, ValidationFailed)
 from core.orders import checkout as checkout_service
@@ -132,7 +133,6 @@ def home():
         return render_template("storefront/landing.html", stores=stores)
     tenant = current_tenant()
     require_feature(tenant, Feature.CATALOG)
-    session = tenant_db()
     form = CatalogFilterForm(formdata=request.args)
     by_category = features()[Feature.CATEGORIES]
     if not by_category:
@@ -141,8 +141,8 @@ def home():
     if form.validate():
         try:
             # The filter's category choices come with the page, in its one statement.
-            listing = catalog.list_products(
-                session, page=form.page.data or 1, page_size=PAGE_SIZE, search=form.search.data,
+            listing = catalog_pages().list_products(
+                tenant, tenant_db, page=form.page.data or 1, page_size=PAGE_SIZE, search=form.search.data,
                 category_id=(form.category.data or None) if by_category else None,
                 min_price=form.min_price.data, max_price=form.max_price.data, with_active_categories=by_category)
             products, total, categories = listing.items, listing.total, listing.active_categories
@@ -154,7 +154,7 @@ def home():
     else:
         status = 400
     if by_category:
-        form.offer_categories(categories if categories is not None else catalog.active_categories(session))
+        form.offer_categories(categories if categories is not None else catalog.active_categories(tenant_db()))
         if form.category.errors:
             products, total, status = [], 0, 400
     page = (form.page.data or 1) if not form.page.errors else 1

@@ -38,6 +38,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DisconnectionError, TimeoutError as PoolTimeout
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool, Pool
 
+from core.tenancy.changes import ChangeWatch, store_key
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # A pooled server connection idle for longer than this is pinged before it is handed out.
 PING_AFTER_IDLE_SECONDS = 1.0
@@ -252,7 +254,33 @@ class TenantDatabases:
         self.pool_timeout = pool_timeout
         self._files: OrderedDict[str, Engine] = OrderedDict()
         self._servers: dict[str, Engine] = {}
+        self._watches: list[ChangeWatch] = []
         self._lock = threading.Lock()
+
+    def watch(self, watch: ChangeWatch) -> None:
+        """Install `watch` on every engine of a store database, now and to come
+        (core.tenancy.changes)."""
+        with self._lock:
+            self._watches.append(watch)
+            files, servers = list(self._files.items()), list(self._servers.values())
+        for db_url, engine in files:
+            self._watched_file(engine, db_url, [watch])
+        for engine in servers:
+            self._watched_server(engine, [watch])
+
+    @staticmethod
+    def _watched_file(engine: Engine, db_url: str, watches: list[ChangeWatch]) -> Engine:
+        key = store_key(db_url)
+        for watch in watches:
+            watch.install(engine, lambda _record: key)
+        return engine
+
+    @staticmethod
+    def _watched_server(engine: Engine, watches: list[ChangeWatch]) -> Engine:
+        url = engine.url
+        for watch in watches:
+            watch.install(engine, lambda record: store_key(url.set(database=record.record_info[_RECORD_DATABASE])))
+        return engine
 
     def __len__(self) -> int:
         return len(self._files)
@@ -272,8 +300,9 @@ class TenantDatabases:
                 if engine is not None:
                     self._files.move_to_end(db_url)
                     return engine
-                engine = self._files[db_url] = make_engine(db_url, pool_size=self.pool_size,
-                                                           max_overflow=self.max_overflow)
+                engine = self._files[db_url] = self._watched_file(
+                    make_engine(db_url, pool_size=self.pool_size, max_overflow=self.max_overflow), db_url,
+                    self._watches)
                 while len(self._files) > self.capacity:
                     _, evicted = self._files.popitem(last=False)
                     evicted.dispose()
@@ -281,8 +310,9 @@ class TenantDatabases:
             key = _server_key(url)
             engine = self._servers.get(key)
             if engine is None:
-                engine = self._servers[key] = make_server_engine(url, limit=self.server_connections,
-                                                                 timeout=self.pool_timeout)
+                engine = self._servers[key] = self._watched_server(
+                    make_server_engine(url, limit=self.server_connections, timeout=self.pool_timeout),
+                    self._watches)
             return engine
 
     def connect(self, db_url: str, *, write: bool = False, autocommit: bool = False) -> Connection:
@@ -322,7 +352,7 @@ class TenantDatabases:
             engine = self._files.get(db_url)
         one_off = engine is None
         if one_off:
-            engine = make_engine(db_url, pooled=False)
+            engine = self._watched_file(make_engine(db_url, pooled=False), db_url, self._watches)
         try:
             with engine.connect() as connection:
                 yield connection
@@ -364,6 +394,11 @@ def init_engines(app) -> TenantDatabases:
     return registry
 
 
+def engines_of(app) -> TenantDatabases:
+    """`app`'s tenant databases."""
+    return app.extensions[_REGISTRY]
+
+
 def engines() -> TenantDatabases:
     """The current app's tenant databases."""
-    return current_app.extensions[_REGISTRY]
+    return engines_of(current_app)

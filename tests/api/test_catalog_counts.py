@@ -6,10 +6,21 @@ from decimal import Decimal
 
 from sqlalchemy import delete
 
+import pytest
+
 from core.catalog.models import product_categories
+from core.catalog.pages import CatalogPages, catalog_pages_of
 from tests.support.backends import on_both_backends
 
 PRODUCTS = "/api/catalog/products"
+
+
+@pytest.fixture(autouse=True)
+def pages_read_every_time(app):
+    """Counts are what these tests check: no catalog page is kept (core.catalog.pages), so every
+    request reads its page and its count comes from what the process keeps by revision."""
+    pages = catalog_pages_of(app)
+    app.extensions[pages.EXTENSION] = CatalogPages(pages.redis, entries=0, seconds=1)
 
 
 def tenant(slug: str) -> dict:

@@ -11,14 +11,15 @@ from contextlib import contextmanager
 from typing import Iterator
 
 import pytest
-from sqlalchemy import create_engine, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import NullPool
 
 from core.cart.models import Cart, CartItem
 from core.catalog.models import Product
 from core.extensions import db as control_db
 from core.tenancy.admin import get_tenant
+from core.tenancy.engines import engines_of
+from core.unit_of_work import own_transaction
 
 def place_order_body(key: str, **overrides) -> dict:
     """The seed's example PlaceOrderRequest (section 5.2) with `key` as idempotencyKey."""
@@ -42,13 +43,11 @@ class Shop:
     # --- database ---------------------------------------------------------------------------
     @contextmanager
     def db(self) -> Iterator[Session]:
-        """A session on the store's database (its own engine), committed at the end."""
-        engine = create_engine(self.db_url, poolclass=NullPool)
-        try:
-            with Session(engine, expire_on_commit=False) as session, session.begin():
-                yield session
-        finally:
-            engine.dispose()
+        """A session on the store's database, committed at the end: on a connection of the app's
+        own engines, so a change is announced as the app's are (core.tenancy.changes)."""
+        with engines_of(self.app).connect(self.db_url, write=True) as connection, \
+                own_transaction(connection) as session:
+            yield session
 
     def product_id(self, sku: str) -> str:
         return self.products[sku]
