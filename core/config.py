@@ -63,8 +63,11 @@ class EnvironmentSettings(BaseSettings):
     TENANT_POOL_SIZE: AtLeastOne = 2
     TENANT_MAX_OVERFLOW: AtLeastZero = 3
 
-    # How long a process keeps a store it has read (core.tenancy.directory); 0: read every time.
+    # Stores and API clients' revocations kept per process (core.caching): a change committed
+    # elsewhere is seen within STORE_CACHE_SECONDS (0: read every time), one made behind the app's
+    # back (psql) within STORE_CACHE_MAX_SECONDS.
     STORE_CACHE_SECONDS: AtLeastZero = 5
+    STORE_CACHE_MAX_SECONDS: AtLeastOne = 300
     # Catalog pages kept per process, by each store's catalog version in Redis
     # (core.catalog.pages): how many, and for how long at most; 0 entries: read every time.
     CATALOG_CACHE_ENTRIES: AtLeastZero = 2048
@@ -170,9 +173,10 @@ class Config:
         self.TENANT_ENGINE_CACHE_SIZE = env.TENANT_ENGINE_CACHE_SIZE
         self.TENANT_POOL_SIZE = env.TENANT_POOL_SIZE
         self.TENANT_MAX_OVERFLOW = env.TENANT_MAX_OVERFLOW
-        # Stores (and API clients' revocations) are kept this long per process; a change made
-        # elsewhere is seen within it (core.tenancy.directory, core.auth.principals).
+        # Stores (and API clients' revocations) are kept per process; a change made elsewhere is
+        # seen within STORE_CACHE_SECONDS (core.caching: the change feed).
         self.STORE_CACHE_SECONDS = env.STORE_CACHE_SECONDS
+        self.STORE_CACHE_MAX_SECONDS = env.STORE_CACHE_MAX_SECONDS
         self.CATALOG_CACHE_ENTRIES = env.CATALOG_CACHE_ENTRIES
         self.CATALOG_CACHE_SECONDS = env.CATALOG_CACHE_SECONDS
 

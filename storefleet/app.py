@@ -16,9 +16,11 @@ from api.answers import send_declared_answer
 from core import unit_of_work
 from core.auth.principals import init_principals
 from core.auth.tokens import init_tokens
+from core.caching import init_change_feed
 from core.catalog.pages import init_catalog_pages
 from core.config import Config
 from core.extensions import csrf, db, htmx, login_manager, migrate
+from core.queues import redis_client
 from core.tenancy.directory import init_directory
 from core.tenancy.engines import init_engines, ping_when_idle
 from storefleet.cli import register_cli
@@ -69,6 +71,7 @@ def create_app(config: Config | None = None) -> OpenAPI:
     init_rate_limits(app)
     init_engines(app)
     init_catalog_pages(app)
+    init_change_feed(app, lambda: redis_client(app))
     init_directory(app)
     init_tokens(app)
     init_principals(app)

@@ -7,7 +7,7 @@ from flask import current_app
 
 from core.auth.models import ApiClient, Role
 from core.auth.tokens import verify_access_token
-from core.caching import ProcessCache, forget_on_commit
+from core.caching import change_feed, forget_on_commit
 from core.errors import Forbidden, Unauthorized
 from core.extensions import db
 
@@ -19,7 +19,7 @@ _LIVE_CLIENTS = "storefleet.live_api_clients"
 def init_principals(app) -> None:
     """Whether each API client is live (exists, not revoked), kept per process for
     STORE_CACHE_SECONDS: a client revoked here is refused at once, elsewhere within that time."""
-    app.extensions[_LIVE_CLIENTS] = ProcessCache(app.config["STORE_CACHE_SECONDS"])
+    app.extensions[_LIVE_CLIENTS] = change_feed(app).keep(_LIVE_CLIENTS)
 
 
 forget_on_commit(ApiClient, _LIVE_CLIENTS, lambda client: client.client_id)

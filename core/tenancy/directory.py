@@ -29,9 +29,10 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.caching import ProcessCache, forget_on_commit
+from core.caching import ProcessCache, change_feed, forget_on_commit
 from core.errors import NotFound
 from core.extensions import db
+from core.tenancy.features import Feature, Limit, effective_features, effective_limits
 from core.tenancy.models import PROVISIONED_STATUSES, Plan, Tenant
 
 
@@ -63,6 +64,10 @@ class Store:
     tax_rate: Decimal
     flat_shipping: Decimal
     free_shipping_threshold: Decimal
+    # The plan's with the overrides applied, worked out once (what effective_features and
+    # effective_limits answer for this store): every request asks for them.
+    feature_flags: Mapping[Feature, bool]
+    limit_values: Mapping[Limit, int]
 
     @classmethod
     def of(cls, tenant: Tenant) -> Store:
@@ -75,7 +80,9 @@ class Store:
                    feature_overrides=MappingProxyType(dict(tenant.feature_overrides or {})),
                    limit_overrides=MappingProxyType(dict(tenant.limit_overrides or {})),
                    tax_rate=tenant.tax_rate, flat_shipping=tenant.flat_shipping,
-                   free_shipping_threshold=tenant.free_shipping_threshold)
+                   free_shipping_threshold=tenant.free_shipping_threshold,
+                   feature_flags=MappingProxyType(effective_features(tenant)),
+                   limit_values=MappingProxyType(effective_limits(tenant)))
 
 
 _BY_SLUG = select(Tenant).where(Tenant.slug == db.bindparam("slug"))
@@ -95,8 +102,8 @@ def _provisioned(store: Store | None) -> bool:
 
 
 def init_directory(app) -> ProcessCache[str, Store | None]:
-    """The app's store directory: provisioned stores by slug, kept STORE_CACHE_SECONDS."""
-    directory = app.extensions[_DIRECTORY] = ProcessCache(app.config["STORE_CACHE_SECONDS"])
+    """The app's store directory: provisioned stores by slug, fed by the app's change feed."""
+    directory = app.extensions[_DIRECTORY] = change_feed(app).keep(_DIRECTORY)
     return directory
 
 

@@ -39,6 +39,9 @@ class Limit(StrEnum):
 
 def effective_features(tenant) -> dict[Feature, bool]:
     """The tenant's plan features with the super admin's overrides applied, every feature named."""
+    kept = getattr(tenant, "feature_flags", None)   # a Store works them out once (core.tenancy.directory)
+    if kept is not None:
+        return dict(kept)
     overrides = tenant.feature_overrides or {}
     plan = tenant.plan.features
     return {feature: bool(overrides[feature] if feature in overrides else plan.get(feature, False))
@@ -47,6 +50,9 @@ def effective_features(tenant) -> dict[Feature, bool]:
 
 def effective_limits(tenant) -> dict[Limit, int]:
     """The tenant's plan limits with the overrides applied; a limit the plan does not set is absent."""
+    kept = getattr(tenant, "limit_values", None)   # a Store works them out once
+    if kept is not None:
+        return dict(kept)
     overrides = tenant.limit_overrides or {}
     merged = {limit: int(tenant.plan.limits[limit]) for limit in Limit if limit in tenant.plan.limits}
     merged.update({limit: int(overrides[limit]) for limit in Limit if limit in overrides})

@@ -1,20 +1,23 @@
 """What a web process keeps of the control database (core.caching): stores and API clients' live
-state for STORE_CACHE_SECONDS, verified tokens until they expire.
+state, kept exact across processes by the change feed (checked every STORE_CACHE_SECONDS),
+verified tokens until they expire.
 
 Two apps on one data directory stand for two processes of one deployment: `serving` answers the
 shopper and the API client, `admin` is where the super admin (or the store admin) makes a change.
-The serving app's caches run on a clock the test moves, so "within the TTL" is shown exactly: the
-change is not seen before the TTL has passed, and is seen once it has.
+The serving app's feed runs on a clock the test moves, so "within STORE_CACHE_SECONDS" is shown
+exactly: the change is not seen before that time has passed, and is seen once it has.
 """
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 
-from core.caching import ProcessCache
+from core.caching import ChangeFeed
+from core.queues import redis_client
 from tests.conftest import SUPERADMIN_EMAIL, SUPERADMIN_PASSWORD
 
 TTL = 5.0
+MAX_AGE = 300.0
 CATALOG = "/api/catalog/products"
 CUSTOMERS = "/api/provisioning/customers"
 
@@ -33,13 +36,16 @@ def clock():
 
 
 @pytest.fixture
-def processes(make_app, tmp_path, clock):
-    """(serving, admin): two apps on the same control database; serving's caches on `clock`."""
+def processes(make_app, tmp_path, clock, redis_conn):
+    """(serving, admin): two apps on the same control database; serving's feed and caches on
+    `clock` (and the feed's stream emptied: redis_conn)."""
     data_dir = tmp_path / "shared"
     serving = make_app(data_dir, STORE_CACHE_SECONDS=TTL)
     admin = make_app(data_dir, STORE_CACHE_SECONDS=TTL)
+    feed = serving.extensions[ChangeFeed.EXTENSION] = ChangeFeed(serving, lambda: redis_client(serving), TTL, MAX_AGE,
+                                                                 timer=clock)
     for name in ("storefleet.stores", "storefleet.live_api_clients"):
-        serving.extensions[name] = ProcessCache(TTL, timer=clock)
+        serving.extensions[name] = feed.keep(name)
     return serving, admin
 
 
@@ -169,7 +175,82 @@ def test_a_request_reads_the_control_database_only_on_a_miss(processes, clock):
         assert len(statements) == first   # nothing more: a hit
         clock.now += TTL
         assert api.get(CATALOG, headers=headers).status_code == 200
+        assert len(statements) == first   # the feed was read: nothing changed, nothing read again
+        admin.test_client().patch(f"/superadmin/tenants/{slug}", headers=superadmin(admin.test_client()),
+                                  json={"limits": {"apiRequestsPerMinute": 900}})
+        clock.now += TTL
+        assert api.get(CATALOG, headers=headers).status_code == 200
     finally:
         event.remove(engine, "before_cursor_execute", listener)
     assert first == 2, statements                      # the store, and the client's state
-    assert len(statements) == 4, statements            # read again once the TTL has passed
+    assert len(statements) == 3, statements            # the store changed elsewhere: read again
+
+
+def _suspend_behind_the_apps_back(app, slug: str) -> None:
+    """UPDATE the tenant row on a connection of its own, as psql would: no commit announces it."""
+    with app.app_context():
+        from core.extensions import db
+
+        with db.engine.begin() as connection:
+            connection.execute(text("UPDATE tenants SET status = 'Suspended' WHERE slug = :slug"), {"slug": slug})
+
+
+def test_a_change_no_commit_announced_is_seen_within_the_maximum_age(processes, clock):
+    serving, admin = processes
+    slug = new_store(admin)
+    shop, headers = serving.test_client(), {"X-Tenant-Slug": slug}
+    assert shop.get(CATALOG, headers=headers).status_code == 200
+    _suspend_behind_the_apps_back(admin, slug)
+    clock.now += TTL
+    assert shop.get(CATALOG, headers=headers).status_code == 200   # not announced: kept
+    clock.now += MAX_AGE - TTL
+    assert shop.get(CATALOG, headers=headers).status_code == 423
+
+
+def test_a_redis_that_lost_the_feed_makes_every_process_forget_what_it_kept(processes, clock, redis_conn):
+    """Announcements may have been lost with Redis's data: a process that finds the feed begun
+    anew keeps nothing it read before, announced or not."""
+    serving, admin = processes
+    slug = new_store(admin)
+    shop, headers = serving.test_client(), {"X-Tenant-Slug": slug}
+    assert shop.get(CATALOG, headers=headers).status_code == 200
+    _suspend_behind_the_apps_back(admin, slug)
+    redis_conn.flushdb()
+    clock.now += TTL
+    assert shop.get(CATALOG, headers=headers).status_code == 423
+
+
+def test_a_feed_trimmed_past_what_a_process_read_makes_it_forget_what_it_kept(processes, clock, redis_conn):
+    serving, admin = processes
+    slug = new_store(admin)
+    shop, headers = serving.test_client(), {"X-Tenant-Slug": slug}
+    assert shop.get(CATALOG, headers=headers).status_code == 200
+    redis_conn.xadd(ChangeFeed.STREAM, {"extension": "storefleet.stores", "key": "another-store"})
+    clock.now += TTL
+    assert shop.get(CATALOG, headers=headers).status_code == 200    # reads up to that announcement
+    _suspend_behind_the_apps_back(admin, slug)
+    redis_conn.xadd(ChangeFeed.STREAM, {"extension": "storefleet.stores", "key": "a-third-store"})
+    redis_conn.xtrim(ChangeFeed.STREAM, maxlen=0)   # gone before the serving process read them
+    redis_conn.xadd(ChangeFeed.STREAM, {"extension": "storefleet.stores", "key": "a-fourth-store"})
+    clock.now += TTL
+    assert shop.get(CATALOG, headers=headers).status_code == 423
+
+
+def test_without_redis_nothing_is_kept_longer_than_the_check(make_app, tmp_path, clock):
+    """A feed that cannot be read makes its process forget what it kept at each check: a change
+    announced to nobody is still seen within STORE_CACHE_SECONDS."""
+    data_dir = tmp_path / "no-redis"
+    serving = make_app(data_dir, STORE_CACHE_SECONDS=TTL, REDIS_URL="redis://127.0.0.1:9/0")
+    admin = make_app(data_dir, STORE_CACHE_SECONDS=TTL)
+    feed = serving.extensions[ChangeFeed.EXTENSION] = ChangeFeed(serving, lambda: redis_client(serving), TTL, MAX_AGE,
+                                                                 timer=clock)
+    serving.extensions["storefleet.stores"] = feed.keep("storefleet.stores")
+    slug = new_store(admin)
+    with serving.app_context():
+        from core.tenancy.directory import find_store
+
+        assert find_store(slug).status == "Ready"
+        _suspend_behind_the_apps_back(admin, slug)
+        assert find_store(slug).status == "Ready"   # kept until the next check
+        clock.now += TTL
+        assert find_store(slug).status == "Suspended"
