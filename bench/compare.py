@@ -57,7 +57,7 @@ from storefleet.cli import start_embedded_redis, stop_embedded_redis  # noqa: E4
 BIN = Path(sys.executable).parent
 BENCH_SLUG = "bench"
 ROTATION_PREFIX = "rot-"
-STOREFLEET_PORT, CEILING_PORT, PEER_PORT = 8020, 8021, 8030
+STOREFLEET_PORT, CEILING_PORT, UNKEPT_PORT, PEER_PORT = 8020, 8021, 8022, 8030
 PLATFORM_HOST = f"localhost:{STOREFLEET_PORT}"
 PAGE = "/api/catalog/products?page=1&pageSize=20"
 HOT_SKU = "SKU000000"
@@ -557,6 +557,15 @@ def main() -> None:
             # Catalog JSON, anonymous, against the ceiling and the peer.
             row("catalog JSON, page of 20", anonymous_catalog, "raw psycopg, same page + count",
                 measure("ceiling", Load(PAGE), ceiling_base), 1.0)
+            # The same page read from the database on every request: Storefleet with no page kept
+            # (CATALOG_CACHE_ENTRIES=0), on a server of its own beside the first.
+            unkept_base = f"http://127.0.0.1:{UNKEPT_PORT}"
+            with server("storefleet, no page kept", gunicorn("wsgi:app", UNKEPT_PORT, args.worker_class),
+                        {**platform.env, "CATALOG_CACHE_ENTRIES": "0"}, unkept_base + "/health",
+                        log=work / "storefleet-unkept.log"):
+                row("catalog JSON, no page kept", measure("catalog, no page kept", Load(PAGE, headers=tenant),
+                                                          unkept_base),
+                    "raw psycopg, same page + count", measure("ceiling", Load(PAGE), ceiling_base), 1.0)
             if peer:
                 row("catalog JSON", anonymous_catalog, "django-oscar-api product list",
                     measure("oscar list", Load(peer.product_list_path()), f"http://127.0.0.1:{PEER_PORT}"), 2.5)
@@ -573,6 +582,9 @@ function request()
   return wrk.format()
 end
 """)
+            # One run first, not reported, so that each worker has met each store once.
+            print("  rotation, warming up …", flush=True)
+            Wrk(work, max(args.duration, 30), args.connections).run(base, rotation, name="rotation warm-up")
             row(f"catalog over {len(platform.rotation)} stores", measure("rotation", rotation), "one of them alone",
                 measure("one small store", Load(PAGE, headers={"X-Tenant-Slug": platform.rotation[0]})), 0.85)
         if "storefront" in wanted:

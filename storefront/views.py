@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, session, url_for
 from htmx_flask import make_response as htmx_response
 from htmx_flask import request
 from werkzeug.exceptions import HTTPException
@@ -133,6 +133,17 @@ def home():
         return render_template("storefront/landing.html", stores=stores)
     tenant = current_tenant()
     require_feature(tenant, Feature.CATALOG)
+    if shopper_id() is not None or "_flashes" in session:
+        return _catalog_page(tenant)
+    # A visitor with no cart and no notice is shown what every such visitor is shown: the page is
+    # kept by the store's catalog version (core.catalog.pages) with what else it shows.
+    key = ("shop", wants_partial("results"), tuple(sorted(request.args.items(multi=True))), tenant.name,
+           tuple(tenant.feature_flags.items()))
+    return catalog_pages().kept(tenant, key, lambda: _catalog_page(tenant), keep=lambda page: page[1] == 200)
+
+
+def _catalog_page(tenant) -> tuple[str, int]:
+    """The catalog page (or its results, for htmx) for the filters of the query string."""
     form = CatalogFilterForm(formdata=request.args)
     by_category = features()[Feature.CATEGORIES]
     if not by_category:

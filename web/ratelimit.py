@@ -1,8 +1,10 @@
 """Rate limits per API client per store, from the plan's apiRequestsPerMinute (a super admin may
 override it), counted in Redis so they hold across every web process and machine.
 
-A counted request costs one Redis round trip (the moving window's acquire script): no
-X-RateLimit-* headers are sent, as each would cost a second one. A refused request (429) says in
+A counted request costs one Redis round trip: the sliding window counter's script, which keeps
+two counters per client whatever its limit (a moving window keeps one list entry per request of
+the last minute: a client allowed a million a minute made each check walk a list of 100,000). No
+X-RateLimit-* headers are sent, as each would cost a second round trip. A refused request (429) says in
 Retry-After when a request will be counted again (retry_after, read only then)."""
 from __future__ import annotations
 
@@ -71,12 +73,14 @@ def retry_after() -> int | None:
     return max(1, int(breached.reset_at - time.time()))
 
 
-limiter = Limiter(key_func=rate_limit_key, application_limits=[client_limit], application_limits_exempt_when=exempt)
+limiter = Limiter(key_func=rate_limit_key, application_limits=[client_limit])
+# Checked before any limit is resolved: an exempt request costs the limiter nothing more.
+limiter.request_filter(exempt)
 
 
 def init_rate_limits(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", storage_uri(app.config["REDIS_URL"]))
-    app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
+    app.config.setdefault("RATELIMIT_STRATEGY", "sliding-window-counter")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
     # A Redis outage must not take the API down with it: limits lapse, requests go on.
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)

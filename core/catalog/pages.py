@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from typing import Callable
+from typing import Callable, TypeVar
 
 from flask import Flask, current_app
 from redis import Redis, RedisError
@@ -37,6 +37,7 @@ from core.tenancy.directory import Store
 from core.tenancy.engines import engines_of
 
 log = logging.getLogger(__name__)
+V = TypeVar("V")
 
 # What a catalog page shows is read from these tables only.
 CATALOG_TABLES = ("products", "categories", "product_categories")
@@ -50,7 +51,8 @@ class CatalogPages:
 
     def __init__(self, redis: Callable[[], Redis], entries: int, seconds: float) -> None:
         self.redis = redis
-        self._pages: ProcessCache[tuple, listing.CatalogPage] = ProcessCache(seconds if entries else 0,
+        self.keeps = entries > 0
+        self._pages: ProcessCache[tuple, object] = ProcessCache(seconds if entries else 0,
                                                                              max(entries, 1))
 
     def version(self, store: str) -> bytes | None:
@@ -71,17 +73,23 @@ class CatalogPages:
         """A change to the catalog of `store` is committed: every process reads it afresh."""
         self.redis().set(_VERSION + store, secrets.token_hex(8))
 
+    def kept(self, store: Store, key: tuple, read: Callable[[], V], keep: Callable[[V], bool] = lambda _value: True) -> V:
+        """read() as kept for `key` and this store's catalog version: for anything made only of
+        the store's catalog and of what `key` names (a page of products, a page's HTML). What
+        keep(value) refuses (an error page) is not kept."""
+        if not self.keeps:
+            return read()
+        store_id = store_key(store.db_url)
+        version = self.version(store_id)
+        if version is None:
+            return read()
+        return self._pages.get((store_id, version, *key), lambda _key: read(), keep)
+
     def list_products(self, store: Store, session: Callable[[], Session], **query) -> listing.CatalogPage:
         """listing.list_products(session(), **query) as kept for this store and version; the
         session is opened only to read a page that is not kept."""
-        def read(_key=None) -> listing.CatalogPage:
-            return listing.list_products(session(), **query)
-
-        key = store_key(store.db_url)
-        version = self.version(key)
-        if version is None:
-            return read()
-        return self._pages.get((key, version, *sorted(query.items())), read)
+        return self.kept(store, ("products", *sorted(query.items())),
+                         lambda: listing.list_products(session(), **query))
 
 
 def init_catalog_pages(app: Flask) -> CatalogPages:

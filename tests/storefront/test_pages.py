@@ -272,3 +272,48 @@ def test_catalog_page_costs_the_same_few_queries_whatever_it_shows(shop, shopper
         assert s.get("/").status_code == 200
     queries = [q for q in statements if q != "BEGIN"]
     assert len(queries) == 1 and "cart_items" in queries[0]  # the page is kept: the cart count alone
+
+
+# --- the page a visitor without a cart is shown, kept (core.catalog.pages) ----------------------
+
+def test_a_visitor_without_a_cart_is_shown_a_kept_page_that_follows_every_change(shop, shopper, count_queries,
+                                                                                 superadmin_headers):
+    store = shop()
+    visitor = shopper(store.slug)
+    first = visitor.get("/?search=head")
+    assert first.status_code == 200 and "Wireless Headphones" in text_of(first)
+    with count_queries(store.slug) as statements:
+        again = visitor.get("/?search=head")
+    assert statements == [] and again.get_data() == first.get_data()
+    assert "Set-Cookie" not in again.headers
+
+    store.set_stock("PROD001", 0)   # the catalog changed: a new version
+    assert "Out of stock" in _card(text_of(visitor.get("/?search=head")), "Wireless Headphones")
+    renamed = store.client.patch(f"/superadmin/tenants/{store.slug}", headers=superadmin_headers,
+                                 json={"name": "Harbour Goods"})
+    assert renamed.status_code == 200, renamed.get_json()
+    assert "<h1>Harbour Goods</h1>" in text_of(visitor.get("/?search=head"))   # what the page shows of the store
+    store.configure(features={"categories": False})
+    assert 'name="category"' not in text_of(visitor.get("/?search=head"))
+    # The results alone (htmx) are another page than the whole.
+    results = visitor.get("/?search=head", htmx_target="results")
+    assert "<html" not in text_of(results) and "Wireless Headphones" in text_of(results)
+
+
+def test_a_shopper_with_a_cart_is_shown_their_own_page(shop, shopper):
+    store = shop()
+    visitor, buyer = shopper(store.slug), shopper(store.slug)
+    assert visitor.get("/").status_code == 200
+    buyer.add(store.product_id("PROD002"), 2)
+    assert 'class="cart-count">2<' in text_of(buyer.get("/")).replace(" ", "")
+    assert 'class="cart-count">2<' not in text_of(visitor.get("/")).replace(" ", "")
+
+
+def test_a_refused_filter_is_never_kept(shop, shopper, count_queries):
+    """An error page is made anew each time (it reads the filter's categories again)."""
+    store = shop()
+    visitor = shopper(store.slug)
+    assert visitor.get("/?min_price=abc").status_code == 400
+    with count_queries(store.slug) as statements:
+        refused = visitor.get("/?min_price=abc")
+    assert refused.status_code == 400 and "categories" in " ".join(statements)
