@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 from uuid import uuid4
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -51,10 +51,27 @@ SEARCHES = ["head", "USB", "lamp", "steel", "pro ", "bottle", "WIRELESS", "mug"]
 PRICE_RANGES = [("10", "50"), ("25", "100"), ("50", "250"), ("0", "30"), ("100", "500")]
 
 
-def build_platform(data_dir: Path, products: int) -> object:
+@contextmanager
+def embedded_redis(data_dir: Path) -> Iterator[str]:
+    """A real redis-server for the bench's app (commits announce catalog changes there), as the
+    URL to give it; stopped afterwards."""
+    from storefleet.cli import start_embedded_redis, stop_embedded_redis
+
+    server = start_embedded_redis(data_dir / "redis" / "redis.sock")
+    try:
+        yield f"unix://{server.socket_file}"
+    finally:
+        stop_embedded_redis(server, save=False)
+
+
+def build_platform(data_dir: Path, products: int, redis_url: str) -> object:
+    """The app with a store of `products` products. These benches time the database's path:
+    no catalog page is kept (bench/compare.py measures both)."""
     config = Config(data_dir)
     config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{data_dir / 'control.db'}"
     config.TENANT_DATABASE_URL = f"sqlite:///{data_dir / 'tenants' / '{db_name}.db'}"
+    config.REDIS_URL = redis_url
+    config.CATALOG_CACHE_ENTRIES = 0
     app = create_app(config)
     with app.app_context():
         from flask_migrate import upgrade
@@ -121,11 +138,12 @@ def bench_store(description: str):
 
     data_dir = Path(tempfile.mkdtemp(prefix="storefleet-bench-"))
     try:
-        started = time.perf_counter()
-        app = build_platform(data_dir, args.products)
-        print(f"built a store of {args.products} products in {time.perf_counter() - started:.1f} s ({data_dir})")
-        yield args, app
-        app.extensions["storefleet.tenant_engines"].dispose_all()
+        with embedded_redis(data_dir) as redis_url:
+            started = time.perf_counter()
+            app = build_platform(data_dir, args.products, redis_url)
+            print(f"built a store of {args.products} products in {time.perf_counter() - started:.1f} s ({data_dir})")
+            yield args, app
+            app.extensions["storefleet.tenant_engines"].dispose_all()
     finally:
         if not args.keep:
             shutil.rmtree(data_dir, ignore_errors=True)

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from catalog_list import figures, run_rounds  # noqa: E402  (same folder)
+from catalog_list import embedded_redis, figures, run_rounds  # noqa: E402  (same folder)
 
 SLUG = "bench"
 BODY = {"email": "customer@example.com", "phone": "+1234567890", "shippingAddress": "123 Main St, City",
@@ -88,6 +88,12 @@ def main() -> None:
     parser.add_argument("--postgres", help="server URL for the control and tenant databases")
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="sf-bench-checkout-"))
+    with embedded_redis(data_dir) as redis_url:
+        os.environ["REDIS_URL"] = redis_url
+        run(args, data_dir)
+
+
+def run(args, data_dir: Path) -> None:
     app, made = build(data_dir, args.postgres)
     try:
         client = app.test_client()

@@ -7,8 +7,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core.catalog.models import Product
 from core.columns import utcnow
@@ -37,10 +38,11 @@ def try_take_stock(session: Session, product_id: str, quantity: int) -> int | No
     """Take `quantity` units if that many are there; returns the remaining stock, or None when
     there were not enough (nothing changed). One statement: UPDATE … WHERE stock >= :q."""
     _require_positive(quantity)
-    remaining = _execute_stock_update(session, _TAKE, product_id, quantity)
-    if remaining is not None:
-        _refresh(session, product_id)
-    return remaining
+    changed = _execute_stock_update(session, _TAKE, product_id, quantity)
+    if changed is None:
+        return None
+    _refresh(session, product_id, changed)
+    return changed.stock
 
 
 def take_stock(session: Session, product_id: str, quantity: int, *, name: str | None = None) -> int:
@@ -76,13 +78,13 @@ def replenish_stock(session: Session, product_id: str, quantity: int) -> int:
 
 
 def _add(session: Session, product_id: str, quantity: int) -> int:
-    new_stock = _execute_stock_update(session, _ADD, product_id, quantity)
-    if new_stock is None:
+    changed = _execute_stock_update(session, _ADD, product_id, quantity)
+    if changed is None:
         if session.scalar(select(Product.id).where(Product.id == product_id)) is None:
             raise NotFound("Product not found.")
         raise Conflict(f"Adding {quantity} units would take the stock past {MAX_QUANTITY}.", product_id=product_id)
-    _refresh(session, product_id)
-    return new_stock
+    _refresh(session, product_id, changed)
+    return changed.stock
 
 
 # The stock statements are built once, as Core statements on the products table: they run on the
@@ -92,28 +94,31 @@ _products = Product.__table__
 _TAKE = (update(_products)
          .where(_products.c.id == bindparam("product_id"), _products.c.stock >= bindparam("quantity"))
          .values(stock=_products.c.stock - bindparam("quantity"), updated_at=bindparam("now"))
-         .returning(_products.c.stock))
+         .returning(_products.c.stock, _products.c.updated_at))
 _ADD = (update(_products)
         .where(_products.c.id == bindparam("product_id"), _products.c.stock <= bindparam("room"))
         .values(stock=_products.c.stock + bindparam("quantity"), updated_at=bindparam("now"))
-        .returning(_products.c.stock))
+        .returning(_products.c.stock, _products.c.updated_at))
 
 
-def _execute_stock_update(session: Session, statement, product_id: str, quantity: int) -> int | None:
-    """Run one conditional stock UPDATE; the new stock, or None when its condition failed."""
+def _execute_stock_update(session: Session, statement, product_id: str, quantity: int) -> Row | None:
+    """Run one conditional stock UPDATE; the row's new (stock, updated_at), or None when its
+    condition failed."""
     if session.autoflush:
         # As an ORM statement would: pending changes reach the database first, in the order the
         # caller made them (a Core statement does not autoflush).
         session.flush()
     return session.execute(statement, {"product_id": product_id, "quantity": quantity,
-                                       "room": MAX_QUANTITY - quantity, "now": utcnow()}).scalar_one_or_none()
+                                       "room": MAX_QUANTITY - quantity, "now": utcnow()}).one_or_none()
 
 
-def _refresh(session: Session, product_id: str) -> None:
-    """Keep an already-loaded Product object in step with the row the UPDATE changed."""
+def _refresh(session: Session, product_id: str, changed: Row) -> None:
+    """Keep an already-loaded Product object in step with the row the UPDATE changed, with the
+    values its RETURNING read (no second statement)."""
     product = session.identity_map.get(session.identity_key(Product, product_id))
     if product is not None:
-        session.refresh(product, ["stock", "updated_at"])
+        set_committed_value(product, "stock", changed.stock)
+        set_committed_value(product, "updated_at", changed.updated_at)
 
 
 def find_product(session: Session, key: str, *, active_only: bool = False) -> Product:
@@ -157,7 +162,8 @@ class StockChange:
 # The inventory service's verbs name a product by UUID or SKU, and change it in one statement
 # that also reads back what the answer reports: one round trip on the hot path of a reserve.
 _NAMED = (_products.c.id == bindparam("key")) | (_products.c.sku == bindparam("key"))
-_REPORTED = (_products.c.id, _products.c.sku, _products.c.name, _products.c.low_stock_threshold, _products.c.stock)
+_REPORTED = (_products.c.id, _products.c.sku, _products.c.name, _products.c.low_stock_threshold, _products.c.stock,
+             _products.c.updated_at)
 _RESERVE_NAMED = (update(_products).where(_NAMED, _products.c.stock >= bindparam("quantity"))
                   .values(stock=_products.c.stock - bindparam("quantity"), updated_at=bindparam("now"))
                   .returning(*_REPORTED))
@@ -173,7 +179,7 @@ def _change_named(session: Session, statement, key: str, quantity: int) -> tuple
                                       "now": utcnow()}).first()
     if row is None:
         return None
-    _refresh(session, row.id)
+    _refresh(session, row.id, row)
     return StockedProduct(row.id, row.sku, row.name, row.low_stock_threshold), row.stock
 
 

@@ -84,6 +84,5 @@ class ChangeWatch:
             if record.info.pop(mark, None) == _COMMITTED:
                 try:
                     self.changed(key_of(record))
-                except Exception:  # the commit stands; the notice is lost, and kept copies expire
-                    log.warning("A change to %s was committed but could not be announced",
-                                key_of(record), exc_info=True)
+                except Exception as exc:  # the commit stands; the notice is lost, and kept copies expire
+                    log.warning("A change to %s was committed but could not be announced: %s", key_of(record), exc)

@@ -17,6 +17,7 @@ from core.idempotency.services import caller_scope
 from core.orders.checkout import CheckoutRequest
 from core.orders.models import Order, PaymentMethod
 from core.orders.placement import OrderContact
+from tests.support.backends import on_both_backends
 from tests.support.shop import place_order_body
 
 QUOTE = "/api/checkout/quote"
@@ -147,6 +148,20 @@ def test_place_order_accepts_the_seed_example_and_creates_a_pending_order(client
         ("PROD004", "Laptop Stand", D("49.99"), 1, D("49.99"))]
     assert (store.stock("PROD001"), store.stock("PROD004")) == (48, 24)
     assert client.get("/api/cart", headers=store.headers(session_id)).status_code == 404
+
+
+@on_both_backends
+def test_place_order_reads_each_taken_stock_back_from_its_update(client, store, count_queries):
+    """Each line's conditional UPDATE returns the stock it left (RETURNING): no statement reads a
+    product's stock again after it."""
+    session_id = store.cart_with(("PROD001", 2), ("PROD004", 1))
+    with count_queries(store.slug) as statements:
+        placed = store.place_order(session_id)
+    assert placed.status_code == 200, placed.get_json()
+    updates = [s for s in statements if s.startswith("UPDATE products SET stock")]
+    assert len(updates) == 2 and all("RETURNING" in s for s in updates)
+    assert [s for s in statements if s.startswith("SELECT") and "products.stock" in s.split("FROM")[0]] == []
+    assert store.stocks()["PROD001"] == 48
 
 
 def test_place_order_stores_the_phone_in_e164(client, store):
