@@ -18,6 +18,10 @@ throw-away databases that are dropped at the end:
 - pgbench's conditional UPDATE of one row, and RQ no-op jobs, as the anchors of reserve and
   purchases.
 
+The catalog rows run with catalog pages kept (the default, core.catalog.pages) and once more
+against a second Storefleet server that keeps none (CATALOG_CACHE_ENTRIES=0), beside the
+ceiling; the rotation row runs once unreported first, so that each worker has met each store.
+
 Each HTTP row is `wrk -t2 -c{connections} -d{duration}s --latency`; the table gives requests per
 second, p50 and p99, the anchor's, and the ratio with its target from the issue. A row's effects
 are checked after it ran (orders placed = checkouts answered 2xx, stock taken = reserves

@@ -196,10 +196,12 @@ class ChangeFeed:
 
     def _read(self) -> None:
         redis = self._redis()
-        if self._position is None or self._position[0] != self._epoch(redis):
-            # The first look, or Redis lost the stream: start from its end, knowing nothing.
+        if self._position is None:
+            # The first look, or announcements may have been missed: start from the stream's end,
+            # knowing nothing.
+            epoch = self._epoch(redis)
             newest = redis.xrevrange(self.STREAM, count=1)
-            self._position = (self._epoch(redis), newest[0][0] if newest else b"0-0")
+            self._position = (epoch, newest[0][0] if newest else b"0-0")
             self._forget_everything()
             return
         epoch, last = self._position
