@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import Session, lazyload, selectinload
+from sqlalchemy.orm import Session, joinedload, lazyload, selectinload
 
 from core.cart.models import Cart, CartItem
 from core.catalog.models import Product
@@ -60,8 +60,9 @@ def get_cart(session: Session, session_id: str) -> Cart:
 def lock_cart(session: Session, session_id: str) -> Cart | None:
     """The session's cart for a change, row-locked until the transaction ends (PostgreSQL: FOR
     UPDATE; SQLite: the writing transaction already holds the database lock), so two requests
-    of one shopper change it one after the other; None when the session has no cart."""
-    return session.scalar(_LOCKED_CART, {"session_id": session_id})
+    of one shopper change it one after the other; None when the session has no cart. One
+    statement reads the cart, its items and their products (joined: only the cart is locked)."""
+    return session.execute(_LOCKED_CART, {"session_id": session_id}).unique().scalar_one_or_none()
 
 
 def _cart_to_change(session: Session, session_id: str) -> tuple[Cart, bool]:
@@ -82,7 +83,8 @@ def _cart_to_change(session: Session, session_id: str) -> tuple[Cart, bool]:
     return cart, True
 
 
-_LOCKED_CART = (select(Cart).where(Cart.session_id == bindparam("session_id")).options(_ITEMS)
+_LOCKED_CART = (select(Cart).where(Cart.session_id == bindparam("session_id"))
+                .options(joinedload(Cart.items).joinedload(CartItem.product).lazyload(Product.categories))
                 .with_for_update(of=Cart))
 
 

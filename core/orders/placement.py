@@ -152,10 +152,12 @@ def place_order(session: Session, tenant, session_id: str, contact: OrderContact
     cart = lock_cart(session, session_id)
     items = cart_items(cart)
     check_limit(tenant, Limit.MAX_PRODUCTS_PER_ORDER, len(items), error=ValidationFailed)
+    # The cart's statement read its lines' products in this transaction: not read again.
     order = create_order(session, tenant,
                          [OrderLine(item.product_id, item.quantity, item.unit_price) for item in items],
                          channel=OrderChannel.STOREFRONT, contact=contact, customer_id=customer_id,
-                         idempotency_key=idempotency_key, session_id=session_id)
+                         idempotency_key=idempotency_key, session_id=session_id,
+                         products={item.product_id: item.product for item in items})
     cart.items.clear()
     cart.updated_at = utcnow()
     session.flush()

@@ -151,16 +151,17 @@ def test_place_order_accepts_the_seed_example_and_creates_a_pending_order(client
 
 
 @on_both_backends
-def test_place_order_reads_each_taken_stock_back_from_its_update(client, store, count_queries):
-    """Each line's conditional UPDATE returns the stock it left (RETURNING): no statement reads a
-    product's stock again after it."""
+def test_place_order_reads_the_cart_once_and_each_taken_stock_from_its_update(client, store, count_queries):
+    """One SELECT reads (and locks) the cart with its lines and their products; each line's
+    conditional UPDATE returns the stock it left (RETURNING): nothing is read again."""
     session_id = store.cart_with(("PROD001", 2), ("PROD004", 1))
     with count_queries(store.slug) as statements:
         placed = store.place_order(session_id)
     assert placed.status_code == 200, placed.get_json()
     updates = [s for s in statements if s.startswith("UPDATE products SET stock")]
     assert len(updates) == 2 and all("RETURNING" in s for s in updates)
-    assert [s for s in statements if s.startswith("SELECT") and "products.stock" in s.split("FROM")[0]] == []
+    selects = [s for s in statements if s.startswith("SELECT")]
+    assert len(selects) == 1 and "FROM carts" in selects[0] and "JOIN products" in selects[0], selects
     assert store.stocks()["PROD001"] == 48
 
 
