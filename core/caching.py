@@ -80,6 +80,21 @@ class ProcessCache(Generic[K, V]):
                 self._entries.clear()
 
 
+class WarnNowAndThen:
+    """A warning a process logs at most once every `seconds`: while Redis is down, every request
+    would otherwise log its own line, and an operator could not see anything else."""
+
+    def __init__(self, logger: logging.Logger, seconds: float = 60.0) -> None:
+        self._logger, self._seconds = logger, seconds
+        self._said_at: float | None = None
+
+    def warning(self, message: str, *args) -> None:
+        now = time.monotonic()
+        if self._said_at is None or now - self._said_at >= self._seconds:
+            self._said_at = now
+            self._logger.warning(message + f" (said at most once every {self._seconds:g} s)", *args)
+
+
 _MISSING = object()
 # model class → [(the app extension holding a ProcessCache, the key of an instance, or None to clear it)]
 _WATCHED: dict[type, list[tuple[str, Callable[[object], Hashable] | None]]] = {}
@@ -157,6 +172,7 @@ class ChangeFeed:
         self._lock = threading.Lock()
         self._checked_at: float | None = None
         self._position: tuple[bytes, bytes] | None = None   # (epoch, id of the last announcement read)
+        self._unreachable = WarnNowAndThen(log)
 
     def keep(self, extension: str) -> ProcessCache:
         """A ProcessCache for app.extensions[extension], fed by this feed (no cache at all when
@@ -175,7 +191,7 @@ class ChangeFeed:
                                maxlen=self.KEEP_AT_LEAST, approximate=True)
                 batch.execute()
         except RedisError as exc:   # the commit stands; others see it within STORE_CACHE_MAX_SECONDS
-            log.warning("A change to kept rows was committed but could not be announced: %s", exc)
+            self._unreachable.warning("A change to kept rows was committed but could not be announced: %s", exc)
 
     def catch_up(self) -> None:
         """Forget what other processes announced since this one last looked, at most once every
@@ -189,7 +205,7 @@ class ChangeFeed:
             try:
                 self._read()
             except RedisError as exc:
-                log.warning("Kept control rows forgotten: their change feed could not be read: %s", exc)
+                self._unreachable.warning("Kept control rows forgotten: their change feed could not be read: %s", exc)
                 self._position = None
                 self._forget_everything()
             self._checked_at = now

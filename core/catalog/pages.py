@@ -29,7 +29,7 @@ from flask import Flask, current_app
 from redis import Redis, RedisError
 from sqlalchemy.orm import Session
 
-from core.caching import ProcessCache
+from core.caching import ProcessCache, WarnNowAndThen
 from core.catalog import listing
 from core.queues import redis_client
 from core.tenancy.changes import ChangeWatch, store_key
@@ -52,8 +52,8 @@ class CatalogPages:
     def __init__(self, redis: Callable[[], Redis], entries: int, seconds: float) -> None:
         self.redis = redis
         self.keeps = entries > 0
-        self._pages: ProcessCache[tuple, object] = ProcessCache(seconds if entries else 0,
-                                                                             max(entries, 1))
+        self._pages: ProcessCache[tuple, object] = ProcessCache(seconds if entries else 0, max(entries, 1))
+        self._unreachable = WarnNowAndThen(log)
 
     def version(self, store: str) -> bytes | None:
         """The catalog version of the store database `store` (a store_key), drawn when Redis
@@ -65,7 +65,7 @@ class CatalogPages:
                 drawn = secrets.token_hex(8).encode()
                 found = drawn if redis.set(key, drawn, nx=True) else redis.get(key)
         except RedisError as exc:
-            log.warning("Catalog page of %s read without its version: %s", store, exc)
+            self._unreachable.warning("Catalog pages read from the database: no catalog version in Redis: %s", exc)
             return None
         return found
 
@@ -73,7 +73,8 @@ class CatalogPages:
         """A change to the catalog of `store` is committed: every process reads it afresh."""
         self.redis().set(_VERSION + store, secrets.token_hex(8))
 
-    def kept(self, store: Store, key: tuple, read: Callable[[], V], keep: Callable[[V], bool] = lambda _value: True) -> V:
+    def kept(self, store: Store, key: tuple, read: Callable[[], V],
+             keep: Callable[[V], bool] = lambda _value: True) -> V:
         """read() as kept for `key` and this store's catalog version: for anything made only of
         the store's catalog and of what `key` names (a page of products, a page's HTML). What
         keep(value) refuses (an error page) is not kept."""
@@ -95,8 +96,8 @@ class CatalogPages:
 def init_catalog_pages(app: Flask) -> CatalogPages:
     """The app's catalog pages. Every commit to a store's catalog replaces its version, whether
     or not this process keeps pages itself (another may)."""
-    pages = app.extensions[CatalogPages.EXTENSION] = CatalogPages(lambda: redis_client(app), app.config["CATALOG_CACHE_ENTRIES"],
-                                                      app.config["CATALOG_CACHE_SECONDS"])
+    pages = app.extensions[CatalogPages.EXTENSION] = CatalogPages(
+        lambda: redis_client(app), app.config["CATALOG_CACHE_ENTRIES"], app.config["CATALOG_CACHE_SECONDS"])
     engines_of(app).watch(ChangeWatch(CATALOG_TABLES, pages.changed))
     return pages
 

@@ -26,6 +26,8 @@ from sqlalchemy import Engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from core.caching import WarnNowAndThen
+
 log = logging.getLogger(__name__)
 
 _PENDING, _COMMITTED = 1, 2   # a watch's mark in a pooled connection's info
@@ -51,6 +53,7 @@ class ChangeWatch:
         self._verdicts: LRUCache[str, bool] = LRUCache(4096)   # statements repeat: read each once
         self.changed = changed
         self._mark = f"storefleet.change.{id(self)}"   # each watch marks on its own
+        self._unannounced = WarnNowAndThen(log)
 
     def writes(self, statement: str) -> bool:
         verdict = self._verdicts.get(statement)
@@ -85,4 +88,5 @@ class ChangeWatch:
                 try:
                     self.changed(key_of(record))
                 except Exception as exc:  # the commit stands; the notice is lost, and kept copies expire
-                    log.warning("A change to %s was committed but could not be announced: %s", key_of(record), exc)
+                    self._unannounced.warning("A change to %s was committed but could not be announced: %s",
+                                              key_of(record), exc)

@@ -7,6 +7,7 @@ deployment: `serving` answers shoppers, `writer` commits the changes.
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,20 @@ def test_the_watch_reads_the_target_of_each_write():
     assert not watch.writes('UPDATE carts SET updated_at=? WHERE carts.id = ?')
     assert not watch.writes('INSERT INTO order_lines (order_id, product_id, product_name) VALUES (?, ?, ?)')
     assert not watch.writes('UPDATE catalog_revision SET revision = revision + 1 WHERE id = 1')
+
+
+def test_without_redis_pages_are_read_from_the_database_and_said_once(make_app, caplog):
+    """Redis down: every catalog request still answers, from the database, and the process says
+    so once (a line per request would drown every other line of the log)."""
+    app = make_app(REDIS_URL="redis://127.0.0.1:9/0")   # nothing listens there
+    from core.tenancy.provisioning import create_tenant_directly
+
+    with app.app_context():
+        slug = create_tenant_directly("no-redis", "No Redis", "PREMIUM").slug
+    client = app.test_client()
+    with caplog.at_level(logging.WARNING):
+        answers = [client.get(PRODUCTS, headers={"X-Tenant-Slug": slug}) for _ in range(5)]
+    assert [a.status_code for a in answers] == [200] * 5
+    assert {a.get_json()["totalCount"] for a in answers} == {5}
+    said = [r.getMessage() for r in caplog.records if "no catalog version in Redis" in r.getMessage()]
+    assert len(said) == 1, said
