@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from core.columns import new_uuid, utcnow
@@ -148,17 +148,20 @@ def key_state(session: Session, scope: str, key: str) -> tuple[str | None, Store
     return IdempotencyState.COMPLETED, StoredAnswer(record.response_status, record.response_body, replayed=True)
 
 
+# Built once, on the table: it runs in every keyed place-order's stock-locking transaction, where
+# building an ORM UPDATE each time cost more than sending it.
+_COMPLETE = (update(_records)
+             .where(_records.c.id == bindparam("record_id"), _records.c.state == str(IdempotencyState.IN_PROGRESS),
+                    _records.c.locked_at == bindparam("claimed_at"))
+             .values(state=str(IdempotencyState.COMPLETED), response_status=bindparam("status"),
+                     response_body=bindparam("body"), completed_at=bindparam("now")))
+
+
 def complete_claim(session: Session, claim: Claim, status: int, body: str) -> None:
     """Store the answer in the caller's (main) transaction: committed with the work or not at
     all. If the claim was taken over meanwhile, IdempotencyConflict makes the work roll back."""
-    done = session.execute(
-        update(IdempotencyRecord)
-        .where(IdempotencyRecord.id == claim.record_id, IdempotencyRecord.state == IdempotencyState.IN_PROGRESS,
-               IdempotencyRecord.locked_at == claim.locked_at)
-        .values(state=IdempotencyState.COMPLETED, response_status=status, response_body=body,
-                completed_at=utcnow())
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    done = session.execute(_COMPLETE, {"record_id": claim.record_id, "claimed_at": claim.locked_at, "status": status,
+                                       "body": body, "now": utcnow()}).rowcount
     if done != 1:
         raise IdempotencyConflict("This request's Idempotency-Key claim expired and was taken over by a retry.")
 
