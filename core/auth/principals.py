@@ -17,8 +17,9 @@ _LIVE_CLIENTS = "storefleet.live_api_clients"
 
 
 def init_principals(app) -> None:
-    """Whether each API client is live (exists, not revoked), kept per process for
-    STORE_CACHE_SECONDS: a client revoked here is refused at once, elsewhere within that time."""
+    """Whether each API client is live (exists, not revoked), kept per process and fed by the
+    change feed (core.caching): a client revoked here is refused at once, elsewhere within
+    STORE_CACHE_SECONDS."""
     app.extensions[_LIVE_CLIENTS] = change_feed(app).keep(_LIVE_CLIENTS)
 
 

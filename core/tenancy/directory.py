@@ -3,13 +3,15 @@ process for a short while.
 
 Every API call, page and purchase job names its store. Reading the tenant row from the control
 database each time cost a query and a transaction of its own (14 % of a catalog request). The
-directory keeps each provisioned store (Ready or Suspended) it has read for STORE_CACHE_SECONDS
-(default 5):
+directory keeps each provisioned store (Ready or Suspended) it has read, fed by the change feed
+(core.caching):
 
 - a change to a tenant or a plan is seen at once by the process that commits it (a listener on
-  the control session forgets what the commit changed);
-- every other web process and worker sees the change within STORE_CACHE_SECONDS, so a store a
-  super admin suspends is refused everywhere within that time.
+  the control session forgets what the commit changed), which also announces it in Redis;
+- every other web process and worker reads the announcements at most once per
+  STORE_CACHE_SECONDS (default 5) and forgets what they name, so a store a super admin suspends
+  is refused everywhere within that time, however many stores a process keeps;
+- a change made behind the app's back (psql) is seen within STORE_CACHE_MAX_SECONDS.
 
 A store that is not provisioned (Pending, Queued, Provisioning, Seeding, Failed) or not found is
 never kept: it is read each time, so a store becomes usable the moment its provisioning commits.
