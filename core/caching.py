@@ -80,6 +80,21 @@ class ProcessCache(Generic[K, V]):
                 self._entries.clear()
 
 
+def new_token() -> bytes:
+    """A random token that marks a version in Redis: never counted, so a Redis that lost its
+    data never hands out an earlier one again."""
+    return secrets.token_hex(8).encode()
+
+
+def held_token(redis: Redis, key: str) -> bytes | None:
+    """The token Redis holds at `key`, drawn now (SET NX) when it holds none."""
+    found = redis.get(key)
+    if found is None:
+        drawn = new_token()
+        found = drawn if redis.set(key, drawn, nx=True) else redis.get(key)
+    return found
+
+
 class WarnNowAndThen:
     """A warning a process logs at most once every `seconds`: while Redis is down, every request
     would otherwise log its own line, and an operator could not see anything else."""
@@ -215,7 +230,7 @@ class ChangeFeed:
         if self._position is None:
             # The first look, or announcements may have been missed: start from the stream's end,
             # knowing nothing.
-            epoch = self._epoch(redis)
+            epoch = held_token(redis, self.EPOCH)
             newest = redis.xrevrange(self.STREAM, count=1)
             self._position = (epoch, newest[0][0] if newest else b"0-0")
             self._forget_everything()
@@ -239,9 +254,6 @@ class ChangeFeed:
         if entries:
             self._position = (epoch, entries[-1][0])
 
-    def _epoch(self, redis: Redis) -> bytes:
-        drawn = secrets.token_hex(8).encode()
-        return drawn if redis.set(self.EPOCH, drawn, nx=True) else redis.get(self.EPOCH)
 
     def _forget_everything(self) -> None:
         for extension in self._kept:

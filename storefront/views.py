@@ -11,7 +11,6 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, s
 from htmx_flask import make_response as htmx_response
 from htmx_flask import request
 from werkzeug.exceptions import HTTPException
-from wtforms.fields.choices import SelectChoice
 
 from core.cart import services as carts
 from core.catalog import listing as catalog

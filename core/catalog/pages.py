@@ -22,14 +22,13 @@ CATALOG_CACHE_SECONDS.
 from __future__ import annotations
 
 import logging
-import secrets
 from typing import Callable, TypeVar
 
 from flask import Flask, current_app
 from redis import Redis, RedisError
 from sqlalchemy.orm import Session
 
-from core.caching import ProcessCache, WarnNowAndThen
+from core.caching import ProcessCache, WarnNowAndThen, held_token, new_token
 from core.catalog import listing
 from core.queues import redis_client
 from core.tenancy.changes import ChangeWatch, store_key
@@ -58,20 +57,15 @@ class CatalogPages:
     def version(self, store: str) -> bytes | None:
         """The catalog version of the store database `store` (a store_key), drawn when Redis
         holds none; None when Redis cannot be reached."""
-        redis, key = self.redis(), _VERSION + store
         try:
-            found = redis.get(key)
-            if found is None:
-                drawn = secrets.token_hex(8).encode()
-                found = drawn if redis.set(key, drawn, nx=True) else redis.get(key)
+            return held_token(self.redis(), _VERSION + store)
         except RedisError as exc:
             self._unreachable.warning("Catalog pages read from the database: no catalog version in Redis: %s", exc)
             return None
-        return found
 
     def changed(self, store: str) -> None:
         """A change to the catalog of `store` is committed: every process reads it afresh."""
-        self.redis().set(_VERSION + store, secrets.token_hex(8))
+        self.redis().set(_VERSION + store, new_token())
 
     def kept(self, store: Store, key: tuple, read: Callable[[], V],
              keep: Callable[[V], bool] = lambda _value: True) -> V:
