@@ -2,7 +2,6 @@
 read from the idempotency record whose stored answer names the order (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
-
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool

@@ -52,10 +52,9 @@ def test_a_first_add_uses_the_cart_a_concurrent_first_add_created(pg_app, store,
     """Both found no cart; the other made it just before this one's INSERT … ON CONFLICT DO
     NOTHING, which then inserts nothing: the other's cart is locked and the line added to it."""
     with pg_app.app_context():
-        from core.tenancy.admin import get_tenant
+        from core.tenancy.directory import get_store
 
-        tenant = get_tenant(store.slug)
-        assert tenant.plan is not None
+        tenant = get_store(store.slug)   # a frozen snapshot, usable outside the app context
     session_id = str(uuid.uuid4())
     theirs = str(uuid.uuid4())
 
@@ -72,10 +71,9 @@ def test_a_first_add_uses_the_cart_a_concurrent_first_add_created(pg_app, store,
 
 def test_create_order_draws_again_when_a_concurrent_order_took_the_number(pg_app, store, racing_session, monkeypatch):
     with pg_app.app_context():
-        from core.tenancy.admin import get_tenant
+        from core.tenancy.directory import get_store
 
-        tenant = get_tenant(store.slug)
-        assert tenant.plan is not None
+        tenant = get_store(store.slug)   # a frozen snapshot, usable outside the app context
     drawn = iter([42, 43])
     monkeypatch.setattr(placement.secrets, "randbelow", lambda _n: next(drawn))
     taken = f"ORD-{utcnow():%Y%m%d}-000042"
