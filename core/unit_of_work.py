@@ -13,10 +13,10 @@ once: `commit()` (the store databases first, then the control database) or `roll
 Services flush and never commit: the unit of work of their caller decides. The few that must
 make part of their work durable before their unit ends say so with `@commits(reason)` (a job
 must find the row it is queued for; a failed sign-in must count although its request fails;
-provisioning progress must be visible while the steps run; an idempotency claim must exist
-before the work it guards). tests/test_architecture.py refuses a commit or a rollback anywhere
-else. A transaction that is not the caller's at all — the idempotency claim, one store's part
-of a sweep over every store — is an `own_transaction`.
+provisioning progress must be visible while the steps run; a keyed request's answer is stored
+and committed with its work before the reply). tests/test_architecture.py refuses a commit or a
+rollback anywhere else. A transaction that is not the caller's at all — one store's part of a
+sweep over every store — is an `own_transaction`.
 """
 from __future__ import annotations
 
@@ -129,14 +129,12 @@ def unit_of_work() -> Iterator[UnitOfWork]:
 
 
 @contextmanager
-def own_transaction(bind: Connection | str, *, write: bool = True, autocommit: bool = False) -> Iterator[Session]:
+def own_transaction(bind: Connection | str, *, write: bool = True) -> Iterator[Session]:
     """A transaction of its own on a store database (a URL, whose connection is taken from its
     pool and given back afterwards, or a connection the caller holds), committed when the block
-    returns and rolled back when it raises, whatever the caller's unit does. With `autocommit`
-    (a URL), each statement commits on its own on a database server: for a block of one
-    statement, or of statements each correct alone (the idempotency claim)."""
+    returns and rolled back when it raises, whatever the caller's unit does."""
     if isinstance(bind, str):
-        with engines().connect(bind, write=write, autocommit=autocommit) as connection, \
+        with engines().connect(bind, write=write) as connection, \
                 own_transaction(connection, write=write) as session:
             yield session
         return

@@ -1,30 +1,36 @@
 """Idempotency-Key handling, after Stripe and the IETF httpapi draft, within the seed's codes.
 
-A key belongs to one tenant and one caller (the scope). Its life:
+A key belongs to one tenant and one caller (the scope). A request with a key runs in the
+caller's one transaction, which also decides the answer:
 
-1. claim: an `in_progress` record is inserted in its own short, committed transaction; the
-   unique (scope, key) constraint decides which of several concurrent requests owns the key.
-   A request that finds the key
-   - completed, same fingerprint      → the stored answer is replayed;
-   - completed, another fingerprint   → IdempotencyConflict (409);
-   - in progress                      → IdempotencyConflict (409): never a second execution;
-   - in progress for longer than STALE_AFTER (its process died) → it takes the claim over.
-2. the work runs in the caller's main transaction, which also flips the record to `completed`
-   with the answer — so the answer is stored if and only if the work is committed.
-3. when the work fails (validation, stock, any error) the main transaction rolls back and the
-   claim is deleted, so nothing is stored and a retry may proceed.
+1. look: the transaction's first statement reads the key's record and, on PostgreSQL, takes a
+   transaction-scoped advisory lock on the key without waiting (`pg_try_advisory_xact_lock`).
+   - the lock is held by another transaction → IdempotencyConflict (409): a request with the
+     key is still running, never a second execution;
+   - a record with the same fingerprint → its stored answer is replayed, nothing is run;
+   - a record with another fingerprint → IdempotencyConflict (409).
+   On SQLite a writing transaction holds the database's write lock from its first statement, so
+   a second request with the key waits for the first to end and then finds its answer.
+2. the work runs in the same transaction, and the record is INSERTed with its answer just
+   before the commit: the answer is stored if and only if the work is committed, and a request
+   refused or failed stores nothing (its rollback also drops the lock).
+3. a request that read no record and yet meets one at the INSERT (one with the key committed
+   between its first statement and its lock) rolls its work back and answers from that record.
+
+A record `in_progress` is what the releases before this design left while their request ran
+(a claim committed on its own): younger than STALE_AFTER it is a running request (409), older
+it belongs to a request whose process died and is taken over.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from flask import current_app
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Integer, delete, select, text
 from sqlalchemy.orm import Session
 
 from core.columns import new_uuid, utcnow
@@ -34,11 +40,11 @@ from core.statements import insert_or_skip
 from core.tenancy.stores import visit_stores
 from core.unit_of_work import commits
 
-# A claim older than this belongs to a request whose process died; another request may take it.
+# An `in_progress` record older than this belongs to a request whose process died.
 STALE_AFTER = timedelta(minutes=5)
 
-# Opens a session on the tenant database whose transaction commits when the block ends.
-OpenSession = Callable[[], AbstractContextManager[Session]]
+RUNNING = "A request with this Idempotency-Key is still being processed; retry once it has finished."
+DIFFERENT = "This Idempotency-Key was already used for a different request."
 
 
 @dataclass(frozen=True)
@@ -49,14 +55,11 @@ class IdempotentRequest:
     key: str
     fingerprint: str
 
-
-@dataclass(frozen=True)
-class Claim:
-    """Ownership of a key; `locked_at` fences it (a request whose claim was taken over cannot
-    complete it)."""
-
-    record_id: str
-    locked_at: datetime
+    @property
+    def lock_id(self) -> int:
+        """The key's advisory lock on PostgreSQL: 64 bits of sha256 of scope and key (a clash of
+        two keys of one store would only make one wait its turn: 1 in 2**64 a pair)."""
+        return lock_id(self.scope, self.key)
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,11 @@ class StoredAnswer:
     status: int
     body: str
     replayed: bool
+
+
+def lock_id(scope: str, key: str) -> int:
+    digest = hashlib.sha256(f"{scope}\n{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def caller_scope(tenant_slug: str, *, subject: str | None = None, session_id: str | None = None) -> str:
@@ -84,124 +92,102 @@ def request_fingerprint(method: str, path: str, payload: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-@commits("the claim must exist, in its own transaction, before the work it guards begins")
-def claim_key(open_session: OpenSession, request: IdempotentRequest, *, now: datetime | None = None,
-              stale_after: timedelta = STALE_AFTER) -> Claim | StoredAnswer:
-    """Own the key, or learn its stored answer. Runs and commits in its own transaction (so the
-    caller's main transaction must not have begun writing yet): one INSERT … ON CONFLICT DO
-    NOTHING claims a new key, and only a key already held is read. Raises IdempotencyConflict
-    (409) when the key was used for another request or a request with it is still running."""
-    now = now or utcnow()
-    for _ in range(2):
-        with open_session() as session:
-            claimed = session.execute(
-                insert_or_skip(session.get_bind().dialect, _records, (_records.c.scope, _records.c.key), _records.c.id),
-                {"id": new_uuid(), "scope": request.scope, "key": request.key, "fingerprint": request.fingerprint,
-                 "state": str(IdempotencyState.IN_PROGRESS), "response_status": None, "response_body": None,
-                 "created_at": now, "locked_at": now, "completed_at": None}).scalar()
-            if claimed is not None:
-                return Claim(claimed, now)
-            record = session.scalar(select(IdempotencyRecord).where(
-                IdempotencyRecord.scope == request.scope, IdempotencyRecord.key == request.key))
-            if record is not None:
-                return _existing(session, record, request, now, stale_after)
-            # Its holder failed and released it between the two statements: claim it again.
-    raise IdempotencyConflict("A request with this Idempotency-Key is already being processed.")
-
-
 _records = IdempotencyRecord.__table__
+_RECORD_COLUMNS = ("id", "fingerprint", "state", "response_status", "response_body", "locked_at")
+# The key's record (or a row of NULLs) and, on PostgreSQL, whether this transaction now holds the
+# key's advisory lock: one statement, the first of the keyed request's transaction.
+_LOOK = {
+    dialect: text(f"SELECT {owned} AS owned, {', '.join(f'r.{c}' for c in _RECORD_COLUMNS)} "
+                  "FROM (SELECT 1) AS one LEFT JOIN idempotency_records AS r ON r.scope = :scope AND r.key = :key")
+    .columns(owned=Integer, **{column: _records.c[column].type for column in _RECORD_COLUMNS})
+    for dialect, owned in (("postgresql", "pg_try_advisory_xact_lock(:lock)::int"), ("sqlite", "1"))
+}
+# Whether a transaction holds the key's advisory lock, read in pg_locks without taking it.
+_LOCK_HELD = text("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 "
+                  "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                  "AND classid = CAST(:high AS oid) AND objid = CAST(:low AS oid))")
 
 
-def _existing(session: Session, record: IdempotencyRecord, request: IdempotentRequest, now: datetime,
-              stale_after: timedelta) -> Claim | StoredAnswer:
-    if record.fingerprint != request.fingerprint:
-        raise IdempotencyConflict("This Idempotency-Key was already used for a different request.")
-    if record.state == IdempotencyState.COMPLETED:
-        return StoredAnswer(record.response_status, record.response_body, replayed=True)
-    if record.locked_at > now - stale_after:
-        raise IdempotencyConflict("A request with this Idempotency-Key is still being processed; "
-                                  "retry once it has finished.")
-    # The owner died mid-request (its transaction rolled back). Take over, unless another request
-    # took over first: the update is conditional on the lock we saw.
-    taken = session.execute(
-        update(IdempotencyRecord)
-        .where(IdempotencyRecord.id == record.id, IdempotencyRecord.state == IdempotencyState.IN_PROGRESS,
-               IdempotencyRecord.locked_at == record.locked_at)
-        .values(locked_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if taken != 1:
-        raise IdempotencyConflict("A request with this Idempotency-Key is still being processed.")
-    return Claim(record.id, now)
+def _look(session: Session, request: IdempotentRequest):
+    statement = _LOOK[session.get_bind().dialect.name]
+    return session.execute(statement, {"lock": request.lock_id, "scope": request.scope, "key": request.key}).one()
+
+
+def _answer(session: Session, row, request: IdempotentRequest, now: datetime) -> StoredAnswer | None:
+    """What the key's record `row` (from _look) answers, or None when the work is to run: the
+    stored answer, or IdempotencyConflict (409) for another request's key or a running one."""
+    if not row.owned:
+        raise IdempotencyConflict(RUNNING)
+    if row.id is None:
+        return None
+    if row.fingerprint != request.fingerprint:
+        raise IdempotencyConflict(DIFFERENT)
+    if row.state == IdempotencyState.COMPLETED:
+        return StoredAnswer(row.response_status, row.response_body, replayed=True)
+    if row.locked_at > now - STALE_AFTER:
+        raise IdempotencyConflict(RUNNING)
+    # A claim of an earlier release whose request died: forget it, in this transaction.
+    session.execute(delete(_records).where(_records.c.id == row.id))
+    return None
+
+
+@commits("the answer is stored and committed with the work before replying; a raced key rolls the work back")
+def run_once(session: Session, request: IdempotentRequest, work: Callable[[], tuple[int, str]]) -> StoredAnswer:
+    """Run `work` at most once per key, in `session`'s one transaction (which must hold nothing
+    else of the caller's: a raced key rolls it back): replay the key's stored answer, or run `work`, store its (status, JSON body) with it
+    and commit. When `work` raises, the transaction rolls back, nothing is stored, and the error
+    goes on to the caller. See the module's doc for the 409s."""
+    now = utcnow()
+    answer = _answer(session, _look(session, request), request, now)
+    if answer is not None:
+        return answer
+    try:
+        status, body = work()
+        stored = session.execute(
+            insert_or_skip(session.get_bind().dialect, _records, (_records.c.scope, _records.c.key), _records.c.id),
+            {"id": new_uuid(), "scope": request.scope, "key": request.key, "fingerprint": request.fingerprint,
+             "state": str(IdempotencyState.COMPLETED), "response_status": status, "response_body": body,
+             "created_at": now, "locked_at": now, "completed_at": utcnow()}).scalar()
+        if stored is None:
+            # Another request with the key committed after this one looked: its answer stands.
+            session.rollback()
+            answer = _answer(session, _look(session, request), request, now)
+            if answer is None:  # it was released again meanwhile: the client may retry
+                raise IdempotencyConflict(RUNNING)
+            return answer
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return StoredAnswer(status, body, replayed=False)
 
 
 def key_state(session: Session, scope: str, key: str) -> tuple[str | None, StoredAnswer | None]:
     """What became of a key in `scope`: (None, None) when no request holds it (never used, or
-    its request failed and released it), ("in_progress", None) while its request runs, and
-    ("completed", the stored answer marked replayed). Reads only; never claims the key."""
+    its request failed), ("in_progress", None) while its request runs, and ("completed", the
+    stored answer marked replayed). Reads only; never takes the key's lock."""
     record = session.scalar(select(IdempotencyRecord).where(
         IdempotencyRecord.scope == scope, IdempotencyRecord.key == key))
     if record is None:
-        return None, None
+        return (IdempotencyState.IN_PROGRESS, None) if _running(session, scope, key) else (None, None)
     if record.state != IdempotencyState.COMPLETED:
         return IdempotencyState.IN_PROGRESS, None
     return IdempotencyState.COMPLETED, StoredAnswer(record.response_status, record.response_body, replayed=True)
 
 
-# Built once, on the table: it runs in every keyed place-order's stock-locking transaction, where
-# building an ORM UPDATE each time cost more than sending it.
-_COMPLETE = (update(_records)
-             .where(_records.c.id == bindparam("record_id"), _records.c.state == str(IdempotencyState.IN_PROGRESS),
-                    _records.c.locked_at == bindparam("claimed_at"))
-             .values(state=str(IdempotencyState.COMPLETED), response_status=bindparam("status"),
-                     response_body=bindparam("body"), completed_at=bindparam("now")))
-
-
-def complete_claim(session: Session, claim: Claim, status: int, body: str) -> None:
-    """Store the answer in the caller's (main) transaction: committed with the work or not at
-    all. If the claim was taken over meanwhile, IdempotencyConflict makes the work roll back."""
-    done = session.execute(_COMPLETE, {"record_id": claim.record_id, "claimed_at": claim.locked_at, "status": status,
-                                       "body": body, "now": utcnow()}).rowcount
-    if done != 1:
-        raise IdempotencyConflict("This request's Idempotency-Key claim expired and was taken over by a retry.")
-
-
-@commits("a failed request's claim is forgotten in its own transaction, so a retry may proceed")
-def release_claim(open_session: OpenSession, claim: Claim) -> None:
-    """Forget a claim whose work failed, in its own transaction, so a retry may proceed."""
-    with open_session() as session:
-        session.execute(
-            delete(IdempotencyRecord)
-            .where(IdempotencyRecord.id == claim.record_id, IdempotencyRecord.state == IdempotencyState.IN_PROGRESS,
-                   IdempotencyRecord.locked_at == claim.locked_at)
-            .execution_options(synchronize_session=False))
-
-
-@commits("the answer is stored and committed with the work, or the claim released, before replying")
-def run_once(session: Session, open_session: OpenSession, request: IdempotentRequest,
-             work: Callable[[], tuple[int, str]]) -> StoredAnswer:
-    """Run `work` at most once per key: claim the key, run `work` in `session` (the main
-    transaction), store its (status, JSON body) and commit; or replay the stored answer. When
-    `work` raises, its transaction is rolled back and the claim released before re-raising."""
-    claim = claim_key(open_session, request)
-    if isinstance(claim, StoredAnswer):
-        return claim
-    try:
-        status, body = work()
-        complete_claim(session, claim, status, body)
-        session.commit()
-    except BaseException:
-        # Roll back first: on SQLite the main transaction holds the write lock the release needs.
-        session.rollback()
-        release_claim(open_session, claim)
-        raise
-    return StoredAnswer(status, body, replayed=False)
+def _running(session: Session, scope: str, key: str) -> bool:
+    """Whether a request with the key is running now: its transaction holds the key's advisory
+    lock (PostgreSQL). On SQLite a running request holds the write lock, and nobody sees it run."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    unsigned = lock_id(scope, key) & 0xFFFFFFFFFFFFFFFF
+    return bool(session.scalar(_LOCK_HELD, {"high": unsigned >> 32, "low": unsigned & 0xFFFFFFFF}))
 
 
 def purge_records(session: Session, created_before: datetime) -> int:
-    """Delete the records created before `created_before` (a claim that old is a crashed one);
-    returns how many. A key used again after its record is gone is a new request: it places a
-    new order. Nothing else reads the records: an order keeps its own session_id."""
+    """Delete the records created before `created_before`; returns how many. A key used again
+    after its record is gone is a new request: it places a new order. Nothing else reads the
+    records: an order keeps its own session_id."""
     return session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < created_before)).rowcount
 
 

@@ -28,7 +28,7 @@ from core.orders.placement import OrderContact, place_order_idempotently
 from core.orders.pricing import Quote, quote
 from core.tenancy.features import Feature, effective_features, require_feature
 from core.tenancy.models import Tenant
-from core.unit_of_work import commits, own_transaction
+from core.unit_of_work import commits
 
 # What a place-order request's fingerprint names, whichever channel sends it.
 PLACE_ORDER = ("POST", "/api/checkout/place-order")
@@ -78,7 +78,7 @@ def _scope(tenant: Tenant, principal: Principal | None, session_id: str) -> str:
     return caller_scope(tenant.slug, subject=principal.subject if principal else None, session_id=session_id)
 
 
-@commits("placing an order stores its answer with the order, or releases its key, before replying")
+@commits("placing an order stores its answer with the order before replying")
 def place_checkout_order(session: Session, tenant: Tenant, principal: Principal | None, request: CheckoutRequest,
                          *, render: Callable[[Order], tuple[int, str]]) -> StoredAnswer:
     """Place the order of the request's cart, once per Idempotency-Key (see the module's doc):
@@ -88,15 +88,13 @@ def place_checkout_order(session: Session, tenant: Tenant, principal: Principal 
     require_placing(tenant, principal)
     idempotent = IdempotentRequest(_scope(tenant, principal, request.session_id), request.idempotency_key,
                                    request.fingerprint())
-    # The claim and its release are single statements, each correct alone: they run in autocommit.
-    return place_order_idempotently(session, lambda: own_transaction(tenant.db_url, autocommit=True), tenant, idempotent,
-                                    request.session_id, request.contact,
+    return place_order_idempotently(session, tenant, idempotent, request.session_id, request.contact,
                                     customer_id=principal.customer_id if principal else None, render=render)
 
 
 def placed_answer(session: Session, tenant: Tenant, principal: Principal | None, session_id: str,
                   idempotency_key: str) -> tuple[str | None, StoredAnswer | None]:
     """What became of the caller's place-order request with this key: (None, None) when none
-    holds it (never sent, or refused and released), ("in_progress", None) while it runs,
+    holds it (never sent, or refused), ("in_progress", None) while it runs,
     ("completed", its stored answer). Reads only."""
     return key_state(session, _scope(tenant, principal, session_id), idempotency_key)

@@ -22,7 +22,7 @@ from core.cart.services import lock_cart
 from core.catalog.models import Product
 from core.columns import new_uuid, utcnow
 from core.errors import Conflict, InsufficientStock, NotFound, ValidationFailed
-from core.idempotency.services import IdempotentRequest, OpenSession, StoredAnswer, run_once
+from core.idempotency.services import IdempotentRequest, StoredAnswer, run_once
 from core.inventory.services import take_stock_for_lines
 from core.money import to_money
 from core.orders.models import Order, OrderChannel, OrderItem, OrderStatus, PaymentMethod
@@ -164,17 +164,18 @@ def place_order(session: Session, tenant, session_id: str, contact: OrderContact
     return order
 
 
-@commits("the answer is stored and committed with the order, or the key released, before replying")
-def place_order_idempotently(session: Session, open_session: OpenSession, tenant, request: IdempotentRequest,
-                             session_id: str, contact: OrderContact, *, customer_id: str | None = None,
+@commits("the answer is stored and committed with the order before replying")
+def place_order_idempotently(session: Session, tenant, request: IdempotentRequest, session_id: str,
+                             contact: OrderContact, *, customer_id: str | None = None,
                              render: Callable[[Order], tuple[int, str]]) -> StoredAnswer:
-    """place_order at most once per Idempotency-Key (see core.idempotency.services): the first
-    request places the order, stores render(order) with the order and commits; the same request
-    again gets that answer replayed; another request with the key, or one arriving while the
-    first still runs, gets IdempotencyConflict (409). A refused or failed request stores nothing."""
+    """place_order at most once per Idempotency-Key (see core.idempotency.services), in
+    `session`'s one transaction: the first request places the order, stores render(order) with
+    it and commits; the same request again gets that answer replayed; another request with the
+    key, or one arriving while the first still runs, gets IdempotencyConflict (409). A refused
+    or failed request stores nothing."""
     def work() -> tuple[int, str]:
         order = place_order(session, tenant, session_id, contact, customer_id=customer_id,
                             idempotency_key=request.key)
         return render(order)
 
-    return run_once(session, open_session, request, work)
+    return run_once(session, request, work)

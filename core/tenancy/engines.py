@@ -315,12 +315,10 @@ class TenantDatabases:
                     self._watches)
             return engine
 
-    def connect(self, db_url: str, *, write: bool = False, autocommit: bool = False) -> Connection:
+    def connect(self, db_url: str, *, write: bool = False) -> Connection:
         """A connection to the store database of `db_url`, from its engine's pool; close it to
         give it back. A writing connection of SQLite begins its transactions with BEGIN
-        IMMEDIATE, so two writers queue instead of one failing when it upgrades a read lock.
-        With `autocommit`, each statement on a server is its own transaction (no BEGIN and
-        COMMIT round trips): for work that is one statement, or statements each safe alone."""
+        IMMEDIATE, so two writers queue instead of one failing when it upgrades a read lock."""
         engine = self.engine(db_url)
         if engine.dialect.name == "sqlite":
             connection = engine.connect()
@@ -330,7 +328,7 @@ class TenantDatabases:
             connection = engine.connect()
         finally:
             _DATABASE.reset(token)
-        return connection.execution_options(isolation_level="AUTOCOMMIT") if autocommit else connection
+        return connection
 
     @contextmanager
     def passing(self, db_url: str) -> Iterator[Connection]:

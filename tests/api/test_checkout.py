@@ -4,20 +4,21 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from api.checkout import PlaceOrderRequest
 from core.columns import utcnow
 from core.idempotency.models import IdempotencyRecord, IdempotencyState
-from core.idempotency.services import caller_scope
+from core.idempotency.services import caller_scope, lock_id
 from core.orders.checkout import CheckoutRequest
 from core.orders.models import Order, PaymentMethod
 from core.orders.placement import OrderContact
-from tests.support.backends import on_both_backends
+from tests.support.backends import on_both_backends, on_postgres
 from tests.support.shop import place_order_body
 
 QUOTE = "/api/checkout/quote"
@@ -152,8 +153,9 @@ def test_place_order_accepts_the_seed_example_and_creates_a_pending_order(client
 
 @on_both_backends
 def test_place_order_reads_the_cart_once_and_each_taken_stock_from_its_update(client, store, count_queries):
-    """One SELECT reads (and locks) the cart with its lines and their products; each line's
-    conditional UPDATE returns the stock it left (RETURNING): nothing is read again."""
+    """The key's record is looked up first; one SELECT reads (and locks) the cart with its lines
+    and their products; each line's conditional UPDATE returns the stock it left (RETURNING):
+    nothing is read again, and the key's answer is the transaction's last statement."""
     session_id = store.cart_with(("PROD001", 2), ("PROD004", 1))
     with count_queries(store.slug) as statements:
         placed = store.place_order(session_id)
@@ -161,7 +163,10 @@ def test_place_order_reads_the_cart_once_and_each_taken_stock_from_its_update(cl
     updates = [s for s in statements if s.startswith("UPDATE products SET stock")]
     assert len(updates) == 2 and all("RETURNING" in s for s in updates)
     selects = [s for s in statements if s.startswith("SELECT")]
-    assert len(selects) == 1 and "FROM carts" in selects[0] and "JOIN products" in selects[0], selects
+    sent = [s for s in statements if s != "BEGIN IMMEDIATE"]  # SQLite's writing transaction begins so
+    assert len(selects) == 2 and "idempotency_records" in selects[0] and sent[0] == selects[0], statements
+    assert "FROM carts" in selects[1] and "JOIN products" in selects[1], selects
+    assert statements[-1].startswith("INSERT INTO idempotency_records"), statements
     assert store.stocks()["PROD001"] == 48
 
 
@@ -374,7 +379,20 @@ def test_place_order_with_a_used_key_and_another_request_is_409(client, store):
     assert len(orders_of(store)) == 1 and store.stock("PROD003") == 29
 
 
+@on_postgres
 def test_place_order_while_the_first_request_with_the_key_runs_is_409(client, store):
+    session_id, key = store.cart_with(("PROD003", 1)), str(uuid.uuid4())
+    with the_key_held_by_a_running_request(store, session_id, key):
+        response = store.place_order(session_id, key)
+    assert response.status_code == 409
+    assert response.get_json()["title"] == "Idempotency Key Conflict"
+    assert "still being processed" in response.get_json()["detail"]
+    assert orders_of(store) == [] and store.stock("PROD003") == 30 and store_records(store) == []
+    # The first request ended without an order (its transaction rolled back): the key is free.
+    assert store.place_order(session_id, key).status_code == 200
+
+
+def test_place_order_while_a_request_of_an_earlier_release_runs_is_409(client, store):
     session_id, key = store.cart_with(("PROD003", 1)), str(uuid.uuid4())
     claim_key_as_running(store, session_id, key, locked_at=utcnow())
     response = store.place_order(session_id, key)
@@ -425,8 +443,20 @@ def store_records(store) -> list[IdempotencyRecord]:
         return list(session.scalars(select(IdempotencyRecord)))
 
 
+@contextmanager
+def the_key_held_by_a_running_request(store, session_id: str, key: str):
+    """A transaction holding the key's advisory lock, as a place-order request with it does from
+    its first statement until it ends (PostgreSQL)."""
+    with store.db() as session:
+        session.execute(text("SELECT pg_advisory_xact_lock(:lock)"),
+                        {"lock": lock_id(caller_scope(store.slug, session_id=session_id), key)})
+        yield
+        session.rollback()
+
+
 def claim_key_as_running(store, session_id: str, key: str, *, locked_at, body: dict | None = None) -> None:
-    """What a request with `body` that is still placing its order (or died doing so) leaves behind."""
+    """What a request with `body` of an earlier release, which committed its claim on its own
+    before placing the order, left while it ran (or after it died)."""
     request = PlaceOrderRequest.model_validate(body or place_order_body(key))
     with store.db() as session:
         session.add(IdempotencyRecord(scope=caller_scope(store.slug, session_id=session_id), key=key,

@@ -1,4 +1,5 @@
-"""core.idempotency.services on a real tenant database: claim, replay, conflict, takeover, release."""
+"""core.idempotency.services on a real tenant database: the work and its answer in one transaction,
+replay, conflict, a running request, a raced key, the records of earlier releases."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -12,9 +13,9 @@ from core.cart.models import Cart
 from core.columns import utcnow
 from core.errors import IdempotencyConflict, InsufficientStock
 from core.idempotency.models import IdempotencyRecord, IdempotencyState
-from core.idempotency.services import (Claim, IdempotentRequest, StoredAnswer, caller_scope, claim_key,
-                                       complete_claim, release_claim, request_fingerprint, run_once)
-from tests.support.backends import on_both_backends
+from core.idempotency.services import (IdempotentRequest, StoredAnswer, caller_scope, key_state, request_fingerprint,
+                                       run_once)
+from tests.support.backends import on_both_backends, on_postgres
 
 
 @pytest.fixture
@@ -23,12 +24,25 @@ def store(shop):
 
 
 @pytest.fixture
-def main_session(store):
-    """A session on the store's database that commits only when told (a request's main one)."""
+def sessions(store):
+    """Sessions on the store's database that commit only when told (a request's main one each),
+    on connections of their own."""
     engine = create_engine(store.db_url, poolclass=NullPool)
-    with Session(engine, expire_on_commit=False) as session:
-        yield session
+    opened = []
+
+    def open_session() -> Session:
+        opened.append(Session(engine, expire_on_commit=False))
+        return opened[-1]
+
+    yield open_session
+    for session in opened:
+        session.close()
     engine.dispose()
+
+
+@pytest.fixture
+def main_session(sessions):
+    return sessions()
 
 
 def a_request(key: str = "key-1", fingerprint: str = "a" * 64) -> IdempotentRequest:
@@ -55,95 +69,133 @@ def test_caller_scope_is_the_tenant_and_the_token_subject_or_the_session():
         caller_scope("shop")
 
 
-def test_claim_key_claims_a_new_key_in_its_own_transaction(store):
-    claim = claim_key(store.db, a_request())
-    assert isinstance(claim, Claim)
-    [record] = records(store)
-    assert (record.id, record.state, record.response_body) == (claim.record_id, IdempotencyState.IN_PROGRESS, None)
+def answer(body: str):
+    return lambda: (200, body)
 
 
-def test_claim_key_while_it_is_claimed_is_409(store):
-    claim_key(store.db, a_request())
-    with pytest.raises(IdempotencyConflict, match="still being processed"):
-        claim_key(store.db, a_request())
-    with pytest.raises(IdempotencyConflict, match="different request"):
-        claim_key(store.db, a_request(fingerprint="b" * 64))
-    assert len(records(store)) == 1
-
-
-def test_a_completed_key_replays_its_answer_and_refuses_another_request(store, main_session):
-    answer = run_once(main_session, store.db, a_request(), lambda: (200, '{"orderId": "o-1"}'))
-    assert answer == StoredAnswer(200, '{"orderId": "o-1"}', replayed=False)
-
-    assert claim_key(store.db, a_request()) == StoredAnswer(200, '{"orderId": "o-1"}', replayed=True)
-    with pytest.raises(IdempotencyConflict, match="different request"):
-        claim_key(store.db, a_request(fingerprint="b" * 64))
-    [record] = records(store)
-    assert record.state == IdempotencyState.COMPLETED and record.completed_at is not None
-
-
-def test_keys_are_separate_per_scope_and_key(store):
-    assert isinstance(claim_key(store.db, a_request("key-1")), Claim)
-    assert isinstance(claim_key(store.db, a_request("key-2")), Claim)
-    other = IdempotentRequest(scope=caller_scope("shop", session_id="s-2"), key="key-1", fingerprint="a" * 64)
-    assert isinstance(claim_key(store.db, other), Claim)
+def a_cart(session: Session, n: int) -> None:
+    """Work that writes a row in the request's transaction."""
+    session.add(Cart(session_id=f"00000000-0000-4000-8000-{n:012d}"))
+    session.flush()
 
 
 @on_both_backends
-def test_a_stale_claim_is_taken_over_and_its_first_owner_can_no_longer_complete(store, main_session):
-    first = claim_key(store.db, a_request(), now=utcnow() - timedelta(minutes=6))
-    second = claim_key(store.db, a_request())
-    assert isinstance(second, Claim) and second.record_id == first.record_id and second.locked_at > first.locked_at
-
-    with pytest.raises(IdempotencyConflict, match="taken over"):
-        complete_claim(main_session, first, 200, "{}")
-    main_session.rollback()
-    release_claim(store.db, first)  # the old owner's release does not remove the new claim
-    assert [r.state for r in records(store)] == [IdempotencyState.IN_PROGRESS]
-
-    complete_claim(main_session, second, 200, '{"orderId": "o-2"}')
-    main_session.commit()
-    assert claim_key(store.db, a_request()).body == '{"orderId": "o-2"}'
-
-
-def test_a_fresh_claim_is_not_taken_over(store):
-    claim_key(store.db, a_request(), now=utcnow() - timedelta(minutes=4))
-    with pytest.raises(IdempotencyConflict):
-        claim_key(store.db, a_request())
-
-
-def test_run_once_commits_the_work_with_the_answer(store, main_session):
+def test_run_once_commits_the_work_with_its_answer_in_one_transaction(store, main_session):
     def work():
-        main_session.add(Cart(session_id="00000000-0000-4000-8000-000000000001"))
-        main_session.flush()
-        return 200, "{}"
+        a_cart(main_session, 1)
+        return 200, '{"orderId": "o-1"}'
 
-    run_once(main_session, store.db, a_request(), work)
+    assert run_once(main_session, a_request(), work) == StoredAnswer(200, '{"orderId": "o-1"}', replayed=False)
     assert store.count(Cart) == 1
+    [record] = records(store)
+    assert (record.scope, record.key, record.fingerprint) == (caller_scope("shop", session_id="s-1"), "key-1", "a" * 64)
+    assert (record.state, record.response_status, record.response_body) == (
+        IdempotencyState.COMPLETED, 200, '{"orderId": "o-1"}')
+    assert record.completed_at is not None
 
 
-def test_run_once_rolls_back_failed_work_and_releases_the_claim(store, main_session):
-    def work():
-        main_session.add(Cart(session_id="00000000-0000-4000-8000-000000000002"))
-        main_session.flush()
-        raise InsufficientStock("Not enough stock.")
-
-    with pytest.raises(InsufficientStock):
-        run_once(main_session, store.db, a_request(), work)
-    assert store.count(Cart) == 0 and records(store) == []
-    # The key is free again: the retry runs.
-    assert run_once(main_session, store.db, a_request(), lambda: (200, "{}")).replayed is False
-
-
-def test_run_once_replays_without_running_the_work(store, main_session):
+@on_both_backends
+def test_a_completed_key_replays_its_answer_without_running_and_refuses_another_request(store, main_session):
     calls = []
 
     def work():
         calls.append(1)
         return 200, '{"n": 1}'
 
-    run_once(main_session, store.db, a_request(), work)
-    assert run_once(main_session, store.db, a_request(), work) == StoredAnswer(200, '{"n": 1}', replayed=True)
-    assert calls == [1]
+    run_once(main_session, a_request(), work)
+    assert run_once(main_session, a_request(), work) == StoredAnswer(200, '{"n": 1}', replayed=True)
+    with pytest.raises(IdempotencyConflict, match="different request"):
+        run_once(main_session, a_request(fingerprint="b" * 64), work)
+    main_session.rollback()
+    assert calls == [1] and len(records(store)) == 1
+
+
+def test_keys_are_separate_per_scope_and_key(store, main_session):
+    run_once(main_session, a_request("key-1"), answer("1"))
+    assert run_once(main_session, a_request("key-2"), answer("2")).replayed is False
+    other = IdempotentRequest(scope=caller_scope("shop", session_id="s-2"), key="key-1", fingerprint="a" * 64)
+    assert run_once(main_session, other, answer("3")).replayed is False
+    assert len(records(store)) == 3
+
+
+@on_both_backends
+def test_failed_work_is_rolled_back_and_stores_nothing_so_a_retry_runs(store, main_session):
+    def work():
+        a_cart(main_session, 2)
+        raise InsufficientStock("Not enough stock.")
+
+    with pytest.raises(InsufficientStock):
+        run_once(main_session, a_request(), work)
+    assert store.count(Cart) == 0 and records(store) == []
+    assert run_once(main_session, a_request(), answer("{}")).replayed is False
+
+
+@on_postgres
+def test_a_request_while_the_first_with_its_key_runs_is_409_and_the_key_reads_as_running(store, sessions):
+    first, second, reader = sessions(), sessions(), sessions()
+    seen = []
+
+    def work():
+        a_cart(first, 3)
+        with pytest.raises(IdempotencyConflict, match="still being processed"):
+            run_once(second, a_request(), answer("second"))
+        second.rollback()
+        seen.append(key_state(reader, a_request().scope, "key-1"))
+        reader.rollback()
+        return 200, "first"
+
+    assert run_once(first, a_request(), work).body == "first"
+    assert seen == [(IdempotencyState.IN_PROGRESS, None)]
+    # Once the first has committed, the key replays its answer; the lock went with its transaction.
+    assert run_once(second, a_request(), answer("second")) == StoredAnswer(200, "first", replayed=True)
+    assert key_state(reader, a_request().scope, "key-1") == (IdempotencyState.COMPLETED,
+                                                              StoredAnswer(200, "first", replayed=True))
+    assert store.count(Cart) == 1
+
+
+@on_postgres
+def test_a_key_committed_after_the_request_looked_rolls_its_work_back_and_answers_the_stored_one(store, main_session):
+    """The first statement read no record, and a record of the key was committed before the
+    INSERT (by a request whose statement began before this one's lock and committed before it
+    was taken): the unique key decides, the stored answer stands."""
+    def work():
+        a_cart(main_session, 4)
+        stored_by_another_request(store, "early")
+        return 200, "late"
+
+    assert run_once(main_session, a_request(), work) == StoredAnswer(200, "early", replayed=True)
+    assert store.count(Cart) == 0
+    assert [r.response_body for r in records(store)] == ["early"]
+
+
+def stored_by_another_request(store, body: str) -> None:
+    at = utcnow()
     with store.db() as session:
-        assert session.scalar(select(func.count()).select_from(IdempotencyRecord)) == 1
+        session.add(IdempotencyRecord(scope=a_request().scope, key="key-1", fingerprint="a" * 64,
+                                      state=IdempotencyState.COMPLETED, response_status=200, response_body=body,
+                                      created_at=at, locked_at=at, completed_at=at))
+
+
+def an_earlier_releases_claim(store, *, age: timedelta) -> None:
+    """What a request of a release that committed its claim on its own left while it ran."""
+    at = utcnow() - age
+    with store.db() as session:
+        session.add(IdempotencyRecord(scope=a_request().scope, key="key-1", fingerprint="a" * 64,
+                                      state=IdempotencyState.IN_PROGRESS, created_at=at, locked_at=at))
+
+
+@on_both_backends
+def test_a_running_claim_of_an_earlier_release_is_409(store, main_session):
+    an_earlier_releases_claim(store, age=timedelta(minutes=4))
+    with pytest.raises(IdempotencyConflict, match="still being processed"):
+        run_once(main_session, a_request(), answer("{}"))
+    main_session.rollback()
+    assert key_state(main_session, a_request().scope, "key-1") == (IdempotencyState.IN_PROGRESS, None)
+
+
+@on_both_backends
+def test_a_claim_of_an_earlier_release_whose_process_died_is_taken_over(store, main_session):
+    an_earlier_releases_claim(store, age=timedelta(minutes=6))
+    assert run_once(main_session, a_request(), answer('{"orderId": "o-2"}')).replayed is False
+    [record] = records(store)
+    assert (record.state, record.response_body) == (IdempotencyState.COMPLETED, '{"orderId": "o-2"}')

@@ -46,8 +46,8 @@ def test_a_connection_used_just_now_is_not_pinged(postgres_url):
 
 
 def test_a_pinged_connection_is_handed_out_idle(postgres_url):
-    """The ping begins no transaction: the connection can still be set to autocommit (the
-    idempotency claim's own transaction) and holds no snapshot."""
+    """The ping begins no transaction: the connection can still be set to autocommit and holds
+    no snapshot."""
     import psycopg.pq
 
     engine = ping_when_idle(create_engine(postgres_url, pool_size=1, max_overflow=0), idle_seconds=0)

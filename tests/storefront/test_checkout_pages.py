@@ -139,7 +139,8 @@ def test_a_submission_while_the_first_still_runs_waits_on_a_page_that_follows_it
     store, s = buyer
     _, key = _checkout_form(s)
     now = datetime.now(timezone.utc)
-    with store.db() as session:  # the first submission's claim, its request still running
+    # The first submission still running, as a release before one-transaction keys shows it.
+    with store.db() as session:
         session.add(IdempotencyRecord(scope=f"{store.slug}:session:{s.cookie().value}", key=key, fingerprint="x" * 64,
                                       state=IdempotencyState.IN_PROGRESS, created_at=now, locked_at=now))
     response = s.post("/checkout", {**VALID, "idempotency_key": key})

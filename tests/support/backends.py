@@ -18,6 +18,8 @@ from sqlalchemy import create_engine, text
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 on_both_backends = pytest.mark.parametrize("app", BACKENDS, indirect=True)
+# A scenario only PostgreSQL has (concurrent writers of one database, advisory locks).
+on_postgres = pytest.mark.parametrize("app", BACKENDS[1:], indirect=True)
 
 
 def dialect_of(app) -> str:
