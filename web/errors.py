@@ -12,7 +12,6 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from core.errors import DomainError, ValidationFailed
 from core.validation import validation_failed
-from web.ratelimit import retry_after
 from web.requests import is_api_request
 
 log = logging.getLogger(__name__)
@@ -69,7 +68,7 @@ def handle_http_exception(exc: HTTPException):
     if exc.code == 405 and exc.valid_methods:
         headers["Allow"] = ", ".join(exc.valid_methods)
     if exc.code == 429:
-        seconds = getattr(exc, "retry_after", None) or retry_after()
+        seconds = getattr(exc, "retry_after", None)
         if seconds:
             headers["Retry-After"] = str(seconds)
     return problem(exc.code or 500, title, detail, headers=headers)

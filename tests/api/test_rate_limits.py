@@ -4,9 +4,12 @@ from __future__ import annotations
 import logging
 
 import httpx
+import pytest
+from limits import RateLimitItemPerMinute
 from redis.connection import AbstractConnection
 
 from tests.api.test_customers import BASE
+from web.ratelimit import LEASE_SECONDS, RateLimits, storage_uri
 
 
 def partner_headers(client, superadmin_headers, slug: str) -> dict:
@@ -75,18 +78,86 @@ def sent_to_redis(monkeypatch) -> list:
     return sent
 
 
-def test_a_counted_request_costs_one_redis_round_trip(client, create_tenant, superadmin_headers, redis_conn,
-                                                      monkeypatch):
-    """The sliding window counter's script and nothing else: no X-RateLimit-* headers, which
-    would each cost another round trip."""
+def test_a_client_calling_fast_shares_round_trips_and_every_request_was_counted_first(
+        client, create_tenant, superadmin_headers, redis_conn, monkeypatch):
+    """A lease counts several requests in one round trip (web.ratelimit); no X-RateLimit-*
+    headers, which would each cost another."""
     slug = create_tenant()
     headers = partner_headers(client, superadmin_headers, slug)
     assert client.get(BASE, headers=headers).status_code == 200   # loads the script; keeps store, token, client
     sent = sent_to_redis(monkeypatch)
-    responses = [client.get(BASE, headers=headers) for _ in range(5)]
-    assert [r.status_code for r in responses] == [200] * 5
+    responses = [client.get(BASE, headers=headers) for _ in range(30)]
+    assert [r.status_code for r in responses] == [200] * 30
     assert not any(name.lower().startswith("x-ratelimit") for r in responses for name in r.headers.keys())
-    assert len(sent) == 5
+    limiter_trips = [command for command in sent if b"storefleet-rl" in bytes(b"".join(command))]
+    assert 1 <= len(limiter_trips) <= 10, len(limiter_trips)
+    assert len(sent) == len(limiter_trips)   # nothing else: the store, token and client are kept
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def limits(app, redis_conn):
+    """A process's RateLimits on the app's Redis, on a clock the test moves."""
+    clock = Clock()
+    rate_limits = RateLimits(storage_uri(app.config["REDIS_URL"]), "storefleet-rl", clock=clock)
+    return rate_limits, clock
+
+
+def counted(redis_conn, limits_, subject: str, per_minute: int) -> int:
+    stats = limits_.limiter.get_window_stats(RateLimitItemPerMinute(per_minute), "shop", subject)
+    return per_minute - stats.remaining
+
+
+def test_a_slow_client_leases_one_request_at_a_time_and_gets_exactly_its_limit(limits, redis_conn, monkeypatch):
+    rate_limits, clock = limits
+    sent = sent_to_redis(monkeypatch)
+    answers = []
+    for _ in range(8):
+        clock.now += 2 * LEASE_SECONDS
+        answers.append(rate_limits.admit("shop", "slow", 6))
+    assert answers[:6] == [None] * 6 and all(0 < seconds <= 60 for seconds in answers[6:])
+    assert counted(redis_conn, rate_limits, "slow", 6) == 6
+    assert len([c for c in sent if b"storefleet-rl" in bytes(b"".join(c))]) >= 8   # one (or two) a request
+
+
+def test_a_fast_client_in_one_process_gets_exactly_its_limit_in_few_round_trips(limits, redis_conn, monkeypatch):
+    rate_limits, clock = limits
+    sent = sent_to_redis(monkeypatch)
+    answers = []
+    for _ in range(1200):
+        clock.now += 0.0005
+        answers.append(rate_limits.admit("shop", "fast", 1000))
+    assert answers.count(None) == 1000 and answers[:1000] == [None] * 1000
+    assert counted(redis_conn, rate_limits, "fast", 1000) == 1000
+    assert len([c for c in sent if b"storefleet-rl" in bytes(b"".join(c))]) < 1200 / 5
+
+
+def test_a_lease_is_used_within_a_second_of_being_counted(limits, redis_conn):
+    """What a lease held when its client slowed down is dropped, not let through later."""
+    rate_limits, clock = limits
+    for _ in range(50):
+        clock.now += 0.001
+        assert rate_limits.admit("shop", "bursty", 1000) is None
+    before = counted(redis_conn, rate_limits, "bursty", 1000)
+    assert before > 50   # the last lease holds requests not yet let through
+    clock.now += LEASE_SECONDS
+    assert rate_limits.admit("shop", "bursty", 1000) is None
+    assert counted(redis_conn, rate_limits, "bursty", 1000) == before + 1   # a new lease of one
+
+
+def test_without_redis_the_limits_lapse_with_one_warning(app, caplog):
+    rate_limits = RateLimits("redis://127.0.0.1:1", "storefleet-rl")
+    with caplog.at_level(logging.WARNING):
+        assert [rate_limits.admit("shop", "c", 1) for _ in range(3)] == [None] * 3
+    warnings = [r for r in caplog.records if "Rate limits lapse" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].exc_info is None
 
 
 def test_an_invalid_token_logs_no_rate_limit_error(client, create_tenant, redis_conn, caplog, monkeypatch):
