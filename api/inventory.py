@@ -142,7 +142,8 @@ def get_inventory_item(path: InventoryPath, header: TenantHeader):
         responses={200: ReservationResponse, **problem_responses(400, 401, 403, 404, 409, 415, 423)})
 def reserve(path: InventoryPath, body: StockQuantity, header: TenantHeader):
     """Take units out of stock atomically; more than there is → 409 and nothing changes."""
-    change = inventory.reserve_product_stock(tenant_db(write=True), path.product_id, body.quantity)
+    # The whole change is one conditional UPDATE: it runs without BEGIN and COMMIT round trips.
+    change = inventory.reserve_product_stock(tenant_db(one_statement=True), path.product_id, body.quantity)
     return ReservationResponse.of(change)
 
 
@@ -150,7 +151,7 @@ def reserve(path: InventoryPath, body: StockQuantity, header: TenantHeader):
         responses={200: ReplenishmentResponse, **problem_responses(400, 401, 403, 404, 409, 415, 423)})
 def replenish(path: InventoryPath, body: StockQuantity, header: TenantHeader):
     """Add units to stock (a shipment arrived)."""
-    change = inventory.replenish_product_stock(tenant_db(write=True), path.product_id, body.quantity)
+    change = inventory.replenish_product_stock(tenant_db(one_statement=True), path.product_id, body.quantity)
     return ReplenishmentResponse.of(change)
 
 

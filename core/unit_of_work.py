@@ -32,6 +32,7 @@ from core.tenancy.engines import engines
 from core.tenancy.models import Tenant
 
 _CURRENT = "unit_of_work"
+ONE_STATEMENT = "storefleet.one_statement"
 F = TypeVar("F", bound=Callable)
 
 
@@ -52,20 +53,32 @@ class UnitOfWork:
     def __init__(self) -> None:
         self._tenant_sessions: dict[tuple[str, bool], Session] = {}
 
-    def tenant_db(self, tenant: Tenant, *, write: bool = False) -> Session:
+    def tenant_db(self, tenant: Tenant, *, write: bool = False, one_statement: bool = False) -> Session:
         """This unit's session on `tenant`'s database, opened on first use, on a connection of
         its own (core.tenancy.engines) held until the unit ends. A writing session (write=True)
         takes SQLite's write lock when its transaction begins, so two writers queue instead of
         one failing when it upgrades a read lock. A read after the unit has begun writing goes
-        to the writing session, so it sees the unit's own changes."""
+        to the writing session, so it sees the unit's own changes.
+
+        `one_statement` (with write) is for a unit whose whole change to the store is one
+        statement, correct alone (a conditional UPDATE of stock): on a database server it runs
+        in autocommit, without the BEGIN and COMMIT round trips, and its commit is the unit's
+        decision. Asking for an ordinary writing session of the store afterwards is an error:
+        its statements would each commit alone."""
         session = self._tenant_sessions.get((tenant.db_url, True))
         if session is not None:
+            if session.info.get(ONE_STATEMENT) and write:
+                raise RuntimeError("this unit's session on the store runs one statement in autocommit: "
+                                   "ask for one_statement before any other writing session")
             return session
-        key = (tenant.db_url, write)
+        key = (tenant.db_url, write or one_statement)
         session = self._tenant_sessions.get(key)
         if session is None:
-            session = self._tenant_sessions[key] = Session(engines().connect(tenant.db_url, write=write),
-                                                           expire_on_commit=False)
+            connection = engines().connect(tenant.db_url, write=write or one_statement)
+            session = self._tenant_sessions[key] = Session(connection, expire_on_commit=False)
+            if one_statement and connection.dialect.name != "sqlite":
+                connection.execution_options(isolation_level="AUTOCOMMIT")
+                session.info[ONE_STATEMENT] = True
         return session
 
     def commit(self) -> None:

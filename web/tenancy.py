@@ -49,11 +49,12 @@ def resolved_tenant() -> Store | None:
     return g.get("tenant")
 
 
-def tenant_db(*, write: bool = False) -> Session:
+def tenant_db(*, write: bool = False, one_statement: bool = False) -> Session:
     """The request's session on its store's database, from the request's unit of work (which
     commits it once, or rolls it back once). Writing requests pass write=True: on SQLite the
-    transaction then takes the write lock first."""
-    return current_unit().tenant_db(current_tenant(), write=write)
+    transaction then takes the write lock first; a request whose whole change is one statement
+    passes one_statement=True (core.unit_of_work.UnitOfWork.tenant_db)."""
+    return current_unit().tenant_db(current_tenant(), write=write, one_statement=one_statement)
 
 
 def require_tenant_principal(*roles: str) -> Principal:

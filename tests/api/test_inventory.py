@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.support.backends import on_both_backends
+from tests.support.backends import on_both_backends, on_postgres
 
 INVENTORY = "/inventory"
 SEEDED = [
@@ -277,6 +277,39 @@ def test_a_stock_change_is_one_statement(client, admin_store, count_queries, act
     sent = [s for s in statements if s.split()[0].upper() not in ("BEGIN", "COMMIT")]
     assert len(sent) == 1 and sent[0].startswith("UPDATE products"), sent
     assert stock_of(client, slug, "PROD001") == expected
+
+
+@on_postgres
+@pytest.mark.parametrize("action, quantity, expected", [("reserve", 5, 45), ("replenish", 5, 55)])
+def test_a_stock_change_runs_in_autocommit_and_gives_back_a_transactional_connection(
+        app, client, admin_store, action, quantity, expected):
+    """One statement needs no BEGIN and COMMIT round trips (UnitOfWork.tenant_db one_statement);
+    the connection goes back to its pool as it came, for the next request's transaction."""
+    from sqlalchemy import event
+
+    from core.tenancy.admin import get_tenant
+    from core.tenancy.engines import engines
+
+    slug, headers = admin_store()
+    with app.app_context():
+        db_url = get_tenant(slug).db_url
+        engine = engines().engine(db_url)
+    seen, used = [], []
+
+    def record(conn, _cursor, statement, _parameters, _context, _executemany):
+        used.append(conn.connection.dbapi_connection)
+        seen.append((statement.split()[0], used[-1].autocommit))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = send(client, "put", f"{INVENTORY}/PROD001/{action}", headers, json.dumps({"quantity": quantity}))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 200 and seen == [("UPDATE", True)]
+    assert stock_of(client, slug, "PROD001") == expected
+    with app.app_context(), engines().connect(db_url, write=True) as connection:
+        assert connection.connection.dbapi_connection is used[0]   # the pool hands back the last one given back
+        assert connection.connection.dbapi_connection.autocommit is False
 
 
 def test_reserve_by_uuid(client, admin_store, create_product):
