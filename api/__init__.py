@@ -8,6 +8,7 @@ from api import (auth, cart, catalog, checkout, customers, inventory, platform, 
                  purchase_gateway, superadmin, tenant_config)
 from api.answers import AnswerMismatch
 from api.jsonprovider import DecimalJSONProvider
+from core.errors import ValidationFailed
 from core.extensions import csrf
 from web.errors import handle_unexpected
 from web.requests import is_api_request, mark_api_blueprint
@@ -50,7 +51,9 @@ def answer_mismatch(exc: AnswerMismatch):
 
 
 def check_json_body() -> None:
-    """API requests with a body must send JSON (415 otherwise), and well-formed JSON (400)."""
+    """API requests with a body must send JSON (415 otherwise), well-formed (400), and a JSON
+    object, as every operation's body is (400 naming `body` for an array, a string, a number,
+    true or false, or null)."""
     if request.method not in ("POST", "PUT", "PATCH") or not is_api_request():
         return
     has_body = (request.content_length or 0) > 0 or request.headers.get("Transfer-Encoding") == "chunked"
@@ -62,6 +65,8 @@ def check_json_body() -> None:
         raise UnsupportedMediaType(
             f"Content-Type must be application/json (got '{request.mimetype or 'none'}').")
     try:
-        request.get_json(force=False, silent=False)
+        body = request.get_json(force=False, silent=False)
     except BadRequest as exc:
         raise BadRequest("The request body is not valid JSON.") from exc
+    if not isinstance(body, dict):
+        raise ValidationFailed.field("body", "The request body must be a JSON object.")

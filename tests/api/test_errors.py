@@ -69,6 +69,29 @@ def test_body_that_is_not_an_object_is_400(client):
     assert_problem(client.post("/provision/tenants/init", json=[1, 2]), 400)
 
 
+def operations_with_a_json_body(client) -> list[tuple[str, str]]:
+    document = client.get("/api/openapi.json").get_json()
+    return [(method.upper(), path) for path, operations in document["paths"].items()
+            for method, operation in operations.items()
+            if "application/json" in operation.get("requestBody", {}).get("content", {})]
+
+
+@pytest.mark.parametrize("body", ["[null, null]", '"text"', "1", "true", "null"])
+def test_a_json_body_that_is_not_an_object_is_400_naming_the_body_on_every_operation(client, store, body):
+    """Before any handler, authentication or store look-up: nothing can reach a 500 (issue 13:
+    POST /auth/token with [null, null] was one) nor be taken as an empty object (the quote)."""
+    operations = operations_with_a_json_body(client)
+    assert len(operations) >= 15 and ("POST", "/auth/token") in operations
+    for method, path in operations:
+        concrete = path.replace("{slug}", store.slug).replace("{product_id}", "PROD001") \
+            .replace("{item_id}", "3fa85f64-5717-4562-b3fc-2c963f66afa6") \
+            .replace("{customer_id}", "3fa85f64-5717-4562-b3fc-2c963f66afa6")
+        response = client.open(concrete, method=method, data=body, content_type="application/json",
+                               headers={**store.partner, "X-Session-Id": "3fa85f64-5717-4562-b3fc-2c963f66afa6"})
+        problem = assert_problem(response, 400)
+        assert problem["errors"] == {"body": ["The request body must be a JSON object."]}, (method, path)
+
+
 def test_unexpected_error_is_500_without_trace(app, client, monkeypatch):
     from core.tenancy import provisioning
 
