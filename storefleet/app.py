@@ -12,6 +12,7 @@ import core.models  # noqa: F401  (all tables known before anything queries)
 import storefront
 from admin import register_admin
 from api import register_api
+from api.document import StorefleetOpenAPI
 from api.answers import send_declared_answer
 from core import unit_of_work
 from core.auth.principals import init_principals
@@ -40,7 +41,7 @@ SECURITY_SCHEMES = {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat
 
 def create_app(config: Config | None = None) -> OpenAPI:
     config = config or Config()
-    app = OpenAPI(
+    app = StorefleetOpenAPI(
         "storefleet",
         info=API_INFO,
         security_schemes=SECURITY_SCHEMES,

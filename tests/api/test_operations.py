@@ -156,3 +156,38 @@ def test_every_operation_answers_its_declared_model(app, client, spec, answered,
 
     succeeded = {operation for operation, statuses in answered.items() if any(200 <= s < 300 for s in statuses)}
     assert _operations(spec) - succeeded == set()
+
+
+def test_every_error_is_declared_as_the_problem_details_it_is_served_as(spec):
+    """api.document: application/problem+json with the Problem schema, for every declared error
+    (flask-openapi3's request-validation 400 included), and the 500 any operation may answer."""
+    wrong = []
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method not in METHODS:
+                continue
+            if "500" not in operation["responses"]:
+                wrong.append(f"{method.upper()} {path}: no 500")
+            for code, answer in operation["responses"].items():
+                if int(code) >= 400 and answer.get("content") != {
+                        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}:
+                    wrong.append(f"{method.upper()} {path} {code}: {answer.get('content')}")
+    assert wrong == []
+    assert "ValidationErrorModel" not in spec["components"]["schemas"]
+    assert "errors" in spec["components"]["schemas"]["Problem"]["properties"]
+
+
+def test_a_store_operation_declares_503_and_a_token_operation_429(spec):
+    reserve = spec["paths"]["/inventory/{product_id}/reserve"]["put"]["responses"]
+    assert {"429", "503"} <= reserve.keys()
+    jwks = spec["paths"]["/.well-known/jwks.json"]["get"]["responses"]
+    assert not {"429", "503"} & jwks.keys()
+
+
+def test_a_request_validation_error_is_served_as_declared(client, spec):
+    from api.schemas import Problem
+
+    response = client.post("/provision/tenants/init", json={"slug": 5})
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    problem = Problem.model_validate(response.get_json())
+    assert problem.errors and "slug" in problem.errors
