@@ -4,6 +4,8 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
+# The largest amount an order's line or total can hold (NUMERIC(12, 2) in the database).
+MAX_AMOUNT = Decimal("9999999999.99")
 
 
 def to_money(value: Decimal | int | str) -> Decimal:

@@ -24,7 +24,7 @@ from core.columns import new_uuid, utcnow
 from core.errors import Conflict, InsufficientStock, NotFound, ValidationFailed
 from core.idempotency.services import IdempotentRequest, StoredAnswer, run_once
 from core.inventory.services import take_stock_for_lines
-from core.money import to_money
+from core.money import MAX_AMOUNT, format_money, to_money
 from core.orders.models import Order, OrderChannel, OrderItem, OrderStatus, PaymentMethod
 from core.orders.pricing import ZERO, cart_items, line_total, order_totals
 from core.statements import insert_or_skip, loaded, persistent
@@ -121,7 +121,14 @@ def create_order(session: Session, tenant, lines: Sequence[OrderLine], *, channe
         item_values.append(dict(id=new_uuid(), order_id=order_id, position=position, product_id=product.id,
                                 sku=product.sku, name=product.name, unit_price=unit_price, quantity=line.quantity,
                                 line_total=line_total(unit_price, line.quantity)))
+    for item in item_values:
+        if item["line_total"] > MAX_AMOUNT:
+            raise ValidationFailed(f"{item['name']}: {item['quantity']} units come to more than the largest amount an "
+                                   f"order can hold ({format_money(MAX_AMOUNT)}).", product_id=item["product_id"])
     totals = order_totals(tenant, sum((item["line_total"] for item in item_values), ZERO))
+    if totals.total > MAX_AMOUNT:
+        raise ValidationFailed(f"The order's total would be more than the largest amount an order can hold "
+                               f"({format_money(MAX_AMOUNT)}).")
     values = dict(id=order_id, number=None, channel=str(channel), status=str(OrderStatus.PENDING), email=contact.email,
                   phone=contact.phone, shipping_address=contact.shipping_address,
                   payment_method=contact.payment_method, subtotal=totals.subtotal, tax=totals.tax,

@@ -24,6 +24,9 @@ class ItemStatus(StrEnum):
     RESERVED = "RESERVED"
     OUT_OF_STOCK = "OUT_OF_STOCK"
     NOT_FOUND = "NOT_FOUND"
+    # The store cannot take the line: its total is more than an order can hold, or the purchase
+    # could not be processed at all (the purchase's message says why).
+    REJECTED = "REJECTED"
     RELEASED = "RELEASED"
 
 

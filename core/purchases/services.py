@@ -25,7 +25,9 @@ from core.errors import IdempotencyConflict, NotFound, ServiceUnavailable, Valid
 from core.inventory.services import release_stock, try_take_stock
 from core.orders.lifecycle import cancel_order
 from core.orders.models import OrderChannel
+from core.money import MAX_AMOUNT
 from core.orders.placement import PRODUCT_COLUMNS_TO_ORDER, OrderContact, OrderLine, create_order
+from core.orders.pricing import line_total
 from core.orders.queries import get_order
 from core.purchases.models import ItemStatus, Purchase, PurchaseItem, PurchaseStatus
 from core.queues import PROCESS_PURCHASE_JOB, PURCHASES, queue
@@ -126,8 +128,10 @@ def process_purchase(session: Session, tenant: Tenant, purchase_id: str) -> str:
     for item in items:
         if item.product_id is None:
             item.status = ItemStatus.NOT_FOUND
+        elif line_total(products[item.product_id].final_price, item.quantity) > MAX_AMOUNT:
+            item.status = ItemStatus.REJECTED  # more than an order's line can hold: never reserved
     # Rows are locked in product-id order, so two purchases never wait on each other in a cycle.
-    for item in sorted((i for i in items if i.product_id), key=lambda i: i.product_id):
+    for item in sorted((i for i in items if i.status == ItemStatus.PENDING), key=lambda i: i.product_id):
         reserved = try_take_stock(session, item.product_id, item.quantity) is not None
         item.status = ItemStatus.RESERVED if reserved else ItemStatus.OUT_OF_STOCK
     reserved = [item for item in items if item.status == ItemStatus.RESERVED]
@@ -151,6 +155,22 @@ def process_purchase(session: Session, tenant: Tenant, purchase_id: str) -> str:
                                             "outcome_message": OUTCOME_MESSAGES[status],
                                             "outcome_order_id": order_id, "now": utcnow()})
     return str(status)
+
+
+def reject_purchase(session: Session, purchase_id: str, reason: str) -> str | None:
+    """End a PENDING purchase that its orchestrator cannot process whatever the retry (`reason`
+    says why: an error that would be raised again): FAILED, every product REJECTED, nothing
+    reserved. A purchase no longer PENDING is left alone. Returns the purchase's status, None
+    when there is no such purchase."""
+    purchase = session.scalar(select(Purchase).where(Purchase.id == purchase_id).with_for_update())
+    if purchase is None or purchase.status != PurchaseStatus.PENDING:
+        return purchase.status if purchase else None
+    for item in purchase.items:
+        item.status = ItemStatus.REJECTED
+    purchase.status = PurchaseStatus.FAILED
+    purchase.message = f"The purchase could not be processed: {reason}"
+    session.flush()
+    return purchase.status
 
 
 class _Item:

@@ -470,3 +470,20 @@ def _fingerprint(session_id: str, body: PlaceOrderRequest) -> str:
     contact = OrderContact(email=body.email, phone=body.phone, shipping_address=body.shipping_address,
                            payment_method=PaymentMethod(body.payment_method))
     return CheckoutRequest(session_id, body.idempotency_key, contact).fingerprint()
+
+
+@on_both_backends
+def test_an_order_worth_more_than_an_order_can_hold_is_400_and_takes_nothing(client, store):
+    """The amounts are NUMERIC(12, 2) in the database: past $9,999,999,999.99 the order is
+    refused by the domain (create_order), not by the database (a 500)."""
+    from sqlalchemy import update
+
+    from core.catalog.models import Product
+
+    with store.db() as session:
+        session.execute(update(Product).where(Product.sku == "PROD001").values(price=D("6000000000.00"), discount=0))
+    session_id = store.cart_with(("PROD001", 2))
+    response = store.place_order(session_id)
+    assert response.status_code == 400, response.get_json()
+    assert "largest amount an order can hold" in response.get_json()["detail"]
+    assert orders_of(store) == [] and store.stock("PROD001") == 50 and store_records(store) == []

@@ -1,9 +1,12 @@
 """Purchase gateway: initiate (PENDING + job), orchestrate, status, cancel, idempotency, 503."""
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+
+from tests.support.backends import on_both_backends
 
 PURCHASES = "/purchase-gateway/purchases"
 
@@ -262,3 +265,55 @@ def test_products_by_id_or_sku_priced_now_and_inactive_ones_not_found(app, clien
     assert [Decimal(str(price)) for _sku, _name, price, _quantity in lines] == [prices["PROD001"], prices["PROD002"]]
     assert Decimal(str(subtotal)) == prices["PROD001"] + 2 * prices["PROD002"]
     assert inactive_stock == 25
+
+
+def price_and_stock(tenant_db, slug: str, **products: tuple[str, int]) -> None:
+    """Set each SKU's (price, stock), e.g. PROD001=("10.00", 2_000_000_000)."""
+    from sqlalchemy import update
+
+    from core.catalog.models import Product
+
+    with tenant_db(slug) as session:
+        for sku, (price, stock) in products.items():
+            session.execute(update(Product).where(Product.sku == sku).values(price=Decimal(price), discount=0,
+                                                                              stock=stock))
+
+
+@on_both_backends
+def test_a_line_worth_more_than_an_order_can_hold_is_rejected_and_the_rest_reserved(
+        client, store, buyer, run_jobs, tenant_db, recorded):
+    price_and_stock(tenant_db, store.slug, PROD001=("10.00", 2_000_000_000))
+    headers = buyer()
+    purchase_id = purchase(client, headers, ("PROD001", 1_000_000_000), ("PROD002", 1)).get_json()["purchaseId"]
+    run_jobs()
+    body = client.get(f"{PURCHASES}/{purchase_id}", headers=headers).get_json()
+    assert body["status"] == "PARTIALLY_COMPLETED"
+    assert [p["status"] for p in body["products"]] == ["REJECTED", "RESERVED"]
+    after = recorded(store.slug)
+    assert after["stock"]["PROD001"] == 2_000_000_000 and after["stock"]["PROD002"] == 99 and after["orders"] == 1
+
+
+@on_both_backends
+def test_a_purchase_that_cannot_be_processed_ends_failed_with_its_reason_never_pending(
+        client, store, buyer, run_jobs, tenant_db, recorded, app):
+    """Each line fits an order, their total does not: create_order refuses it (ValidationFailed)
+    and would on every retry. The job ends the purchase FAILED, each product REJECTED, with
+    the reason, and the recovery sweep has nothing to queue again."""
+    from core.recovery import requeue_lost_jobs
+
+    price_and_stock(tenant_db, store.slug, PROD001=("6000000000.00", 10), PROD002=("6000000000.00", 10))
+    headers = buyer()
+    purchase_id = purchase(client, headers, ("PROD001", 1), ("PROD002", 1)).get_json()["purchaseId"]
+    run_jobs()
+    body = client.get(f"{PURCHASES}/{purchase_id}", headers=headers).get_json()
+    assert body["status"] == "FAILED"
+    assert [p["status"] for p in body["products"]] == ["REJECTED", "REJECTED"]
+    after = recorded(store.slug)
+    assert after["purchases"][purchase_id][0] == "FAILED" and after["orders"] == 0 and after["jobs"] == 0
+    assert after["stock"]["PROD001"] == 10 and after["stock"]["PROD002"] == 10
+    with tenant_db(store.slug) as session:
+        from core.purchases.models import Purchase
+
+        assert "largest amount an order can hold" in session.get(Purchase, purchase_id).message
+    with app.app_context():
+        assert requeue_lost_jobs(timedelta(0)).purchases == {}
