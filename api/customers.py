@@ -109,6 +109,8 @@ def patch_customer(header: TenantHeader, path: CustomerPath, body: CustomerPatch
 
 @bp.delete("/<customer_id>", responses={204: None, **ERRORS})
 def delete_customer(header: TenantHeader, path: CustomerPath):
-    """Deactivate the customer and revoke its API credentials; its history stays."""
-    services.deactivate_customer(tenant_db(write=True), current_tenant(), path.customer_id)
+    """Delete the customer: afterwards it is 404 and its contact email free, its API credentials
+    are revoked, and its personal data is erased, also from its orders, which stay (as do its
+    purchases). To deactivate it instead, PATCH {"status": "inactive"}."""
+    services.delete_customer(tenant_db(write=True), current_tenant(), path.customer_id)
     return "", 204

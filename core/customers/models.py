@@ -13,6 +13,9 @@ from core.tenancy.base import TenantBase
 class CustomerStatus:
     ACTIVE = "active"
     INACTIVE = "inactive"
+    # Deleted (services.delete_customer): a row without personal data, kept so that the orders,
+    # purchases and provisioned products that name it still do; to the API it no longer exists.
+    DELETED = "deleted"
 
 
 class Customer(TenantBase):

@@ -18,6 +18,7 @@ from core.columns import utcnow
 from core.customers.models import Customer, CustomerStatus
 from core.errors import AlreadyExists, NotFound, ValidationFailed
 from core.extensions import db
+from core.orders.models import Order
 from core.tenancy.features import Limit, check_limit
 from core.tenancy.models import Tenant
 from core.validation import normalize_phone
@@ -89,8 +90,9 @@ def create_customer(session: Session, tenant: Tenant, data: CustomerData) -> Cus
 
 
 def get_customer(session: Session, customer_id: str) -> Customer:
+    """The customer (NotFound, 404, for an unknown or deleted one)."""
     customer = session.get(Customer, customer_id)
-    if customer is None:
+    if customer is None or customer.status == CustomerStatus.DELETED:
         raise NotFound("Customer not found.")
     return customer
 
@@ -131,22 +133,38 @@ def patch_customer(session: Session, tenant: Tenant, customer_id: str, patch: Cu
     return customer
 
 
-def deactivate_customer(session: Session, tenant: Tenant, customer_id: str) -> Customer:
-    """DELETE: the customer becomes inactive (its orders and history stay) and every API client
-    issued for it is revoked, so its tokens stop working at once."""
+# What stands in a deleted customer's row for its personal data (".invalid" is never an address).
+DELETED_NAME = "Deleted customer"
+
+
+def deleted_email(customer_id: str) -> str:
+    return f"deleted-{customer_id}@customers.invalid"
+
+
+def delete_customer(session: Session, tenant: Tenant, customer_id: str) -> None:
+    """DELETE: the customer no longer exists to the API (404 afterwards; its contact email may be
+    used again), every API client issued for it is revoked, so its tokens stop working at once,
+    and its personal data — name, contact email, phone, address, external reference — is erased
+    from the store's database, the copies its orders hold included. Its orders, purchases and
+    provisioned products stay, naming a row that holds none of it."""
     customer = get_customer(session, customer_id)
-    customer.status = CustomerStatus.INACTIVE
     db.session.execute(update(ApiClient)
                        .where(ApiClient.tenant_id == tenant.id, ApiClient.customer_id == customer.id,
                               ApiClient.revoked_at.is_(None))
                        .values(revoked_at=utcnow()))
+    erased = deleted_email(customer.id)
+    session.execute(update(Order).where(Order.customer_id == customer.id)
+                    .values(email=erased, phone=None, shipping_address=None, updated_at=utcnow()))
+    customer.name, customer.contact_email, customer.phone, customer.address, customer.external_ref = (
+        DELETED_NAME, erased, None, None, None)
+    customer.status = CustomerStatus.DELETED
     session.flush()
-    return customer
 
 
 def list_customers(session: Session, *, page: int, page_size: int, status: str | None = None) -> tuple[list[Customer], int]:
-    query = select(Customer)
-    count = select(func.count()).select_from(Customer)
+    """A page of the store's customers, newest first (deleted ones are not customers any more)."""
+    query = select(Customer).where(Customer.status != CustomerStatus.DELETED)
+    count = select(func.count()).select_from(Customer).where(Customer.status != CustomerStatus.DELETED)
     if status:
         query, count = query.where(Customer.status == status), count.where(Customer.status == status)
     total = session.scalar(count)

@@ -115,9 +115,50 @@ def test_get_put_patch_delete(client, store, customers_of):
     assert patched["phone"] == "+14155550100" and patched["name"] == "Acme Ltd"
     assert customers_of(store.slug) == {"ops@acme.example.com": ("Acme Ltd", "+14155550100", "active")}
 
-    assert client.delete(url, headers=store.partner).status_code == 204
-    assert client.get(url, headers=store.partner).get_json()["status"] == "inactive"
+    deactivated = client.patch(url, headers=store.partner, json={"status": "inactive"}).get_json()
+    assert deactivated["status"] == "inactive"
     assert customers_of(store.slug) == {"ops@acme.example.com": ("Acme Ltd", "+14155550100", "inactive")}
+
+    assert client.delete(url, headers=store.partner).status_code == 204
+    for method in ("get", "put", "patch", "delete"):
+        response = getattr(client, method)(url, headers=store.partner, json=VALID if method in ("put", "patch") else None)
+        assert response.status_code == 404, method
+    assert client.get(BASE, headers=store.partner).get_json()["totalCount"] == 0
+
+
+def test_delete_erases_the_personal_data_keeps_the_orders_and_frees_the_email(
+        client, store, customers_of, tenant_db, run_jobs):
+    """The seed's "Delete a customer": gone to the API, its contact email free again, its
+    personal data gone from the store's database — its orders' copies too — while its orders
+    and purchases stay."""
+    from sqlalchemy import select, text
+
+    from core.orders.models import Order
+    from core.purchases.models import Purchase
+
+    customer = create(client, store, address="1 Main St, Springfield", externalRef="ERP-7").get_json()
+    headers = store.headers_for("customer", customer["id"])
+    bought = client.post("/purchase-gateway/purchases", headers=headers,
+                         json={"products": [{"id": "PROD001", "quantity": 2}]})
+    assert bought.status_code == 200
+    run_jobs()
+    assert client.delete(f"{BASE}/{customer['id']}", headers=store.partner).status_code == 204
+
+    with tenant_db(store.slug) as session:
+        [order] = session.scalars(select(Order)).all()
+        [purchase] = session.scalars(select(Purchase)).all()
+        assert order.customer_id == customer["id"] and purchase.customer_id == customer["id"]
+        assert order.total > 0 and [item.quantity for item in order.items] == [2]
+        assert (order.phone, order.shipping_address) == (None, None) and "acme" not in order.email
+        dump = " ".join(str(value) for table in ("customers", "orders") for row in
+                        session.execute(text(f"SELECT * FROM {table}")).all() for value in row)
+    for personal in ("Acme", "buyer@acme.example.com", "+442079460958", "Main St", "ERP-7"):
+        assert personal not in dump, personal
+    again = create(client, store)
+    assert again.status_code == 201 and again.get_json()["id"] != customer["id"]
+    rows = customers_of(store.slug)
+    assert {email: row for email, row in rows.items() if row[2] != "deleted"} == ACME
+    assert [row for row in rows.values() if row[2] == "deleted"] == [("Deleted customer", None, "deleted")]
 
 
 def test_put_validates_like_create(client, store, customers_of):
