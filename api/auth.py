@@ -17,15 +17,25 @@ bp = APIBlueprint("auth", __name__, abp_tags=[Tag(name="Auth")])
 
 
 class PasswordGrant(BaseModel):
+    """A user's sign-in (a super admin or a store admin)."""
+
     grant_type: Literal["password"]
-    username: str = Field(min_length=1)
-    password: str = Field(min_length=1)
+    username: str = Field(min_length=1, max_length=254, description="The user's e-mail address")
+    password: str = Field(min_length=1, max_length=1024)
 
 
 class ClientCredentialsGrant(BaseModel):
+    """An API client's credentials, as issued by POST /superadmin/tenants/{slug}/api-clients; they
+    may be sent with HTTP Basic instead (client_id as the user name, client_secret as the password)."""
+
     grant_type: Literal["client_credentials"]
-    client_id: str = Field(min_length=1)
-    client_secret: str = Field(min_length=1)
+    client_id: str = Field(min_length=1, max_length=100)
+    client_secret: str = Field(min_length=1, max_length=200)
+
+
+def _grant_schema() -> dict:
+    """The token request's body: one of the two grants, told apart by grant_type."""
+    return {"oneOf": [PasswordGrant.model_json_schema(), ClientCredentialsGrant.model_json_schema()]}
 
 
 class TokenResponse(BaseModel):
@@ -75,9 +85,10 @@ def _client_credentials_from_basic(body: dict) -> dict:
 
 
 @bp.post("/auth/token", responses={200: TokenResponse, **problem_responses(400, 401, 415)},
-         openapi_extensions={"requestBody": {"content": {
-             "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
-             "application/json": {"schema": {"type": "object"}}}}})
+         security=[{}, {"basic": []}],
+         openapi_extensions={"requestBody": {"required": True, "content": {
+             "application/x-www-form-urlencoded": {"schema": _grant_schema()},
+             "application/json": {"schema": _grant_schema()}}}})
 def token():
     """Exchange a password (users) or client credentials (API clients) for an RS256 access token."""
     body = _grant_body()

@@ -6,7 +6,7 @@ from uuid import UUID
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field
 
-from api.schemas import CamelModel, Money, TenantHeader, problem_responses
+from api.schemas import CamelModel, Identifier, Money, TenantHeader, problem_responses
 from core.cart import services as carts
 from core.orders.pricing import items_subtotal, line_total
 from core.tenancy.features import Feature, require_feature
@@ -41,7 +41,7 @@ class UpdateCartItemRequest(CamelModel):
 
 
 class CartItemPath(BaseModel):
-    item_id: str = Field(description="Cart item identifier (from the cart response)")
+    item_id: Identifier = Field(description="Cart item identifier (from the cart response)")
 
 
 class CartItemDto(CamelModel):

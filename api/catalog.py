@@ -1,33 +1,32 @@
 """The public catalog (section 3 of multi-tenant-platform-api.md): products and categories."""
 from __future__ import annotations
 
-from decimal import Decimal
 from uuid import UUID
 
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-from api.schemas import CamelModel, Money, ParameterModel, Ratio, TenantHeader, problem_responses
+from api.schemas import CamelModel, Identifier, Money, ParameterModel, PriceIn, Ratio, TenantHeader, problem_responses
 from core.catalog import listing as catalog
 from core.catalog.pages import catalog_pages
-from core.catalog.rules import MAX_PRICE
 from core.tenancy.features import Feature, require_feature
+from core.validation import PageNumber
 from web.tenancy import current_tenant, tenant_db
 
 bp = APIBlueprint("catalog", __name__, url_prefix="/api/catalog", abp_tags=[Tag(name="Catalog")])
 
 
 class ProductListQuery(ParameterModel, CamelModel):
-    page: int = Field(1, ge=1, description="Page number (1-based)")
+    page: PageNumber = 1
     page_size: int = Field(catalog.DEFAULT_PAGE_SIZE, ge=1, le=catalog.MAX_PAGE_SIZE, description="Items per page")
     search: str | None = Field(None, max_length=catalog.MAX_SEARCH_LENGTH, description="Search in product names")
     category_id: UUID | None = Field(None, description="Filter by category")
-    min_price: Decimal | None = Field(None, ge=0, le=MAX_PRICE, description="Minimum final price")
-    max_price: Decimal | None = Field(None, ge=0, le=MAX_PRICE, description="Maximum final price")
+    min_price: PriceIn | None = Field(None, description="Minimum final price")
+    max_price: PriceIn | None = Field(None, description="Maximum final price")
 
 
 class ProductPath(BaseModel):
-    product_id: str = Field(description="Product identifier (UUID)")
+    product_id: Identifier = Field(description="Product identifier (UUID)")
 
 
 class CategorySummaryDto(BaseModel):

@@ -45,7 +45,7 @@ class PlaceOrderHeaders(SessionHeaders):
 class PlaceOrderRequest(CamelModel):
     idempotency_key: IdempotencyKey = Field(description="Must match the Idempotency-Key header")
     email: EmailStr
-    phone: str = Field(description="International form: + and the country code")
+    phone: str = Field(max_length=32, description="International form: + and the country code")
     shipping_address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
     payment_method: Literal["CreditCard", "PayPal", "CashOnDelivery"]
 

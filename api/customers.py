@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas import CamelModel, TenantHeader, problem_responses
+from api.schemas import CamelModel, Identifier, TenantHeader, problem_responses
 from core.auth.models import Role
 from core.customers import services
 from core.customers.services import CustomerData, CustomerPatch
 from core.tenancy.features import Feature, require_feature
+from core.validation import PageNumber
 from web.tenancy import current_tenant, require_tenant_principal, tenant_db
 
 bp = APIBlueprint("customers", __name__, url_prefix="/api/provisioning/customers",
@@ -26,13 +28,13 @@ def partners_only():
 
 
 class CustomerPath(BaseModel):
-    customer_id: str
+    customer_id: Identifier
 
 
 class CustomerListQuery(CamelModel):
-    page: int = Field(1, ge=1)
+    page: PageNumber = 1
     page_size: int = Field(20, ge=1, le=100)
-    status: str | None = Field(None, pattern="^(active|inactive)$")
+    status: Literal["active", "inactive"] | None = None
 
 
 class CustomerDto(CamelModel):

@@ -3,16 +3,14 @@ SKU (PROD001) or UUID, answered in the document's snake_case. Reads are open; wr
 store_admin (or superadmin) token of the tenant. `GET /health` is served by api.platform."""
 from __future__ import annotations
 
-from decimal import Decimal
-
 from flask import request
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field, RootModel, field_validator
 
-from api.schemas import Money, TenantHeader, problem_responses
+from api.schemas import Identifier, Money, PriceIn, TenantHeader, problem_responses
 from core.auth.models import Role
 from core.catalog.products import create_product
-from core.catalog.rules import MAX_PRICE, sku_problem
+from core.catalog.rules import sku_problem
 from core.inventory import services as inventory
 from core.inventory.services import StockChange
 from core.validation import MAX_QUANTITY, Quantity
@@ -31,14 +29,15 @@ def writes_need_a_store_admin():
 
 
 class InventoryPath(BaseModel):
-    product_id: str = Field(description="SKU (PROD001) or UUID of the product")
+    product_id: Identifier = Field(description="SKU (PROD001) or UUID of the product")
 
 
 class NewInventoryItem(BaseModel):
-    product_id: str = Field(description="The new product's SKU, e.g. PROD006")
+    product_id: str = Field(max_length=64, description="The new product's SKU, e.g. PROD006: 1–64 letters, digits, "
+                            "'.', '_' or '-', starting with a letter or digit, never a UUID")
     name: str = Field(min_length=1, max_length=200)
     quantity: int = Field(strict=True, ge=0, le=MAX_QUANTITY)
-    price: Decimal = Field(ge=0, le=MAX_PRICE)
+    price: PriceIn
 
     @field_validator("product_id")
     @classmethod

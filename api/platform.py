@@ -6,7 +6,7 @@ from datetime import datetime
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas import CamelModel, problem_responses
+from api.schemas import CamelModel, Identifier, SlugText, problem_responses
 from core.errors import Unauthorized
 from core.health import health_report
 from core.tenancy import provisioning
@@ -17,9 +17,10 @@ bp = APIBlueprint("platform", __name__, abp_tags=[Tag(name="Tenant provisioning"
 
 
 class InitProvisioningRequest(CamelModel):
-    slug: str = Field(description="Unique identifier (lowercase, alphanumeric + hyphens)")
+    slug: SlugText = Field(description="Unique identifier (lowercase, alphanumeric + hyphens)")
     name: str = Field(min_length=1, max_length=200, description="Display name of the store")
-    plan: str = Field(description='One of: "Basic", "Premium", "Enterprise"')
+    plan: str = Field(max_length=64, description='One of: "Basic", "Premium", "Enterprise" (in any case)',
+                      json_schema_extra={"enum": ["Basic", "Premium", "Enterprise"]})
 
 
 class InitProvisioningResponse(CamelModel):
@@ -77,7 +78,7 @@ class ProvisioningStatusResponse(CamelModel):
 
 
 class ProvisioningPath(BaseModel):
-    provisioning_id: str
+    provisioning_id: Identifier
 
 
 class HealthResponse(BaseModel):

@@ -6,7 +6,7 @@ from datetime import datetime
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field, RootModel
 
-from api.schemas import CamelModel, TenantHeader, problem_responses
+from api.schemas import CamelModel, Identifier, TenantHeader, problem_responses
 from core.auth.models import Role
 from core.errors import Forbidden
 from core.provisioner import services
@@ -25,7 +25,7 @@ def authenticated_store_callers():
 
 
 class ProvisionRequest(CamelModel):
-    product_id: str = Field(min_length=1, description="The product's UUID or SKU")
+    product_id: Identifier = Field(description="The product's UUID or SKU")
     quantity: Quantity
     customization: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
@@ -76,7 +76,7 @@ class AvailabilityResponse(CamelModel):
 
 
 class ProductPath(BaseModel):
-    product_id: str
+    product_id: Identifier
 
 
 def _customer_id() -> str:

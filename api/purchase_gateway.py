@@ -7,7 +7,7 @@ from flask import request
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field
 
-from api.schemas import CamelModel, TenantHeader, problem_responses
+from api.schemas import CamelModel, Identifier, TenantHeader, problem_responses
 from core.auth.models import Role
 from core.errors import Forbidden, ValidationFailed
 from core.purchases import services
@@ -80,11 +80,11 @@ class PurchaseStatusAnswer(CamelModel):
 
 
 class PurchasePath(BaseModel):
-    purchase_id: str
+    purchase_id: Identifier
 
 
 class IdempotencyHeader(TenantHeader):
-    idempotency_key: str | None = Field(None, alias="Idempotency-Key", max_length=100,
+    idempotency_key: str | None = Field(None, alias="Idempotency-Key", min_length=1, max_length=100,
                                         description="Optional; a retry with the same key returns the first purchase")
 
 

@@ -5,9 +5,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from operator import methodcaller
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, Strict
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, Strict, StringConstraints,
+                      WithJsonSchema)
 from pydantic.alias_generators import to_camel
 
+from core.catalog.rules import MAX_PRICE
 from core.money import CENT
 
 RATIO_CENTS = Decimal("0.01")
@@ -29,6 +31,17 @@ _to_cents = methodcaller("quantize", CENT, ROUND_HALF_UP)
 Money = Annotated[Decimal, Strict(), AfterValidator(_to_cents), _AS_NUMBER]
 # A ratio in an answer (0.00 – 1.00): a Decimal, as ratio_as_sent writes it.
 Ratio = Annotated[Decimal, Strict(), AfterValidator(ratio_as_sent), _AS_NUMBER]
+
+
+# A price a client sends (a body's or a query's): read as a Decimal, from a JSON number or a
+# string of digits; the document says a number from 0 to MAX_PRICE.
+PriceIn = Annotated[Decimal, Field(ge=0, le=MAX_PRICE),
+                    WithJsonSchema({"type": "number", "minimum": 0, "maximum": float(MAX_PRICE)})]
+# An id or key a client names a row by (a UUID, a SKU, a slug, a purchase id): never longer than
+# 64 characters in any table, so a longer one is a 400 naming the field, before any look-up.
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+# A store's slug as a request names it (core.tenancy.provisioning.validate_slug decides the rest).
+SlugText = Annotated[str, StringConstraints(min_length=1, max_length=63)]
 
 
 class CamelModel(BaseModel):
@@ -74,4 +87,5 @@ class TenantHeader(ParameterModel):
     """Documents the header in the OpenAPI document; the value is read by web.tenancy."""
 
     # Optional here so that a missing header answers the documented 409, not a 400.
-    x_tenant_slug: str | None = Field(None, alias="X-Tenant-Slug", description="The store this call is for, e.g. 'demo'")
+    x_tenant_slug: str | None = Field(None, alias="X-Tenant-Slug", max_length=63,
+                                      description="The store this call is for, e.g. 'demo'")

@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, EmailStr, Field, RootModel
 
 from api.platform import ProvisioningStepDto
-from api.schemas import CamelModel, problem_responses
+from api.schemas import CamelModel, Identifier, SlugText, problem_responses
 from core.auth import services as auth_services
 from core.auth.models import ApiClient, Role, User
 from core.tenancy import admin, provisioning
-from core.tenancy.features import effective_features, effective_limits
+from core.tenancy.features import MAX_LIMIT, effective_features, effective_limits
 from core.tenancy.models import Tenant
 from core.unit_of_work import current_unit
 from web.auth import require_principal
@@ -27,9 +27,9 @@ def superadmins_only():
 
 
 class CreateTenantRequest(CamelModel):
-    slug: str
+    slug: SlugText
     name: str = Field(min_length=1, max_length=200)
-    plan_code: str
+    plan_code: str = Field(max_length=32)
 
 
 class CreateTenantResponse(CamelModel):
@@ -43,7 +43,7 @@ class CreateTenantResponse(CamelModel):
 
 
 class RepairTenantRequest(CamelModel):
-    tenant: str
+    tenant: SlugText
 
 
 class RepairTenantResponse(CamelModel):
@@ -92,15 +92,18 @@ class TenantList(RootModel[list[TenantDto]]):
 
 
 class TenantPath(BaseModel):
-    slug: str
+    slug: SlugText
 
 
 class TenantPatch(CamelModel):
+    """The parts to change; planCode and name may be left out but not null (the default None
+    only tells they were not sent). A feature or limit set to null goes back to the plan's."""
+
     status: Literal["Suspended", "Ready"] | None = None
-    plan_code: str | None = None
-    name: str | None = None
+    plan_code: str = Field(None, max_length=32)
+    name: str = Field(None, min_length=1, max_length=200)
     features: dict[str, bool | None] | None = None
-    limits: dict[str, int | None] | None = None
+    limits: dict[str, Annotated[int, Field(ge=0, le=MAX_LIMIT)] | None] | None = None
 
 
 class CreateUserRequest(CamelModel):
@@ -123,7 +126,7 @@ class StoreAdminDto(CamelModel):
 class CreateApiClientRequest(CamelModel):
     name: str = Field(min_length=1, max_length=200)
     role: Literal["partner", "customer", "store_admin", "service"]
-    customer_id: str | None = None
+    customer_id: Identifier | None = None
 
 
 class ApiClientCredentials(CamelModel):

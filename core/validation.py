@@ -12,7 +12,13 @@ from core.errors import ValidationFailed
 # Quantities and stock are 32-bit integers in the database: no quantity or stock may pass this.
 MAX_QUANTITY = 2_147_483_647
 # A positive whole number of units, as every request that names a quantity takes it.
-Quantity = Annotated[int, Field(strict=True, gt=0, le=MAX_QUANTITY, description="A positive whole number of units")]
+Quantity = Annotated[int, Field(strict=True, ge=1, le=MAX_QUANTITY, description="A positive whole number of units")]
+
+# The largest page number a list takes: past it, a page of the largest size could only be empty
+# (10^8 rows); a page number beyond it is a 400 naming the field, never an offset the database
+# refuses.
+MAX_PAGE = 1_000_000
+PageNumber = Annotated[int, Field(ge=1, le=MAX_PAGE, description="Page number (1-based)")]
 
 # E.164: at most 15 digits with the country code; fewer than 8 is not a dialable number anywhere
 # the per-country rules would not already accept.

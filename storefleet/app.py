@@ -36,7 +36,9 @@ API_INFO = Info(
                 "B2B provisioning and purchases. Tenant-scoped calls name their store with X-Tenant-Slug.",
 )
 ROOT = Path(__file__).resolve().parents[1]
-SECURITY_SCHEMES = {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+SECURITY_SCHEMES = {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                    # An API client's credentials at POST /auth/token, as OAuth2 allows.
+                    "basic": {"type": "http", "scheme": "basic"}}
 
 
 def create_app(config: Config | None = None) -> OpenAPI:

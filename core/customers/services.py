@@ -5,7 +5,7 @@ validate a customer the same way.
 """
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 from pydantic.alias_generators import to_camel
@@ -24,7 +24,7 @@ from core.tenancy.models import Tenant
 from core.validation import normalize_phone
 
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Phone = Annotated[str, AfterValidator(normalize_phone)]
+Phone = Annotated[str, StringConstraints(max_length=32), AfterValidator(normalize_phone)]
 
 
 class CustomerData(BaseModel):
@@ -41,14 +41,17 @@ class CustomerData(BaseModel):
 
 
 class CustomerPatch(BaseModel):
+    """Any part of a customer. name and contactEmail may be left out but not null (the default
+    None only tells they were not sent: it is never validated)."""
+
     model_config = CustomerData.model_config
 
-    name: Text200 | None = None
+    name: Text200 = None
     address: Annotated[str, StringConstraints(max_length=500)] | None = None
-    contact_email: EmailStr | None = None
+    contact_email: EmailStr = None
     phone: Phone | None = None
     external_ref: Annotated[str, StringConstraints(max_length=100)] | None = None
-    status: Annotated[str, StringConstraints(pattern="^(active|inactive)$")] | None = None
+    status: Literal["active", "inactive"] | None = None
 
 
 def _apply(customer: Customer, values: dict) -> None:
@@ -119,9 +122,6 @@ def patch_customer(session: Session, tenant: Tenant, customer_id: str, patch: Cu
     """PATCH: only the fields sent change; reactivating counts against maxCustomers."""
     customer = get_customer(session, customer_id)
     values = patch.model_dump(exclude_unset=True)
-    for required in ("name", "contact_email"):
-        if required in values and values[required] is None:
-            raise ValidationFailed.field(to_camel(required), "This field cannot be null.")
     if values.get("contact_email") and _email_taken(session, values["contact_email"], except_id=customer.id):
         raise _email_taken_error(values['contact_email'])
     if values.get("status") == CustomerStatus.ACTIVE and customer.status != CustomerStatus.ACTIVE:

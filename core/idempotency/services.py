@@ -57,8 +57,9 @@ class IdempotentRequest:
 
     @property
     def lock_id(self) -> int:
-        """The key's advisory lock on PostgreSQL: 64 bits of sha256 of scope and key (a clash of
-        two keys of one store would only make one wait its turn: 1 in 2**64 a pair)."""
+        """The key's advisory lock on PostgreSQL: 64 bits of sha256 of scope and key (two keys of
+        one store that clashed would only refuse one (409) while the other runs: 1 in 2**64 a
+        pair)."""
         return lock_id(self.scope, self.key)
 
 

@@ -5,7 +5,7 @@ from core.auth.models import Role, User
 from core.auth.services import create_user
 from core.errors import Conflict, NotFound, PlanNotFound, ValidationFailed
 from core.extensions import db
-from core.tenancy.features import Feature, Limit
+from core.tenancy.features import MAX_LIMIT, Feature, Limit
 from core.tenancy.models import Plan, Tenant, TenantStatus
 
 SETTABLE_STATUSES = (TenantStatus.SUSPENDED, TenantStatus.READY)
@@ -33,8 +33,8 @@ def _merge_overrides(current: dict, changes: dict, names: type[Feature] | type[L
             raise ValidationFailed.field(f"{field}.{name}", f"Unknown {field[:-1]} '{name}'.")
         if value is None:
             merged.pop(name, None)  # null removes the override: the plan's value applies again
-        elif kind is int and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-            raise ValidationFailed.field(f"{field}.{name}", "Limits must be non-negative integers.")
+        elif kind is int and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_LIMIT):
+            raise ValidationFailed.field(f"{field}.{name}", f"Limits must be whole numbers from 0 to {MAX_LIMIT:,}.")
         elif kind is bool and not isinstance(value, bool):
             raise ValidationFailed.field(f"{field}.{name}", "Features must be true, false or null.")
         else:

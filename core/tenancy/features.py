@@ -28,6 +28,10 @@ class Feature(StrEnum):
         return re.sub(r"(?<!^)(?=[A-Z])", "_", self.value).lower()
 
 
+# A limit's largest value, as a quantity's (a 32-bit integer).
+MAX_LIMIT = 2_147_483_647
+
+
 class Limit(StrEnum):
     MAX_CART_ITEMS = "maxCartItems"
     MAX_PRODUCTS_PER_ORDER = "maxProductsPerOrder"

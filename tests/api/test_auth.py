@@ -291,3 +291,20 @@ def test_revoked_client_token_is_refused(app, client, create_tenant, superadmin_
 
 def test_malformed_authorization_header_is_401(client):
     assert attempt(client, {"Authorization": "Token abc"}) == (401, 401, False)
+
+
+def test_the_token_endpoint_documents_both_grants_as_form_and_json_and_http_basic(client):
+    operation = client.get("/api/openapi.json").get_json()["paths"]["/auth/token"]["post"]
+    content = operation["requestBody"]["content"]
+    assert set(content) == {"application/json", "application/x-www-form-urlencoded"}
+    for media in content.values():
+        grants = {branch["properties"]["grant_type"]["const"]: branch for branch in media["schema"]["oneOf"]}
+        assert set(grants) == {"password", "client_credentials"}
+        assert set(grants["password"]["required"]) == {"grant_type", "username", "password"}
+        assert set(grants["client_credentials"]["required"]) == {"grant_type", "client_id", "client_secret"}
+    assert {"basic": []} in operation["security"] and {} in operation["security"]
+
+
+def test_overlong_credentials_are_400_naming_the_field(client):
+    response = client.post("/auth/token", json={"grant_type": "password", "username": "a" * 255, "password": "x"})
+    assert response.status_code == 400 and "username" in response.get_json()["errors"]

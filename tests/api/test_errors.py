@@ -154,3 +154,23 @@ def test_docs_page_is_served_without_cdn(client):
     assert "swagger-ui" in html
     assert "cdn" not in html.lower() and "unpkg" not in html.lower()
     assert client.get("/api/swagger/js/swagger-ui-bundle.js").status_code == 200
+
+
+@pytest.mark.parametrize("method, path, body, field", [
+    ("get", "/api/catalog/products?page=1000001", None, "page"),
+    ("get", "/api/catalog/products?page=99999999999999999999999", None, "page"),
+    ("get", "/api/catalog/products?minPrice=10000000000", None, "minPrice"),
+    ("get", f"/api/catalog/products/{'x' * 65}", None, "product_id"),
+    ("get", "/api/provisioning/customers?page=1000001", None, "page"),
+    ("patch", "/superadmin/tenants/{slug}", {"limits": {"maxCartItems": 2_147_483_648}}, "limits.maxCartItems"),
+    ("patch", "/superadmin/tenants/{slug}", {"name": None}, "name"),
+    ("post", "/api/provisioning/customers", {"name": "A", "contactEmail": "a@example.com", "phone": "+1" * 20},
+     "phone"),
+])
+def test_input_past_its_documented_bound_is_400_naming_the_field(client, store, superadmin_headers, method, path,
+                                                                 body, field):
+    headers = {**superadmin_headers, "X-Tenant-Slug": store.slug}
+    response = getattr(client, method)(path.replace("{slug}", store.slug), headers=headers, json=body)
+    problem = assert_problem(response, 400)
+    assert any(name == field or name.endswith(f".{field}") or name.startswith(f"{field}.") for name in problem["errors"]), \
+        problem["errors"]

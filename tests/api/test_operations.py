@@ -191,3 +191,52 @@ def test_a_request_validation_error_is_served_as_declared(client, spec):
     assert response.status_code == 400 and response.mimetype == "application/problem+json"
     problem = Problem.model_validate(response.get_json())
     assert problem.errors and "slug" in problem.errors
+
+
+def _request_schemas(spec):
+    """(where, schema) of every parameter and request-body property of every operation, with
+    $refs followed; nested objects and array items too."""
+    components = spec["components"]["schemas"]
+
+    def resolve(schema):
+        while "$ref" in schema:
+            schema = components[schema["$ref"].split("/")[-1]]
+        return schema
+
+    def walk(where, schema):
+        schema = resolve(schema)
+        for key in ("anyOf", "oneOf", "allOf"):
+            for i, branch in enumerate(schema.get(key, [])):
+                yield from walk(f"{where}|{i}", branch)
+        if schema.get("type") == "object" or "properties" in schema:
+            for name, prop in schema.get("properties", {}).items():
+                yield from walk(f"{where}.{name}", prop)
+        if schema.get("type") == "array":
+            yield from walk(f"{where}[]", schema.get("items", {}))
+        yield where, schema
+
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method not in METHODS:
+                continue
+            name = f"{method.upper()} {path}"
+            for parameter in operation.get("parameters", []):
+                yield from walk(f"{name} {parameter['in']}:{parameter['name']}", parameter.get("schema", {}))
+            for media, content in operation.get("requestBody", {}).get("content", {}).items():
+                yield from walk(f"{name} body({media})", content.get("schema", {}))
+
+
+def test_every_integer_a_client_sends_is_bounded_in_the_document(spec):
+    """Issue 13: a quantity, page or limit past its maximum is a 400 naming the field, never a
+    500 from the database; the document says each bound."""
+    unbounded = [where for where, schema in _request_schemas(spec)
+                 if schema.get("type") == "integer" and ("maximum" not in schema or "minimum" not in schema)
+                 or schema.get("type") == "number" and ("maximum" not in schema or "minimum" not in schema)]
+    assert unbounded == []
+
+
+def test_every_string_a_client_sends_is_bounded_in_the_document(spec):
+    unbounded = [where for where, schema in _request_schemas(spec)
+                 if schema.get("type") == "string" and "maxLength" not in schema and "enum" not in schema
+                 and "const" not in schema and schema.get("format") not in ("uuid", "email", "date-time")]
+    assert unbounded == []
