@@ -1,4 +1,5 @@
-"""Shopping cart (section 4 of multi-tenant-platform-api.md): a guest cart per X-Session-Id."""
+"""Shopping cart (section 4 of multi-tenant-platform-api.md): a guest cart per X-Session-Id, or a
+customer's own cart with a customer's token."""
 from __future__ import annotations
 
 from uuid import UUID
@@ -11,10 +12,10 @@ from core.cart import services as carts
 from core.orders.pricing import items_subtotal, line_total
 from core.tenancy.features import Feature, require_feature
 from core.validation import Quantity
+from web.auth import current_principal
 from web.tenancy import current_tenant, tenant_db
 
 bp = APIBlueprint("cart", __name__, url_prefix="/api/cart", abp_tags=[Tag(name="Cart")])
-
 
 
 @bp.before_request
@@ -24,11 +25,16 @@ def cart_enabled():
 
 
 class SessionHeaders(TenantHeader):
-    x_session_id: UUID = Field(alias="X-Session-Id", description="The guest's session, a UUID")
+    x_session_id: UUID | None = Field(
+        None, alias="X-Session-Id",
+        description="The guest's session, a UUID: required without a customer's token. With a customer's token of "
+                    "this store the call works on the customer's own cart, and a guest cart named here is merged "
+                    "into it first (quantities summed, stock and limits checked again).")
 
-    @property
-    def session_id(self) -> str:
-        return carts.normalize_session_id(self.x_session_id)
+    def cart_key(self) -> str:
+        """The cart this call works on (core.cart.services.shopper_cart_key)."""
+        return carts.shopper_cart_key(lambda: tenant_db(write=True), current_tenant(), current_principal(),
+                                      self.x_session_id)
 
 
 class AddToCartRequest(CamelModel):
@@ -80,13 +86,14 @@ class CartDto(CamelModel):
 @bp.get("", responses={200: CartDto, **problem_responses(400, 403, 404, 409, 423)})
 def get_cart(header: SessionHeaders):
     """The session's cart; 404 when it has none or it is empty."""
-    return CartDto.of(carts.get_cart(tenant_db(), header.session_id))
+    key = header.cart_key()  # first: a merge opens the writing session the read then uses
+    return CartDto.of(carts.get_cart(tenant_db(), key))
 
 
 @bp.post("/items", responses={200: CartDto, **problem_responses(400, 403, 404, 409, 423)})
 def add_item(header: SessionHeaders, body: AddToCartRequest):
     """Add a product, or more of it when it is already in the cart (one line per product)."""
-    cart = carts.add_item(tenant_db(write=True), current_tenant(), header.session_id, str(body.product_id),
+    cart = carts.add_item(tenant_db(write=True), current_tenant(), header.cart_key(), str(body.product_id),
                           body.quantity)
     return CartDto.of(cart)
 
@@ -94,7 +101,7 @@ def add_item(header: SessionHeaders, body: AddToCartRequest):
 @bp.put("/items/<item_id>", responses={200: CartDto, **problem_responses(400, 403, 404, 409, 423)})
 def update_item(header: SessionHeaders, path: CartItemPath, body: UpdateCartItemRequest):
     """Set the quantity of one of this session's cart items."""
-    cart = carts.update_item(tenant_db(write=True), current_tenant(), header.session_id, path.item_id,
+    cart = carts.update_item(tenant_db(write=True), current_tenant(), header.cart_key(), path.item_id,
                              body.quantity)
     return CartDto.of(cart)
 
@@ -102,12 +109,12 @@ def update_item(header: SessionHeaders, path: CartItemPath, body: UpdateCartItem
 @bp.delete("/items/<item_id>", responses={204: None, **problem_responses(400, 403, 404, 409, 423)})
 def remove_item(header: SessionHeaders, path: CartItemPath):
     """Remove one of this session's cart items."""
-    carts.remove_item(tenant_db(write=True), header.session_id, path.item_id)
+    carts.remove_item(tenant_db(write=True), header.cart_key(), path.item_id)
     return "", 204
 
 
 @bp.delete("", responses={204: None, **problem_responses(400, 403, 409, 423)})
 def clear_cart(header: SessionHeaders):
     """Remove every item of the session's cart (a cart that is already empty stays so)."""
-    carts.clear_cart(tenant_db(write=True), header.session_id)
+    carts.clear_cart(tenant_db(write=True), header.cart_key())
     return "", 204

@@ -113,7 +113,8 @@ def _render_order(order) -> tuple[int, str]:
 def quote(header: SessionHeaders):
     """Totals, tax and shipping of the session's cart; 400 when it is empty, 409 when a
     product's stock no longer covers it."""
-    return CheckoutQuoteResponse.of(checkout.quote_cart(tenant_db(), current_tenant(), header.session_id))
+    key = header.cart_key()  # first: a merge opens the writing session the read then uses
+    return CheckoutQuoteResponse.of(checkout.quote_cart(tenant_db(), current_tenant(), key))
 
 
 @bp.post("/place-order", security=[{"bearer": []}, {}],
@@ -128,6 +129,6 @@ def place_order(header: PlaceOrderHeaders, body: PlaceOrderRequest):
                            payment_method=PaymentMethod(body.payment_method))
     answer = checkout.place_checkout_order(
         tenant_db(write=True), current_tenant(), current_principal(),
-        checkout.CheckoutRequest(header.session_id, header.idempotency_key, contact), render=_render_order)
+        checkout.CheckoutRequest(header.cart_key(), header.idempotency_key, contact), render=_render_order)
     headers = {REPLAYED_HEADER: "true"} if answer.replayed else {}
     return RenderedAnswer(PlaceOrderResponse, answer.body), 200 if answer.replayed else answer.status, headers

@@ -9,10 +9,12 @@ placed, by core.inventory.services).
 from __future__ import annotations
 
 import uuid
+from typing import Callable
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload, lazyload, selectinload
 
+from core.auth.principals import Principal
 from core.cart.models import Cart, CartItem
 from core.catalog.models import Product
 from core.columns import new_uuid, utcnow
@@ -170,3 +172,44 @@ def clear_cart(session: Session, session_id: str) -> None:
         cart.items.clear()
         cart.updated_at = utcnow()
         session.flush()
+
+
+def customer_cart_key(customer_id: str) -> str:
+    """The key of a customer's own cart (kept where a guest cart keeps its session id): 'c' and
+    the 32 hex digits of the customer's id. A guest's key is a UUID in its 36-character form
+    (normalize_session_id), so no X-Session-Id ever names a customer's cart."""
+    return "c" + uuid.UUID(customer_id).hex
+
+
+def shopper_cart_key(open_writing: Callable[[], Session], tenant, principal: Principal | None,
+                     session_id: str | uuid.UUID | None) -> str:
+    """The key of the cart a call works on. A token of another store is refused (401), as
+    everywhere. With a customer's token of this store, the customer's own cart, whatever the
+    browser or client: a guest cart named by `session_id` is first merged into it (merge_carts,
+    in a session of open_writing()). Anyone else works on the guest cart of `session_id`, which
+    is then required (400 naming X-Session-Id)."""
+    if principal is not None:
+        principal.authorize(tenant_slug=tenant.slug)
+    if principal is None or not principal.customer_id:
+        if session_id is None:
+            raise ValidationFailed.field(SESSION_FIELD, "X-Session-Id is required without a customer token.")
+        return normalize_session_id(session_id)
+    key = customer_cart_key(principal.customer_id)
+    if session_id is not None:
+        merge_carts(open_writing(), tenant, normalize_session_id(session_id), key)
+    return key
+
+
+def merge_carts(session: Session, tenant, from_key: str, into_key: str) -> None:
+    """Move every line of the cart `from_key` into the cart `into_key` and delete the first:
+    a product in both gets the sum of the quantities; each line is added as add_item adds it,
+    so stock (409) and the plan's maxCartItems (403) are checked again, and a product no longer
+    sold is 404. When one line cannot be added the caller's transaction rolls back: nothing
+    moved. Nothing happens when `from_key` has no cart."""
+    guest = lock_cart(session, from_key)
+    if guest is None:
+        return
+    for item in list(guest.items):
+        add_item(session, tenant, into_key, item.product_id, item.quantity)
+    session.delete(guest)
+    session.flush()
