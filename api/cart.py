@@ -24,8 +24,13 @@ def cart_enabled():
     require_feature(current_tenant(), Feature.CART)
 
 
+# A guest calls without a token (X-Session-Id names the cart); a customer with its bearer token.
+CART_SECURITY = [{}, {"bearer": []}]
+
+
 class SessionHeaders(TenantHeader):
-    x_session_id: UUID | None = Field(
+    # The default None only tells the header was not sent: the document says a UUID, never null.
+    x_session_id: UUID = Field(
         None, alias="X-Session-Id",
         description="The guest's session, a UUID: required without a customer's token. With a customer's token of "
                     "this store the call works on the customer's own cart, and a guest cart named here is merged "
@@ -83,14 +88,16 @@ class CartDto(CamelModel):
                    item_count=cart.item_count, subtotal=items_subtotal(cart.items))
 
 
-@bp.get("", responses={200: CartDto, **problem_responses(400, 403, 404, 409, 423)})
+@bp.get("", security=CART_SECURITY,
+        responses={200: CartDto, **problem_responses(400, 401, 403, 404, 409, 423)})
 def get_cart(header: SessionHeaders):
     """The session's cart; 404 when it has none or it is empty."""
     key = header.cart_key()  # first: a merge opens the writing session the read then uses
     return CartDto.of(carts.get_cart(tenant_db(), key))
 
 
-@bp.post("/items", responses={200: CartDto, **problem_responses(400, 403, 404, 409, 423)})
+@bp.post("/items", security=CART_SECURITY,
+         responses={200: CartDto, **problem_responses(400, 401, 403, 404, 409, 423)})
 def add_item(header: SessionHeaders, body: AddToCartRequest):
     """Add a product, or more of it when it is already in the cart (one line per product)."""
     cart = carts.add_item(tenant_db(write=True), current_tenant(), header.cart_key(), str(body.product_id),
@@ -98,7 +105,8 @@ def add_item(header: SessionHeaders, body: AddToCartRequest):
     return CartDto.of(cart)
 
 
-@bp.put("/items/<item_id>", responses={200: CartDto, **problem_responses(400, 403, 404, 409, 423)})
+@bp.put("/items/<item_id>", security=CART_SECURITY,
+        responses={200: CartDto, **problem_responses(400, 401, 403, 404, 409, 423)})
 def update_item(header: SessionHeaders, path: CartItemPath, body: UpdateCartItemRequest):
     """Set the quantity of one of this session's cart items."""
     cart = carts.update_item(tenant_db(write=True), current_tenant(), header.cart_key(), path.item_id,
@@ -106,14 +114,16 @@ def update_item(header: SessionHeaders, path: CartItemPath, body: UpdateCartItem
     return CartDto.of(cart)
 
 
-@bp.delete("/items/<item_id>", responses={204: None, **problem_responses(400, 403, 404, 409, 423)})
+@bp.delete("/items/<item_id>", security=CART_SECURITY,
+           responses={204: None, **problem_responses(400, 401, 403, 404, 409, 423)})
 def remove_item(header: SessionHeaders, path: CartItemPath):
     """Remove one of this session's cart items."""
     carts.remove_item(tenant_db(write=True), header.cart_key(), path.item_id)
     return "", 204
 
 
-@bp.delete("", responses={204: None, **problem_responses(400, 403, 409, 423)})
+@bp.delete("", security=CART_SECURITY,
+           responses={204: None, **problem_responses(400, 401, 403, 409, 423)})
 def clear_cart(header: SessionHeaders):
     """Remove every item of the session's cart (a cart that is already empty stays so)."""
     carts.clear_cart(tenant_db(write=True), header.cart_key())

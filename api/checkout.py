@@ -9,7 +9,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import EmailStr, Field, StringConstraints, field_validator
 
 from api.answers import RenderedAnswer, render_answer
-from api.cart import SessionHeaders
+from api.cart import CART_SECURITY, SessionHeaders
 from api.schemas import CamelModel, Money, problem_responses
 from core.errors import ValidationFailed
 from core.orders import checkout
@@ -107,7 +107,8 @@ def _render_order(order) -> tuple[int, str]:
     return 200, render_answer(PlaceOrderResponse.of(order))
 
 
-@bp.post("/quote", responses={200: CheckoutQuoteResponse, **problem_responses(400, 403, 409, 423)},
+@bp.post("/quote", security=CART_SECURITY, responses={200: CheckoutQuoteResponse,
+                                                      **problem_responses(400, 401, 403, 409, 423)},
          openapi_extensions={"requestBody": {"required": False, "content": {
              "application/json": {"schema": {"type": "object", "description": "Empty for now"}}}}})
 def quote(header: SessionHeaders):

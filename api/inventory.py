@@ -13,7 +13,7 @@ from core.catalog.products import create_product
 from core.catalog.rules import sku_problem
 from core.inventory import services as inventory
 from core.inventory.services import StockChange
-from core.validation import MAX_QUANTITY, Quantity
+from core.validation import Quantity, Units
 from web.tenancy import current_tenant, require_tenant_principal, tenant_db
 
 bp = APIBlueprint("inventory", __name__, url_prefix="/inventory", abp_tags=[Tag(name="Inventory")])
@@ -36,7 +36,7 @@ class NewInventoryItem(BaseModel):
     product_id: str = Field(max_length=64, description="The new product's SKU, e.g. PROD006: 1–64 letters, digits, "
                             "'.', '_' or '-', starting with a letter or digit, never a UUID")
     name: str = Field(min_length=1, max_length=200)
-    quantity: int = Field(strict=True, ge=0, le=MAX_QUANTITY)
+    quantity: Units
     price: PriceIn
 
     @field_validator("product_id")

@@ -6,7 +6,7 @@ from datetime import datetime
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas import CamelModel, Identifier, SlugText, problem_responses
+from api.schemas import CamelModel, Identifier, NewSlug, problem_responses
 from core.errors import Unauthorized
 from core.health import health_report
 from core.tenancy import provisioning
@@ -17,7 +17,7 @@ bp = APIBlueprint("platform", __name__, abp_tags=[Tag(name="Tenant provisioning"
 
 
 class InitProvisioningRequest(CamelModel):
-    slug: SlugText = Field(description="Unique identifier (lowercase, alphanumeric + hyphens)")
+    slug: NewSlug = Field(description="Unique identifier (lowercase, alphanumeric + hyphens)")
     name: str = Field(min_length=1, max_length=200, description="Display name of the store")
     plan: str = Field(max_length=64, description='One of: "Basic", "Premium", "Enterprise" (in any case)',
                       json_schema_extra={"enum": ["Basic", "Premium", "Enterprise"]})

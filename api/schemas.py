@@ -42,6 +42,11 @@ PriceIn = Annotated[Decimal, Field(ge=0, le=MAX_PRICE),
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 # A store's slug as a request names it (core.tenancy.provisioning.validate_slug decides the rest).
 SlugText = Annotated[str, StringConstraints(min_length=1, max_length=63)]
+# A new store's slug, documented as core.tenancy.provisioning.validate_slug checks it (the few
+# reserved names aside), which answers its own messages.
+NewSlug = Annotated[str, StringConstraints(min_length=1, max_length=63),
+                    WithJsonSchema({"type": "string", "minLength": 3, "maxLength": 63,
+                                    "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$"})]
 
 
 class CamelModel(BaseModel):

@@ -8,7 +8,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, EmailStr, Field, RootModel
 
 from api.platform import ProvisioningStepDto
-from api.schemas import CamelModel, Identifier, SlugText, problem_responses
+from api.schemas import CamelModel, Identifier, NewSlug, SlugText, problem_responses
 from core.auth import services as auth_services
 from core.auth.models import ApiClient, Role, User
 from core.tenancy import admin, provisioning
@@ -27,7 +27,7 @@ def superadmins_only():
 
 
 class CreateTenantRequest(CamelModel):
-    slug: SlugText
+    slug: NewSlug
     name: str = Field(min_length=1, max_length=200)
     plan_code: str = Field(max_length=32)
 

@@ -2,17 +2,34 @@
 is written once, here."""
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated
 
 import phonenumbers
-from pydantic import Field, ValidationError
+from pydantic import BeforeValidator, Field, ValidationError
 
 from core.errors import ValidationFailed
 
 # Quantities and stock are 32-bit integers in the database: no quantity or stock may pass this.
 MAX_QUANTITY = 2_147_483_647
+
+
+def _whole_number(value):
+    """A JSON number with no fraction (2.0, read as a float or, by the API's JSON provider, a
+    Decimal) as the integer it is, as JSON Schema reads it; any other value is left to the
+    strict integer check (which refuses "2", 2.5 and true)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return int(value)
+    return value
+
+
+# A whole number of units (JSON 2 or 2.0; never "2", 2.5 or true), from 0 up to MAX_QUANTITY.
+Units = Annotated[int, Field(strict=True, ge=0, le=MAX_QUANTITY), BeforeValidator(_whole_number)]
 # A positive whole number of units, as every request that names a quantity takes it.
-Quantity = Annotated[int, Field(strict=True, ge=1, le=MAX_QUANTITY, description="A positive whole number of units")]
+Quantity = Annotated[int, Field(strict=True, ge=1, le=MAX_QUANTITY, description="A positive whole number of units"),
+                     BeforeValidator(_whole_number)]
 
 # The largest page number a list takes: past it, a page of the largest size could only be empty
 # (10^8 rows); a page number beyond it is a 400 naming the field, never an offset the database

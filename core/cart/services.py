@@ -18,7 +18,7 @@ from core.auth.principals import Principal
 from core.cart.models import Cart, CartItem
 from core.catalog.models import Product
 from core.columns import new_uuid, utcnow
-from core.errors import InsufficientStock, NotFound, ValidationFailed
+from core.errors import InsufficientStock, NotFound, Unauthorized, ValidationFailed
 from core.money import to_money
 from core.statements import insert_or_skip, loaded, persistent
 from core.tenancy.features import Limit, check_limit
@@ -186,13 +186,14 @@ def shopper_cart_key(open_writing: Callable[[], Session], tenant, principal: Pri
     """The key of the cart a call works on. A token of another store is refused (401), as
     everywhere. With a customer's token of this store, the customer's own cart, whatever the
     browser or client: a guest cart named by `session_id` is first merged into it (merge_carts,
-    in a session of open_writing()). Anyone else works on the guest cart of `session_id`, which
-    is then required (400 naming X-Session-Id)."""
+    in a session of open_writing()). Anyone else works on the guest cart of `session_id`: a
+    call naming no cart at all is 401 (a guest sends X-Session-Id, a customer its token), one
+    whose X-Session-Id is not a UUID is 400."""
     if principal is not None:
         principal.authorize(tenant_slug=tenant.slug)
     if principal is None or not principal.customer_id:
         if session_id is None:
-            raise ValidationFailed.field(SESSION_FIELD, "X-Session-Id is required without a customer token.")
+            raise Unauthorized("Name the cart: a guest sends its X-Session-Id, a customer its bearer token.")
         return normalize_session_id(session_id)
     key = customer_cart_key(principal.customer_id)
     if session_id is not None:

@@ -287,8 +287,10 @@ def test_checkout_requires_a_uuid_session_id(client, store, path, session_id):
     if session_id is not None:
         headers["X-Session-Id"] = session_id
     response = client.post(path, headers=headers, json=place_order_body(key) if path == PLACE else {})
-    assert response.status_code == 400
-    assert "X-Session-Id" in response.get_json()["errors"]
+    if session_id is None:
+        assert response.status_code == 401 and "X-Session-Id" in response.get_json()["detail"]
+    else:
+        assert response.status_code == 400 and "X-Session-Id" in response.get_json()["errors"]
     assert snapshot(store) == before
 
 

@@ -96,12 +96,12 @@ def test_place_order_with_a_customer_token_records_the_customer(client, store, s
     assert client.get(CART, headers=customer).status_code == 404   # emptied by the order
 
 
-def test_without_a_customer_token_the_session_is_required(client, store, shop_api):
+def test_without_a_customer_token_a_call_naming_no_cart_is_401(client, store, shop_api):
     products, _, _ = shop_api
     product = next(iter(products.values()))
     for headers in ({"X-Tenant-Slug": store.slug}, store.partner):
         response = add(client, headers, product)
-        assert response.status_code == 400 and "X-Session-Id" in response.get_json()["errors"]
+        assert response.status_code == 401 and "X-Session-Id" in response.get_json()["detail"]
 
 
 def test_a_customer_token_of_another_store_is_401(client, store, shop_api, create_tenant, superadmin_headers):
