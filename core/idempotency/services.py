@@ -15,7 +15,8 @@ caller's one transaction, which also decides the answer:
    before the commit: the answer is stored if and only if the work is committed, and a request
    refused or failed stores nothing (its rollback also drops the lock).
 3. a request that read no record and yet meets one at the INSERT (one with the key committed
-   between its first statement and its lock) rolls its work back and answers from that record.
+   between its first statement and its lock) rolls its work back and answers from that record;
+   so does one whose work was refused (a DomainError: the cart that request emptied is empty).
 
 A record `in_progress` is what the releases before this design left while their request ran
 (a claim committed on its own): younger than STALE_AFTER it is a running request (409), older
@@ -34,7 +35,7 @@ from sqlalchemy import Integer, delete, select, text
 from sqlalchemy.orm import Session
 
 from core.columns import new_uuid, utcnow
-from core.errors import IdempotencyConflict
+from core.errors import DomainError, IdempotencyConflict
 from core.idempotency.models import IdempotencyRecord, IdempotencyState
 from core.statements import insert_or_skip
 from core.tenancy.stores import visit_stores
@@ -157,6 +158,14 @@ def run_once(session: Session, request: IdempotentRequest, work: Callable[[], tu
                 raise IdempotencyConflict(RUNNING)
             return answer
         session.commit()
+    except DomainError:
+        # Refused: perhaps only because another request with the key did the work meanwhile (it
+        # committed after this one looked: the cart it emptied is empty now). Its answer stands.
+        session.rollback()
+        row = _look(session, request)
+        if row.id is not None:
+            return _answer(session, row, request, now)
+        raise
     except BaseException:
         session.rollback()
         raise

@@ -11,7 +11,7 @@ from sqlalchemy.pool import NullPool
 
 from core.cart.models import Cart
 from core.columns import utcnow
-from core.errors import IdempotencyConflict, InsufficientStock
+from core.errors import IdempotencyConflict, InsufficientStock, ValidationFailed
 from core.idempotency.models import IdempotencyRecord, IdempotencyState
 from core.idempotency.services import (IdempotentRequest, StoredAnswer, caller_scope, key_state, request_fingerprint,
                                        run_once)
@@ -199,3 +199,24 @@ def test_a_claim_of_an_earlier_release_whose_process_died_is_taken_over(store, m
     assert run_once(main_session, a_request(), answer('{"orderId": "o-2"}')).replayed is False
     [record] = records(store)
     assert (record.state, record.response_body) == (IdempotencyState.COMPLETED, '{"orderId": "o-2"}')
+
+
+@on_postgres
+def test_work_refused_because_another_request_with_the_key_did_it_answers_the_stored_answer(store, main_session):
+    """Twenty retries at once on PostgreSQL: one looked before the first committed and took the
+    lock after, then found the cart the first had emptied (ValidationFailed). It replays the
+    first's answer instead of refusing."""
+    def work():
+        stored_by_another_request(store, "first")
+        raise ValidationFailed("The cart is empty.")
+
+    assert run_once(main_session, a_request(), work) == StoredAnswer(200, "first", replayed=True)
+
+
+def test_refused_work_with_no_record_still_refuses(store, main_session):
+    def work():
+        raise ValidationFailed("The cart is empty.")
+
+    with pytest.raises(ValidationFailed):
+        run_once(main_session, a_request(), work)
+    assert records(store) == []
