@@ -26,7 +26,7 @@ from core.idempotency.services import IdempotentRequest, StoredAnswer, run_once
 from core.inventory.services import take_stock_for_lines
 from core.money import MAX_AMOUNT, format_money, to_money
 from core.orders.models import Order, OrderChannel, OrderItem, OrderStatus, PaymentMethod
-from core.orders.pricing import ZERO, cart_items, line_total, order_totals
+from core.orders.pricing import ZERO, cart_items, fits_an_order, line_total, order_totals
 from core.statements import insert_or_skip, loaded, persistent
 from core.tenancy.features import Limit, check_limit
 from core.unit_of_work import commits
@@ -122,11 +122,11 @@ def create_order(session: Session, tenant, lines: Sequence[OrderLine], *, channe
                                 sku=product.sku, name=product.name, unit_price=unit_price, quantity=line.quantity,
                                 line_total=line_total(unit_price, line.quantity)))
     for item in item_values:
-        if item["line_total"] > MAX_AMOUNT:
+        if not fits_an_order(item["line_total"]):
             raise ValidationFailed(f"{item['name']}: {item['quantity']} units come to more than the largest amount an "
                                    f"order can hold ({format_money(MAX_AMOUNT)}).", product_id=item["product_id"])
     totals = order_totals(tenant, sum((item["line_total"] for item in item_values), ZERO))
-    if totals.total > MAX_AMOUNT:
+    if not fits_an_order(totals.total):
         raise ValidationFailed(f"The order's total would be more than the largest amount an order can hold "
                                f"({format_money(MAX_AMOUNT)}).")
     values = dict(id=order_id, number=None, channel=str(channel), status=str(OrderStatus.PENDING), email=contact.email,

@@ -12,7 +12,7 @@ from typing import Sequence
 
 from core.cart.models import Cart, CartItem
 from core.errors import InsufficientStock, ValidationFailed
-from core.money import to_money
+from core.money import MAX_AMOUNT, to_money
 
 ZERO = Decimal("0.00")
 
@@ -42,6 +42,11 @@ def order_totals(tenant, subtotal: Decimal) -> Totals:
 
 def line_total(unit_price: Decimal, quantity: int) -> Decimal:
     return to_money(Decimal(unit_price) * quantity)
+
+
+def fits_an_order(amount: Decimal) -> bool:
+    """Whether an order's line or total can hold `amount` (core.money.MAX_AMOUNT)."""
+    return amount <= MAX_AMOUNT
 
 
 def items_subtotal(items: Sequence[CartItem]) -> Decimal:

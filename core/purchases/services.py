@@ -25,9 +25,8 @@ from core.errors import IdempotencyConflict, NotFound, ServiceUnavailable, Valid
 from core.inventory.services import release_stock, try_take_stock
 from core.orders.lifecycle import cancel_order
 from core.orders.models import OrderChannel
-from core.money import MAX_AMOUNT
 from core.orders.placement import PRODUCT_COLUMNS_TO_ORDER, OrderContact, OrderLine, create_order
-from core.orders.pricing import line_total
+from core.orders.pricing import fits_an_order, line_total
 from core.orders.queries import get_order
 from core.purchases.models import ItemStatus, Purchase, PurchaseItem, PurchaseStatus
 from core.queues import PROCESS_PURCHASE_JOB, PURCHASES, queue
@@ -128,7 +127,7 @@ def process_purchase(session: Session, tenant: Tenant, purchase_id: str) -> str:
     for item in items:
         if item.product_id is None:
             item.status = ItemStatus.NOT_FOUND
-        elif line_total(products[item.product_id].final_price, item.quantity) > MAX_AMOUNT:
+        elif not fits_an_order(line_total(products[item.product_id].final_price, item.quantity)):
             item.status = ItemStatus.REJECTED  # more than an order's line can hold: never reserved
     # Rows are locked in product-id order, so two purchases never wait on each other in a cycle.
     for item in sorted((i for i in items if i.status == ItemStatus.PENDING), key=lambda i: i.product_id):
