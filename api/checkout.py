@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from flask import request
 from flask_openapi3 import APIBlueprint, Tag
-from pydantic import EmailStr, Field, StringConstraints, field_validator
+from pydantic import EmailStr, Field, StringConstraints
 
 from api.answers import RenderedAnswer, render_answer
 from api.cart import CART_SECURITY, SessionHeaders
@@ -16,7 +16,7 @@ from core.orders import checkout
 from core.orders.models import PaymentMethod
 from core.orders.placement import OrderContact
 from core.orders.pricing import Quote, line_total
-from core.validation import normalize_phone
+from core.validation import Phone
 from web.auth import current_principal
 from web.tenancy import current_tenant, tenant_db
 
@@ -45,14 +45,9 @@ class PlaceOrderHeaders(SessionHeaders):
 class PlaceOrderRequest(CamelModel):
     idempotency_key: IdempotencyKey = Field(description="Must match the Idempotency-Key header")
     email: EmailStr
-    phone: str = Field(max_length=32, description="International form: + and the country code")
+    phone: Phone = Field(description="International form: + and the country code")
     shipping_address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
     payment_method: Literal["CreditCard", "PayPal", "CashOnDelivery"]
-
-    @field_validator("phone")
-    @classmethod
-    def _possible_phone(cls, value: str) -> str:
-        return normalize_phone(value)
 
 
 class QuoteItemDto(CamelModel):

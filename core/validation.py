@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Annotated
 
 import phonenumbers
-from pydantic import BeforeValidator, Field, ValidationError
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, ValidationError
 
 from core.errors import ValidationFailed
 
@@ -58,6 +58,10 @@ def normalize_phone(value: str) -> str:
     if not (phonenumbers.is_possible_number(number) or len(e164) - 1 in E164_DIGITS):
         raise ValueError("Phone is not a possible phone number.")
     return e164
+
+
+# A phone number as a request sends it (at most 32 characters), stored in E.164 (normalize_phone).
+Phone = Annotated[str, StringConstraints(max_length=32), AfterValidator(normalize_phone)]
 
 
 def validation_failed(exc: ValidationError) -> ValidationFailed:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -21,10 +21,9 @@ from core.extensions import db
 from core.orders.models import Order
 from core.tenancy.features import Limit, check_limit
 from core.tenancy.models import Tenant
-from core.validation import normalize_phone
+from core.validation import Phone
 
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Phone = Annotated[str, StringConstraints(max_length=32), AfterValidator(normalize_phone)]
 
 
 class CustomerData(BaseModel):
