@@ -15,19 +15,12 @@ from sqlalchemy import event, text
 from core.caching import ChangeFeed
 from core.queues import redis_client
 from tests.conftest import SUPERADMIN_EMAIL, SUPERADMIN_PASSWORD
+from tests.support.clock import Clock
 
 TTL = 5.0
 MAX_AGE = 300.0
 CATALOG = "/api/catalog/products"
 CUSTOMERS = "/api/provisioning/customers"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

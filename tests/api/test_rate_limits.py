@@ -9,6 +9,7 @@ from limits import RateLimitItemPerMinute
 from redis.connection import AbstractConnection
 
 from tests.api.test_customers import BASE
+from tests.support.clock import Clock
 from web.ratelimit import LEASE_SECONDS, RateLimits, storage_uri
 
 
@@ -92,14 +93,6 @@ def test_a_client_calling_fast_shares_round_trips_and_every_request_was_counted_
     limiter_trips = [command for command in sent if b"storefleet-rl" in bytes(b"".join(command))]
     assert 1 <= len(limiter_trips) <= 10, len(limiter_trips)
     assert len(sent) == len(limiter_trips)   # nothing else: the store, token and client are kept
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
