@@ -70,8 +70,8 @@ class Lease:
 class RateLimits:
     """The leases of one process and the Redis counters behind them (see the module's doc)."""
 
-    def __init__(self, storage_uri_: str, key_prefix: str, clock=time.monotonic) -> None:
-        self._storage_uri, self._key_prefix, self._clock = storage_uri_, key_prefix, clock
+    def __init__(self, uri: str, key_prefix: str, clock=time.monotonic) -> None:
+        self._storage_uri, self._key_prefix, self._clock = uri, key_prefix, clock
         self._limiter: SlidingWindowCounterRateLimiter | None = None
         self._leases: dict[tuple, Lease] = {}
         self._lock = threading.Lock()
