@@ -12,7 +12,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from core.auth.models import CLIENT_ROLES
 from core.errors import DomainError
 from core.tenancy.features import Feature, Limit
-from core.validation import MAX_QUANTITY
+from core.validation import MAX_QUANTITY, strip_whitespace
 
 
 class LoginForm(FlaskForm):
@@ -86,7 +86,7 @@ class CustomerForm(FlaskForm):
     store = SelectField("Store", validators=[DataRequired()], validate_choice=False)
     name = StringField("Company name")
     contact_email = EmailField("Contact email")
-    phone = StringField("Phone", description="International form, e.g. +44 20 7946 0958.")
+    phone = StringField("Phone", description="International form, e.g. +44 20 7946 0958.", filters=[strip_whitespace])
     address = TextAreaField("Address")
     external_ref = StringField("External reference", description="Your own id of this customer (optional).")
 

@@ -23,6 +23,7 @@ OPENAPI_BLUEPRINT = "openapi"
 
 def register_api(app: Flask) -> None:
     app.json = DecimalJSONProvider(app)
+    app.url_map.converters["tenant_slug"] = superadmin.TenantSlugConverter
     for module in MODULES:
         app.register_api(module.bp)
         mark_api_blueprint(app, module.bp)

@@ -11,12 +11,12 @@ from api.schemas import problem_responses
 from core.auth import services
 from core.auth.tokens import jwks
 from core.errors import ValidationFailed
-from core.validation import validation_failed
+from core.validation import RequestModel, validation_failed
 
 bp = APIBlueprint("auth", __name__, abp_tags=[Tag(name="Auth")])
 
 
-class PasswordGrant(BaseModel):
+class PasswordGrant(RequestModel):
     """A user's sign-in (a super admin or a store admin)."""
 
     grant_type: Literal["password"]
@@ -24,7 +24,7 @@ class PasswordGrant(BaseModel):
     password: str = Field(min_length=1, max_length=1024)
 
 
-class ClientCredentialsGrant(BaseModel):
+class ClientCredentialsGrant(RequestModel):
     """An API client's credentials, as issued by POST /superadmin/tenants/{slug}/api-clients; they
     may be sent with HTTP Basic instead (client_id as the user name, client_secret as the password)."""
 

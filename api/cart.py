@@ -5,9 +5,10 @@ from __future__ import annotations
 from uuid import UUID
 
 from flask_openapi3 import APIBlueprint, Tag
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from api.schemas import CamelModel, Identifier, Money, TenantHeader, problem_responses
+from api.schemas import (CamelModel, CamelRequest, Identifier, Money, ParameterModel, TenantHeader, UuidText,
+                         problem_responses)
 from core.cart import services as carts
 from core.orders.pricing import items_subtotal, line_total
 from core.tenancy.features import Feature, require_feature
@@ -30,11 +31,12 @@ CART_SECURITY = [{}, {"bearer": []}]
 
 class SessionHeaders(TenantHeader):
     # The default None only tells the header was not sent: the document says a UUID, never null.
-    x_session_id: UUID = Field(
+    x_session_id: UuidText = Field(
         None, alias="X-Session-Id",
-        description="The guest's session, a UUID: required without a customer's token. With a customer's token of "
-                    "this store the call works on the customer's own cart, and a guest cart named here is merged "
-                    "into it first (quantities summed, stock and limits checked again).")
+        description="The guest's session, a UUID (its hyphens may be left out): required without a customer's "
+                    "token. With a customer's token of this store the call works on the customer's own cart, and a "
+                    "guest cart named here is merged into it first (quantities summed, stock and limits checked "
+                    "again).")
 
     def cart_key(self) -> str:
         """The cart this call works on (core.cart.services.shopper_cart_key)."""
@@ -42,16 +44,16 @@ class SessionHeaders(TenantHeader):
                                       self.x_session_id)
 
 
-class AddToCartRequest(CamelModel):
+class AddToCartRequest(CamelRequest):
     product_id: UUID = Field(description="The product's UUID")
     quantity: Quantity = Field(description="A positive integer")
 
 
-class UpdateCartItemRequest(CamelModel):
+class UpdateCartItemRequest(CamelRequest):
     quantity: Quantity = Field(description="The new quantity (must be > 0)")
 
 
-class CartItemPath(BaseModel):
+class CartItemPath(ParameterModel):
     item_id: Identifier = Field(description="Cart item identifier (from the cart response)")
 
 

@@ -21,11 +21,12 @@ class ProductListQuery(ParameterModel, CamelModel):
     page_size: int = Field(catalog.DEFAULT_PAGE_SIZE, ge=1, le=catalog.MAX_PAGE_SIZE, description="Items per page")
     search: str | None = Field(None, max_length=catalog.MAX_SEARCH_LENGTH, description="Search in product names")
     category_id: UUID | None = Field(None, description="Filter by category")
-    min_price: PriceIn | None = Field(None, description="Minimum final price")
-    max_price: PriceIn | None = Field(None, description="Maximum final price")
+    min_price: PriceIn | None = Field(None, description="Minimum final price (inclusive); above maxPrice, "
+                                                        "nothing is found")
+    max_price: PriceIn | None = Field(None, description="Maximum final price (inclusive)")
 
 
-class ProductPath(BaseModel):
+class ProductPath(ParameterModel):
     product_id: Identifier = Field(description="Product identifier (UUID)")
 
 

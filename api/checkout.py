@@ -2,27 +2,27 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
 from flask import request
 from flask_openapi3 import APIBlueprint, Tag
-from pydantic import EmailStr, Field, StringConstraints
+from pydantic import EmailStr, Field
 
 from api.answers import RenderedAnswer, render_answer
 from api.cart import CART_SECURITY, SessionHeaders
-from api.schemas import CamelModel, Money, problem_responses
+from api.schemas import CamelModel, CamelRequest, Money, problem_responses
 from core.errors import ValidationFailed
 from core.orders import checkout
 from core.orders.models import PaymentMethod
 from core.orders.placement import OrderContact
 from core.orders.pricing import Quote, line_total
-from core.validation import Phone
+from core.validation import Phone, not_blank
 from web.auth import current_principal
 from web.tenancy import current_tenant, tenant_db
 
 bp = APIBlueprint("checkout", __name__, url_prefix="/api/checkout", abp_tags=[Tag(name="Checkout")])
 
-IdempotencyKey = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+IdempotencyKey = not_blank(255)
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 
@@ -42,11 +42,11 @@ class PlaceOrderHeaders(SessionHeaders):
     idempotency_key: IdempotencyKey = Field(alias="Idempotency-Key", description="UUID v4; equals the body's idempotencyKey")
 
 
-class PlaceOrderRequest(CamelModel):
+class PlaceOrderRequest(CamelRequest):
     idempotency_key: IdempotencyKey = Field(description="Must match the Idempotency-Key header")
     email: EmailStr
     phone: Phone = Field(description="International form: + and the country code")
-    shipping_address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    shipping_address: not_blank(2000)
     payment_method: Literal["CreditCard", "PayPal", "CashOnDelivery"]
 
 

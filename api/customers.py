@@ -5,9 +5,9 @@ from datetime import datetime
 from typing import Literal
 
 from flask_openapi3 import APIBlueprint, Tag
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from api.schemas import CamelModel, Identifier, TenantHeader, problem_responses
+from api.schemas import CamelModel, Identifier, ParameterModel, TenantHeader, problem_responses
 from core.auth.models import Role
 from core.customers import services
 from core.customers.services import CustomerData, CustomerPatch
@@ -27,11 +27,11 @@ def partners_only():
     require_feature(current_tenant(), Feature.CUSTOMER_PROVISIONING)
 
 
-class CustomerPath(BaseModel):
+class CustomerPath(ParameterModel):
     customer_id: Identifier
 
 
-class CustomerListQuery(CamelModel):
+class CustomerListQuery(ParameterModel, CamelModel):
     page: PageNumber = 1
     page_size: int = Field(20, ge=1, le=100)
     status: Literal["active", "inactive"] | None = None

@@ -7,13 +7,13 @@ from flask import request
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field, RootModel, field_validator
 
-from api.schemas import Identifier, Money, PriceIn, TenantHeader, problem_responses
+from api.schemas import Identifier, Money, ParameterModel, PriceIn, TenantHeader, problem_responses
 from core.auth.models import Role
 from core.catalog.products import create_product
-from core.catalog.rules import sku_problem
+from core.catalog.rules import SKU_SCHEMA_PATTERN, sku_problem
 from core.inventory import services as inventory
 from core.inventory.services import StockChange
-from core.validation import Quantity, Units
+from core.validation import Quantity, RequestModel, Units, not_blank
 from web.tenancy import current_tenant, require_tenant_principal, tenant_db
 
 bp = APIBlueprint("inventory", __name__, url_prefix="/inventory", abp_tags=[Tag(name="Inventory")])
@@ -28,27 +28,27 @@ def writes_need_a_store_admin():
         require_tenant_principal(Role.STORE_ADMIN)
 
 
-class InventoryPath(BaseModel):
+class InventoryPath(ParameterModel):
     product_id: Identifier = Field(description="SKU (PROD001) or UUID of the product")
 
 
-class NewInventoryItem(BaseModel):
+class NewInventoryItem(RequestModel):
     product_id: str = Field(max_length=64, description="The new product's SKU, e.g. PROD006: 1–64 letters, digits, "
-                            "'.', '_' or '-', starting with a letter or digit, never a UUID")
-    name: str = Field(min_length=1, max_length=200)
+                            "'.', '_' or '-', starting with a letter or digit, never a UUID",
+                            json_schema_extra={"pattern": SKU_SCHEMA_PATTERN})
+    name: not_blank(200)
     quantity: Units
     price: PriceIn
 
     @field_validator("product_id")
     @classmethod
     def _valid_sku(cls, value: str) -> str:
-        value = value.strip()
         if (problem := sku_problem(value)) is not None:
             raise ValueError(problem)
         return value
 
 
-class StockQuantity(BaseModel):
+class StockQuantity(RequestModel):
     quantity: Quantity
 
 

@@ -6,19 +6,20 @@ from datetime import datetime
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas import CamelModel, Identifier, NewSlug, problem_responses
+from api.schemas import CamelModel, CamelRequest, Identifier, NewSlug, ParameterModel, problem_responses
 from core.errors import Unauthorized
 from core.health import health_report
 from core.tenancy import provisioning
 from core.tenancy.models import Tenant, TenantStatus
+from core.validation import not_blank
 from web.auth import bearer_token
 
 bp = APIBlueprint("platform", __name__, abp_tags=[Tag(name="Tenant provisioning")])
 
 
-class InitProvisioningRequest(CamelModel):
+class InitProvisioningRequest(CamelRequest):
     slug: NewSlug = Field(description="Unique identifier (lowercase, alphanumeric + hyphens)")
-    name: str = Field(min_length=1, max_length=200, description="Display name of the store")
+    name: not_blank(200) = Field(description="Display name of the store")
     plan: str = Field(max_length=64, description='One of: "Basic", "Premium", "Enterprise" (in any case)',
                       json_schema_extra={"enum": ["Basic", "Premium", "Enterprise"]})
 
@@ -77,7 +78,7 @@ class ProvisioningStatusResponse(CamelModel):
                    db_name=tenant.db_name if ready else None, steps=tenant.steps)
 
 
-class ProvisioningPath(BaseModel):
+class ProvisioningPath(ParameterModel):
     provisioning_id: Identifier
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_openapi3 import APIBlueprint, Tag
-from pydantic import BaseModel, Field, RootModel
+from pydantic import Field, RootModel
 
-from api.schemas import CamelModel, Identifier, TenantHeader, problem_responses
+from api.schemas import CamelModel, CamelRequest, Identifier, ParameterModel, TenantHeader, problem_responses
 from core.auth.models import Role
 from core.errors import Forbidden
 from core.provisioner import services
@@ -24,7 +24,7 @@ def authenticated_store_callers():
     require_feature(current_tenant(), Feature.PRODUCT_PROVISIONING)
 
 
-class ProvisionRequest(CamelModel):
+class ProvisionRequest(CamelRequest):
     product_id: Identifier = Field(description="The product's UUID or SKU")
     quantity: Quantity
     customization: dict[str, str | int | float | bool] = Field(default_factory=dict)
@@ -75,7 +75,7 @@ class AvailabilityResponse(CamelModel):
         return cls(product_id=product.id, available=product.stock > 0, quantity=product.stock)
 
 
-class ProductPath(BaseModel):
+class ProductPath(ParameterModel):
     product_id: Identifier
 
 

@@ -3,16 +3,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import request
 from flask_openapi3 import APIBlueprint, Tag
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from api.schemas import CamelModel, Identifier, TenantHeader, problem_responses
+from api.schemas import CamelModel, CamelRequest, Identifier, ParameterModel, TenantHeader, problem_responses
 from core.auth.models import Role
-from core.errors import Forbidden, ValidationFailed
+from core.errors import Forbidden
 from core.purchases import services
 from core.tenancy.features import Feature, require_feature
-from core.validation import Quantity
+from core.validation import Quantity, not_blank
 from web.tenancy import current_tenant, require_tenant_principal, tenant_db
 
 bp = APIBlueprint("purchase_gateway", __name__, url_prefix="/purchase-gateway",
@@ -32,12 +31,12 @@ def customers_only():
     require_feature(current_tenant(), Feature.PURCHASE_GATEWAY)
 
 
-class PurchaseLine(CamelModel):
+class PurchaseLine(CamelRequest):
     id: str = Field(min_length=1, max_length=64, description="Product UUID or SKU")
     quantity: Quantity
 
 
-class PurchaseRequest(CamelModel):
+class PurchaseRequest(CamelRequest):
     products: list[PurchaseLine] = Field(min_length=1)
 
 
@@ -79,21 +78,19 @@ class PurchaseStatusAnswer(CamelModel):
                    products=[PurchaseLineStatus.of(item) for item in purchase.items])
 
 
-class PurchasePath(BaseModel):
+class PurchasePath(ParameterModel):
     purchase_id: Identifier
 
 
 class IdempotencyHeader(TenantHeader):
-    idempotency_key: str | None = Field(None, alias="Idempotency-Key", min_length=1, max_length=100,
-                                        description="Optional; a retry with the same key returns the first purchase")
+    idempotency_key: not_blank(100) | None = Field(
+        None, alias="Idempotency-Key", description="Optional; a retry with the same key returns the first purchase")
 
 
 @bp.post("/purchases", responses={200: PurchaseAnswer, **problem_responses(400, 401, 403, 409, 429, 503)})
 def initiate(header: IdempotencyHeader, body: PurchaseRequest):
     """Record the purchase (PENDING) and hand it to the orchestrator; poll its status."""
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and not key.strip():
-        raise ValidationFailed.field("Idempotency-Key", "The Idempotency-Key header must not be empty.")
+    key = header.idempotency_key
     tenant = current_tenant()
     purchase, replayed = services.initiate_purchase(
         tenant_db(write=True), tenant, _customer_id(), [(line.id, line.quantity) for line in body.products],

@@ -4,6 +4,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from operator import methodcaller
 from typing import Annotated
+from uuid import UUID
 
 from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, Strict, StringConstraints,
                       WithJsonSchema)
@@ -11,6 +12,7 @@ from pydantic.alias_generators import to_camel
 
 from core.catalog.rules import MAX_PRICE
 from core.money import CENT
+from core.validation import RequestModel
 
 RATIO_CENTS = Decimal("0.01")
 
@@ -40,6 +42,11 @@ PriceIn = Annotated[Decimal, Field(ge=0, le=MAX_PRICE),
 # An id or key a client names a row by (a UUID, a SKU, a slug, a purchase id): never longer than
 # 64 characters in any table, so a longer one is a 400 naming the field, before any look-up.
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+# A UUID as a header carries it, with or without its hyphens: documented by its pattern rather
+# than the format "uuid" (a generated client passes a header of that format on as a UUID object,
+# which its HTTP library refuses), read as a UUID.
+UUID_PATTERN = "^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
+UuidText = Annotated[str, StringConstraints(min_length=32, max_length=36, pattern=UUID_PATTERN), AfterValidator(UUID)]
 # A store's slug as a request names it (core.tenancy.provisioning.validate_slug decides the rest).
 SlugText = Annotated[str, StringConstraints(min_length=1, max_length=63)]
 # A new store's slug, documented as core.tenancy.provisioning.validate_slug checks it (the few
@@ -55,10 +62,14 @@ class CamelModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
 
 
+class CamelRequest(RequestModel, CamelModel):
+    """A request body in the API's camelCase (core.validation.RequestModel: no NUL in its text)."""
+
+
 _PARAMETER_SCHEMAS: dict[type, dict] = {}
 
 
-class ParameterModel(BaseModel):
+class ParameterModel(RequestModel):
     """Base of header, query and path models. flask-openapi3 asks such a model for its JSON
     schema on every request (to read the type of each field); a model's schema cannot change
     while the app runs, so the argument-less call is computed once per class."""

@@ -5,20 +5,30 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from flask_openapi3 import APIBlueprint, Tag
-from pydantic import BaseModel, EmailStr, Field, RootModel
+from werkzeug.routing import BaseConverter
+from pydantic import EmailStr, Field, RootModel, WithJsonSchema
 
 from api.platform import ProvisioningStepDto
-from api.schemas import CamelModel, Identifier, NewSlug, SlugText, problem_responses
+from api.document import operation_id, schema_keywords
+from api.schemas import CamelModel, CamelRequest, Identifier, NewSlug, ParameterModel, SlugText, problem_responses
 from core.auth import services as auth_services
 from core.auth.models import ApiClient, Role, User
-from core.tenancy import admin, provisioning
-from core.tenancy.features import MAX_LIMIT, effective_features, effective_limits
+from core.tenancy import admin, operations, provisioning
+from core.tenancy.features import MAX_LIMIT, Feature, Limit, effective_features, effective_limits
 from core.tenancy.models import Tenant
-from core.unit_of_work import current_unit
+from core.validation import not_blank
 from web.auth import require_principal
 
+class TenantSlugConverter(BaseConverter):
+    """A tenant's slug in a path beside /superadmin/tenants/repair: never "repair" (a reserved
+    slug), so that path is the repair operation alone and a GET of it is a 405 whose Allow header
+    lists POST, as the document says, not the tenant operations'."""
+
+    regex = "(?!repair$)[^/]+"
+
+
 bp = APIBlueprint("superadmin", __name__, url_prefix="/superadmin", abp_tags=[Tag(name="Super admin")],
-                  abp_security=[{"bearer": []}])
+                  abp_security=[{"bearer": []}], operation_id_callback=operation_id)
 
 
 @bp.before_request
@@ -26,9 +36,9 @@ def superadmins_only():
     require_principal(Role.SUPERADMIN)
 
 
-class CreateTenantRequest(CamelModel):
+class CreateTenantRequest(CamelRequest):
     slug: NewSlug
-    name: str = Field(min_length=1, max_length=200)
+    name: not_blank(200)
     plan_code: str = Field(max_length=32)
 
 
@@ -42,7 +52,7 @@ class CreateTenantResponse(CamelModel):
         return cls(slug=tenant.slug, status=tenant.status)
 
 
-class RepairTenantRequest(CamelModel):
+class RepairTenantRequest(CamelRequest):
     tenant: SlugText
 
 
@@ -91,22 +101,32 @@ class TenantList(RootModel[list[TenantDto]]):
         return cls([TenantDto.of(tenant) for tenant in tenants])
 
 
-class TenantPath(BaseModel):
+class TenantPath(ParameterModel):
     slug: SlugText
 
 
-class TenantPatch(CamelModel):
+def _overrides(names: type[Feature] | type[Limit], value: dict) -> WithJsonSchema:
+    """The document's schema of a map of overrides: only the names the server knows (it answers
+    400 for any other, naming it), each a value or null (back to the plan's)."""
+    return WithJsonSchema({"anyOf": [
+        {"type": "object", "additionalProperties": False,
+         "properties": {name.value: {"anyOf": [value, {"type": "null"}]} for name in names}},
+        {"type": "null"}]})
+
+
+class TenantPatch(CamelRequest):
     """The parts to change; planCode and name may be left out but not null (the default None
     only tells they were not sent). A feature or limit set to null goes back to the plan's."""
 
     status: Literal["Suspended", "Ready"] | None = None
     plan_code: str = Field(None, max_length=32)
-    name: str = Field(None, min_length=1, max_length=200)
-    features: dict[str, bool | None] | None = None
-    limits: dict[str, Annotated[int, Field(ge=0, le=MAX_LIMIT)] | None] | None = None
+    name: not_blank(200) = None
+    features: Annotated[dict[str, bool | None] | None, _overrides(Feature, {"type": "boolean"})] = None
+    limits: Annotated[dict[str, Annotated[int, Field(ge=0, le=MAX_LIMIT)] | None] | None,
+                      _overrides(Limit, {"type": "integer", "minimum": 0, "maximum": MAX_LIMIT})] = None
 
 
-class CreateUserRequest(CamelModel):
+class CreateUserRequest(CamelRequest):
     email: EmailStr
     password: str = Field(min_length=8, max_length=200)
 
@@ -123,10 +143,20 @@ class StoreAdminDto(CamelModel):
         return cls(id=user.id, email=user.email, role=user.role, tenant=tenant.slug)
 
 
-class CreateApiClientRequest(CamelModel):
-    name: str = Field(min_length=1, max_length=200)
+class CreateApiClientRequest(CamelRequest):
+    """A customer client acts for one customer of the store, so it names it (customerId); a
+    customerId sent with another role is ignored."""
+
+    name: not_blank(200)
     role: Literal["partner", "customer", "store_admin", "service"]
     customer_id: Identifier | None = None
+
+
+# The document says what the server checks: a customer client names its customer.
+schema_keywords("CreateApiClientRequest", {
+    "if": {"properties": {"role": {"const": "customer"}}, "required": ["role"]},
+    "then": {"required": ["customerId"],
+             "properties": {"customerId": {"type": "string", "minLength": 1, "maxLength": 64}}}})
 
 
 class ApiClientCredentials(CamelModel):
@@ -166,13 +196,13 @@ def list_tenants():
     return TenantList.of(admin.list_tenants())
 
 
-@bp.get("/tenants/<slug>", responses={200: TenantDto, **problem_responses(401, 403, 404)})
+@bp.get("/tenants/<tenant_slug:slug>", responses={200: TenantDto, **problem_responses(401, 403, 404)})
 def get_tenant(path: TenantPath):
     """One tenant with its status, plan, effective features and limits, overrides and steps."""
     return TenantDto.of(admin.get_tenant(path.slug))
 
 
-@bp.patch("/tenants/<slug>", responses={200: TenantDto, **problem_responses(400, 401, 403, 404, 409)})
+@bp.patch("/tenants/<tenant_slug:slug>", responses={200: TenantDto, **problem_responses(400, 401, 403, 404, 409)})
 def update_tenant(path: TenantPath, body: TenantPatch):
     """Suspend or resume, change the plan, or override features and limits (null removes an override)."""
     tenant = admin.update_tenant(path.slug, status=body.status, plan_code=body.plan_code, name=body.name,
@@ -180,7 +210,8 @@ def update_tenant(path: TenantPath, body: TenantPatch):
     return TenantDto.of(tenant)
 
 
-@bp.post("/tenants/<slug>/users", responses={201: StoreAdminDto, **problem_responses(400, 401, 403, 404, 409)})
+@bp.post("/tenants/<tenant_slug:slug>/users",
+         responses={201: StoreAdminDto, **problem_responses(400, 401, 403, 404, 409)})
 def create_store_admin(path: TenantPath, body: CreateUserRequest):
     """Create a store admin of this tenant."""
     tenant = admin.get_tenant(path.slug)
@@ -188,10 +219,10 @@ def create_store_admin(path: TenantPath, body: CreateUserRequest):
     return StoreAdminDto.of(user, tenant), 201
 
 
-@bp.post("/tenants/<slug>/api-clients", responses={201: ApiClientCredentials, **problem_responses(400, 401, 403, 404)})
+@bp.post("/tenants/<tenant_slug:slug>/api-clients",
+         responses={201: ApiClientCredentials, **problem_responses(400, 401, 403, 404, 409, 423)})
 def create_api_client(path: TenantPath, body: CreateApiClientRequest):
-    """Issue API credentials for this tenant. The secret is in this answer only; it is stored hashed."""
-    tenant = admin.get_tenant(path.slug)
-    client, secret = auth_services.issue_api_client(current_unit().tenant_db(tenant), tenant, body.name,
-                                                    body.role, body.customer_id)
+    """Issue API credentials for this tenant. The secret is in this answer only; it is stored hashed.
+    A customer client needs the store Ready (409 while it provisions, 423 while suspended)."""
+    tenant, client, secret = operations.issue_store_api_client(path.slug, body.name, body.role, body.customer_id)
     return ApiClientCredentials.of(client, secret, tenant), 201

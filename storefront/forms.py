@@ -14,7 +14,7 @@ from core.catalog.listing import MAX_SEARCH_LENGTH
 from core.catalog.rules import MAX_PRICE
 from core.orders.models import PaymentMethod
 from core.orders.placement import OrderContact
-from core.validation import MAX_QUANTITY, normalize_phone
+from core.validation import MAX_QUANTITY, normalize_phone, strip_whitespace
 
 PAYMENT_LABELS = {PaymentMethod.CREDIT_CARD: "Credit card", PaymentMethod.PAYPAL: "PayPal",
                   PaymentMethod.CASH_ON_DELIVERY: "Cash on delivery"}
@@ -48,6 +48,12 @@ class CatalogFilterForm(FlaskForm):
     # The service's names for the fields (its ValidationFailed errors are keyed by them).
     SERVICE_FIELDS = {"search": "search", "categoryId": "category", "minPrice": "min_price",
                       "maxPrice": "max_price", "page": "page"}
+
+    def validate_min_price(self, field) -> None:
+        """A range the wrong way round finds nothing (the catalog's API answers an empty page);
+        the page says why beside the field instead."""
+        if field.data is not None and self.max_price.data is not None and field.data > self.max_price.data:
+            raise ValidationError("Min price must not be greater than max price.")
 
     def offer_categories(self, categories) -> None:
         """The store's active categories as the category's choices; a category asked for that is
@@ -111,7 +117,7 @@ class CheckoutForm(FlaskForm):
     idempotency_key = HiddenField(validators=[_uuid])
     email = EmailField("Email", validators=[DataRequired("Enter your email address."), Length(max=254),
                                             Email("Enter a valid email address, like name@example.com.")])
-    phone = TelField("Phone", description="International form, e.g. +44 20 7946 0958",
+    phone = TelField("Phone", description="International form, e.g. +44 20 7946 0958", filters=[strip_whitespace],
                      validators=[DataRequired("Enter your phone number."), _international_phone])
     shipping_address = TextAreaField("Shipping address", validators=[
         DataRequired("Enter the address to ship to."), Length(max=2000)])

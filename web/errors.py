@@ -53,7 +53,9 @@ def handle_domain_error(exc: DomainError):
     if exc.status == ValidationFailed.status and exc.errors:
         return validation_problem(exc.errors)
     headers = {"Retry-After": str(exc.data["retry_after"])} if "retry_after" in exc.data else None
-    return problem(exc.status, exc.title, exc.detail, errors=exc.errors, headers=headers,
+    # An error about one field (a taken email, an unknown customer) names it as validation does.
+    errors = exc.errors or ({exc.field: [exc.detail]} if exc.field else None)
+    return problem(exc.status, exc.title, exc.detail, errors=errors, headers=headers,
                    type_=f"{PROBLEM_TYPES}/{exc.code}")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
+from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core.auth.models import CLIENT_ROLES, ApiClient, Role, User
@@ -122,18 +123,21 @@ def client_credentials_grant(client_id: str, client_secret: str) -> dict:
                               customer_id=client.customer_id)
 
 
-def issue_api_client(tenant_db, tenant: Tenant, name: str, role: str,
+def issue_api_client(tenant_db: Session | None, tenant: Tenant, name: str, role: str,
                      customer_id: str | None = None) -> tuple[ApiClient, str]:
     """A store's own issuing of credentials (its admin portal): a name of 1–200 characters, a
     client role, and for a customer client an ACTIVE customer of this store (looked up in its
-    database `tenant_db`). Returns (client, plain secret); the secret is stored hashed only."""
+    database `tenant_db`, which only a customer client needs). Returns (client, plain secret);
+    the secret is stored hashed only."""
     name = (name or "").strip()
     if not name or len(name) > 200:
         raise ValidationFailed.field("name", "Name is required (at most 200 characters).")
     if role not in CLIENT_ROLES:
         raise ValidationFailed.field("role", f"Role must be one of: {', '.join(CLIENT_ROLES)}.")
     if role == Role.CUSTOMER:
-        customer_id = require_active_customer(tenant_db, customer_id or "").id
+        if tenant_db is None:
+            raise TypeError("a customer client is issued with the store's database session")
+        customer_id = require_active_customer(tenant_db, customer_id).id
     else:
         customer_id = None  # only a customer client acts for a customer
     return create_api_client(tenant, name, role, customer_id)

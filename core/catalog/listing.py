@@ -39,8 +39,6 @@ def _check_listing(page: int, page_size: int, search: str, min_price, max_price)
     for field, value in (("minPrice", min_price), ("maxPrice", max_price)):
         if value is not None and not (isinstance(value, Decimal) and value.is_finite() and value >= 0):
             errors[field] = [f"{field} must be a decimal number of at least 0."]
-    if not errors and min_price is not None and max_price is not None and min_price > max_price:
-        errors["minPrice"] = ["minPrice must not be greater than maxPrice."]
     if errors:
         raise ValidationFailed("One or more validation errors occurred.", errors=errors)
 

@@ -26,6 +26,10 @@ MAX_IMAGE_URL_LENGTH = 2000
 MAX_OPTIONS = 50
 MAX_TEXT = 200
 SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# What uuid.UUID reads as a UUID among such tokens: 32 hex digits, with hyphens anywhere.
+UUID_LIKE = r"(?:-*[0-9A-Fa-f]){32}-*$"
+# Both rules as one JSON Schema pattern (ECMA-262, with a lookahead), for the API document.
+SKU_SCHEMA_PATTERN = f"^(?!{UUID_LIKE}){SKU_PATTERN.pattern[1:]}"
 
 
 def uuid_or_none(value) -> str | None:
@@ -39,7 +43,7 @@ def uuid_or_none(value) -> str | None:
 def sku_problem(sku) -> str | None:
     """Why `sku` cannot name a product, or None when it can. A SKU travels in URL paths, and
     products are looked up by SKU or UUID, so a SKU is a short token that is never a UUID."""
-    if not isinstance(sku, str) or not SKU_PATTERN.match(sku):
+    if not isinstance(sku, str) or not SKU_PATTERN.fullmatch(sku):
         return ("SKU must be 1–64 characters: letters, digits, '.', '_' or '-', "
                 "starting with a letter or digit.")
     if uuid_or_none(sku) is not None:

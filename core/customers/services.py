@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import ConfigDict, EmailStr, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -16,17 +16,17 @@ from sqlalchemy.orm import Session
 from core.auth.models import ApiClient
 from core.columns import utcnow
 from core.customers.models import Customer, CustomerStatus
-from core.errors import AlreadyExists, NotFound, ValidationFailed
+from core.errors import AlreadyExists, Conflict, NotFound, ValidationFailed
 from core.extensions import db
 from core.orders.models import Order
 from core.tenancy.features import Limit, check_limit
 from core.tenancy.models import Tenant
-from core.validation import Phone
+from core.validation import Phone, RequestModel, not_blank
 
-Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text200 = not_blank(200)
 
 
-class CustomerData(BaseModel):
+class CustomerData(RequestModel):
     """A customer as a partner sends it (camelCase); PUT sends all of it, PATCH any part."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid",
@@ -39,7 +39,7 @@ class CustomerData(BaseModel):
     external_ref: Annotated[str, StringConstraints(max_length=100)] | None = None
 
 
-class CustomerPatch(BaseModel):
+class CustomerPatch(RequestModel):
     """Any part of a customer. name and contactEmail may be left out but not null (the default
     None only tells they were not sent: it is never validated)."""
 
@@ -99,11 +99,17 @@ def get_customer(session: Session, customer_id: str) -> Customer:
     return customer
 
 
-def require_active_customer(session: Session, customer_id: str) -> Customer:
-    """The customer, if it exists and is active (credentials are only issued to those)."""
-    customer = session.get(Customer, customer_id) if customer_id else None
-    if customer is None or customer.status != CustomerStatus.ACTIVE:
-        raise ValidationFailed.field("customerId", "No active customer of this store has this id.")
+def require_active_customer(session: Session, customer_id: str | None) -> Customer:
+    """The customer named by a request's `customerId`, which must be active (credentials are only
+    issued to those): no id is a 400, an id of no customer of this store a 404, an inactive
+    customer a 409, each naming the field."""
+    if not customer_id:
+        raise ValidationFailed.field("customerId", "A customer client needs the id of a customer of the store.")
+    customer = session.get(Customer, customer_id)
+    if customer is None or customer.status == CustomerStatus.DELETED:
+        raise NotFound("No customer of this store has this id.", field="customerId")
+    if customer.status != CustomerStatus.ACTIVE:
+        raise Conflict("This customer is inactive: activate it before issuing its credentials.", field="customerId")
     return customer
 
 

@@ -17,6 +17,7 @@ from core.customers.models import Customer
 from core.customers.services import CustomerData
 from core.errors import NotFound
 from core.inventory.services import StockChange, replenish_product_stock
+from core.tenancy.admin import get_tenant
 from core.tenancy.features import Feature, require_feature
 from core.tenancy.models import Tenant
 from core.tenancy.resolve import find_tenant, require_ready
@@ -48,6 +49,19 @@ def recent_customers(slug: str, count: int = 10) -> list[Customer]:
     tenant = ready_store(slug)
     items, _total = customers.list_customers(current_unit().tenant_db(tenant), page=1, page_size=count)
     return items
+
+
+def issue_store_api_client(slug: str, name: str, role: str,
+                           customer_id: str | None = None) -> tuple[Tenant, ApiClient, str]:
+    """API credentials of any role for a store the platform knows (NotFound, 404, otherwise),
+    in whatever status it is: a client issued while the store provisions works once it is Ready.
+    A customer client names a customer of the store, so the store must have its database: Ready
+    (409 while it provisions or failed, 423 when suspended). Returns the tenant, the client and its
+    plain secret, stored hashed only."""
+    tenant = get_tenant(slug)
+    tenant_db = current_unit().tenant_db(ready_store(slug)) if role == Role.CUSTOMER else None
+    client, secret = issue_api_client(tenant_db, tenant, name, role, customer_id)
+    return tenant, client, secret
 
 
 def issue_customer_credentials(slug: str, customer_id: str) -> tuple[Customer, ApiClient, str]:

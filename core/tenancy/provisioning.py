@@ -36,7 +36,8 @@ from core.unit_of_work import commits, own_transaction
 log = logging.getLogger(__name__)
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-RESERVED_SLUGS = frozenset({"admin", "api", "www", "static", "auth"})
+# Host names the platform uses, and "repair", which /superadmin/tenants/repair would hide.
+RESERVED_SLUGS = frozenset({"admin", "api", "www", "static", "auth", "repair"})
 
 
 def validate_slug(slug: str) -> str:

@@ -128,13 +128,17 @@ def test_a_customer_client_is_for_one_active_customer(store_admin, client):
     assert jwt.decode(token["access_token"], options={"verify_signature": False})["customerId"] == customer_id
 
 
-@pytest.mark.parametrize("case", ["no-customer", "inactive-customer", "unknown-customer"])
-def test_a_customer_client_without_an_active_customer_is_refused_beside_the_field(case, store_admin):
+@pytest.mark.parametrize("case,status,message", [
+    ("no-customer", 400, "A customer client needs the id of a customer of the store."),
+    ("inactive-customer", 409, "This customer is inactive: activate it before issuing its credentials."),
+    ("unknown-customer", 404, "No customer of this store has this id."),
+])
+def test_a_customer_client_without_an_active_customer_is_refused_beside_the_field(case, status, message, store_admin):
     customer = {"no-customer": "", "inactive-customer": store_admin.add_customer("Gone", active=False),
                 "unknown-customer": "00000000-0000-0000-0000-000000000000"}[case]
     response, html = issue(store_admin, role="customer", customer_id=customer)
-    assert response.status_code == 400
-    assert 'id="customer_id-error">No active customer of this store has this id.' in html
+    assert response.status_code == status
+    assert f'id="customer_id-error">{message}' in html
     assert clients_of(store_admin) == [] and not SECRET.search(html)
 
 

@@ -135,9 +135,10 @@ def test_get_cart_returns_the_session_cart_only(client, store):
     assert body["itemCount"] == 3 and body["subtotal"] == D("171.97")
 
 
-def test_session_id_is_case_insensitive(client, store):
+@pytest.mark.parametrize("spelling", [str.upper, lambda text: text.replace("-", "")])
+def test_a_session_id_names_the_same_cart_in_capitals_or_without_hyphens(client, store, spelling):
     session_id = store.cart_with(("PROD001", 1))
-    response = client.get("/api/cart", headers=store.headers(session_id.upper()))
+    response = client.get("/api/cart", headers=store.headers(spelling(session_id)))
     assert response.status_code == 200 and response.get_json()["sessionId"] == session_id
 
 
@@ -244,7 +245,9 @@ def _request(client, store, method, path, body, headers):
 
 
 @pytest.mark.parametrize("method, path, body", ENDPOINTS)
-@pytest.mark.parametrize("session_id", [None, "", "not-a-uuid", "550e8400-e29b-41d4-a716"])
+@pytest.mark.parametrize("session_id", [None, "", "not-a-uuid", "550e8400-e29b-41d4-a716",
+                                        "{550e8400-e29b-41d4-a716-446655440000}",
+                                        "urn:uuid:550e8400-e29b-41d4-a716-446655440000"])
 def test_every_cart_endpoint_requires_a_uuid_session_id(client, store, method, path, body, session_id):
     """Without a customer's token: no session at all names no cart (401), a session id that is
     not a UUID is a bad request (400 naming it)."""

@@ -195,6 +195,7 @@ def test_list_products_price_filters_apply_to_the_final_price(client, shop, crea
     assert names(minPrice="50", maxPrice="60") == ["Full price", "Half off"]  # both ends inclusive
     assert names(minPrice="50.01", maxPrice="59.99") == []
     assert names(minPrice="9.99", maxPrice="9.99") == ["Cheap"]
+    assert names(minPrice="60", maxPrice="50") == []  # a range the wrong way round finds nothing
 
 
 def test_list_products_combines_every_filter(client, shop, create_category, create_product):
@@ -239,7 +240,6 @@ def test_list_products_hides_inactive_categories_of_a_product(client, shop, crea
     ({"minPrice": "NaN"}, "minPrice"),
     ({"maxPrice": "-5"}, "maxPrice"),
     ({"maxPrice": "Infinity"}, "maxPrice"),
-    ({"minPrice": "20", "maxPrice": "10"}, "minPrice"),
     ({"categoryId": "electronics"}, "categoryId"),
     ({"categoryId": "1234"}, "categoryId"),
     ({"search": "x" * 201}, "search"),

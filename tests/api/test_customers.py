@@ -222,7 +222,7 @@ def test_delete_revokes_customer_credentials(client, store, api_clients_of):
 def test_credentials_only_for_active_customer(client, store, superadmin_headers, api_clients_of):
     response = client.post(f"/superadmin/tenants/{store.slug}/api-clients", headers=superadmin_headers,
                            json={"name": "c", "role": "customer", "customerId": "00000000-0000-4000-8000-000000000000"})
-    assert response.status_code == 400 and "customerId" in response.get_json()["errors"]
+    assert response.status_code == 404 and "customerId" in response.get_json()["errors"]
     assert api_clients_of(store.slug) == [("partner", None, False)]
 
 

@@ -153,13 +153,27 @@ def test_without_redis_the_limits_lapse_with_one_warning(app, caplog):
     assert len(warnings) == 1 and warnings[0].exc_info is None
 
 
-def test_an_invalid_token_logs_no_rate_limit_error(client, create_tenant, redis_conn, caplog, monkeypatch):
-    """A token that fails verification is the endpoint's to refuse (401), not an error of the
-    limiter: nothing is logged at ERROR, and nothing is counted."""
+@pytest.mark.parametrize("token", ["invalid", "confirm"])
+def test_a_token_that_is_no_client_s_logs_nothing_and_the_limits_still_hold(token, client, create_tenant,
+                                                                           superadmin_headers, redis_conn, caplog,
+                                                                           monkeypatch):
+    """A token that fails verification, or a provisioning confirm token (no API client's), is the
+    endpoint's to refuse, not an error of the limiter: nothing is logged above DEBUG, nothing is
+    counted, and a client's calls beside them are limited as ever."""
     slug = create_tenant()
+    client.patch(f"/superadmin/tenants/{slug}", headers=superadmin_headers,
+                 json={"limits": {"apiRequestsPerMinute": 2}})
+    partner = partner_headers(client, superadmin_headers, slug)
+    bearer = "not-a-token"
+    if token == "confirm":
+        bearer = client.post("/provision/tenants/init", json={"slug": "confirming", "name": "C",
+                                                              "plan": "Basic"}).get_json()["confirmToken"]
     sent = sent_to_redis(monkeypatch)
-    with caplog.at_level(logging.INFO):
-        refused = client.get(BASE, headers={"X-Tenant-Slug": slug, "Authorization": "Bearer not-a-token"})
-    assert refused.status_code == 401
-    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG):
+        refused = [client.get(BASE, headers={"X-Tenant-Slug": slug, "Authorization": f"Bearer {bearer}"}).status_code
+                   for _ in range(3)]
+    assert set(refused) <= {401, 403} and len(set(refused)) == 1
+    assert [(r.name, r.getMessage()) for r in caplog.records if r.levelno > logging.DEBUG] == []
     assert [command for command in sent if b"storefleet-rl" in bytes(b"".join(command))] == []
+    assert [client.get(BASE, headers=partner).status_code for _ in range(3)] == [200, 200, 429]

@@ -1,6 +1,8 @@
 """Super-admin JSON API: direct create, repair, tenant administration, users and API clients."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.support.backends import on_both_backends
@@ -311,17 +313,21 @@ def test_only_a_customer_client_acts_for_a_customer(client, superadmin_headers, 
     assert "customerId" not in jwt.decode(token, options={"verify_signature": False})
 
 
-@pytest.mark.parametrize("customer", ["unknown", "inactive"])
-def test_a_customer_client_needs_an_active_customer_of_the_store(customer, client, superadmin_headers, store,
+@pytest.mark.parametrize("customer,status", [("unknown", 404), ("deleted", 404), ("inactive", 409)])
+def test_a_customer_client_needs_an_active_customer_of_the_store(customer, status, client, superadmin_headers, store,
                                                                 tenant_record):
     customer_id = "00000000-0000-4000-8000-000000000000"
-    if customer == "inactive":
+    if customer != "unknown":
         customer_id = client.post("/api/provisioning/customers", headers=store.partner,
                                   json={"name": "Acme", "contactEmail": "a@acme.example.com"}).get_json()["id"]
+    if customer == "deleted":
         assert client.delete(f"/api/provisioning/customers/{customer_id}", headers=store.partner).status_code == 204
+    if customer == "inactive":
+        assert client.patch(f"/api/provisioning/customers/{customer_id}", headers=store.partner,
+                            json={"status": "inactive"}).status_code == 200
     response = client.post(f"/superadmin/tenants/{store.slug}/api-clients", headers=superadmin_headers,
                            json={"name": "Buyer", "role": "customer", "customerId": customer_id})
-    assert response.status_code == 400 and "customerId" in response.get_json()["errors"]
+    assert response.status_code == status and "customerId" in response.get_json()["errors"]
     assert tenant_record(store.slug)["api_clients"] == [("partner client", "partner", None, False)]
 
 
@@ -329,4 +335,52 @@ def test_api_client_for_unknown_tenant_is_404(client, superadmin_headers, tenant
     response = client.post("/superadmin/tenants/ghost-store/api-clients", headers=superadmin_headers,
                            json={"name": "X", "role": "partner"})
     assert response.status_code == 404
+    assert tenant_slugs() == set()
+
+
+def test_a_customer_client_needs_the_store_ready(app, client, superadmin_headers, tenant_record):
+    """A store still provisioning has no customers to name: 409, and its database is not opened
+    (nor, on SQLite, created empty ahead of its provisioning). Other roles are issued at once."""
+    from sqlalchemy.engine import make_url
+
+    from core.tenancy.admin import get_tenant
+
+    assert client.post("/provision/tenants/init", json={"slug": "early-store", "name": "Early",
+                                                        "plan": "Basic"}).status_code == 200
+    with app.app_context():
+        database = Path(make_url(get_tenant("early-store").db_url).database)
+    response = client.post("/superadmin/tenants/early-store/api-clients", headers=superadmin_headers,
+                           json={"name": "Buyer", "role": "customer",
+                                 "customerId": "00000000-0000-4000-8000-000000000000"})
+    assert response.status_code == 409 and response.mimetype == "application/problem+json"
+    assert not database.exists()
+    assert tenant_record("early-store")["api_clients"] == []
+    response = client.post("/superadmin/tenants/early-store/api-clients", headers=superadmin_headers,
+                           json={"name": "Partner", "role": "partner"})
+    assert response.status_code == 201
+    assert tenant_record("early-store")["api_clients"] == [("Partner", "partner", None, False)]
+
+
+def test_a_customer_client_of_a_suspended_store_is_423(client, superadmin_headers, store, tenant_record):
+    customer_id = client.post("/api/provisioning/customers", headers=store.partner,
+                              json={"name": "Acme", "contactEmail": "a@acme.example.com"}).get_json()["id"]
+    assert client.patch(f"/superadmin/tenants/{store.slug}", headers=superadmin_headers,
+                        json={"status": "Suspended"}).status_code == 200
+    response = client.post(f"/superadmin/tenants/{store.slug}/api-clients", headers=superadmin_headers,
+                           json={"name": "Buyer", "role": "customer", "customerId": customer_id})
+    assert response.status_code == 423
+    assert tenant_record(store.slug)["api_clients"] == [("partner client", "partner", None, False)]
+
+
+def test_the_repair_path_is_the_repair_operation_alone(client, superadmin_headers, tenant_slugs):
+    """/superadmin/tenants/repair is not also /superadmin/tenants/{slug}: a GET or PATCH of it is
+    a 405 whose Allow lists what the document declares, and no store may be named "repair"."""
+    for method in ("get", "patch"):
+        response = getattr(client, method)("/superadmin/tenants/repair", headers=superadmin_headers)
+        assert response.status_code == 405 and response.mimetype == "application/problem+json"
+        assert set(response.headers["Allow"].split(", ")) == {"POST", "OPTIONS"}
+    assert client.get("/superadmin/tenants/repairs", headers=superadmin_headers).status_code == 404
+    refused = client.post("/superadmin/tenants", headers=superadmin_headers,
+                          json={"slug": "repair", "name": "Repair", "planCode": "BASIC"})
+    assert refused.status_code == 400 and "slug" in refused.get_json()["errors"]
     assert tenant_slugs() == set()

@@ -153,7 +153,7 @@ def test_pagination_links_carry_the_filters(shop, shopper, create_product):
     ("min_price=abc", "min_price", "Not a valid decimal value."),
     ("min_price=-1", "min_price", "Number must be between 0 and"),
     ("max_price=NaN", "max_price", "Enter a number."),
-    ("min_price=50&max_price=10", "min_price", "minPrice must not be greater than maxPrice."),
+    ("min_price=50&max_price=10", "min_price", "Min price must not be greater than max price."),
     ("category=not-a-category", "category", "Not a valid choice."),
     ("search=" + "x" * 201, "search", "Field cannot be longer than 200 characters."),
 ])
