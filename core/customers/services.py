@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from core.auth.models import ApiClient
 from core.columns import utcnow
 from core.customers.models import Customer, CustomerStatus
-from core.errors import AlreadyExists, Conflict, NotFound, ValidationFailed
+from core.errors import AlreadyExists, Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
 from core.orders.models import Order
 from core.tenancy.features import Limit, check_limit
@@ -133,9 +133,28 @@ def patch_customer(session: Session, tenant: Tenant, customer_id: str, patch: Cu
         active = session.scalar(select(func.count()).select_from(Customer)
                                 .where(Customer.status == CustomerStatus.ACTIVE))
         check_limit(tenant, Limit.MAX_CUSTOMERS, active + 1)
+    if values.get("status") == CustomerStatus.INACTIVE and customer.status == CustomerStatus.ACTIVE:
+        _revoke_clients(tenant, customer)
     _apply(customer, values)
     _flush_unique(session, customer.contact_email)
     return customer
+
+
+def _revoke_clients(tenant: Tenant, customer: Customer) -> None:
+    """Revoke every API client issued for `customer`: its tokens stop working at once and it gets
+    no new one (reactivated, it needs new credentials)."""
+    db.session.execute(update(ApiClient)
+                       .where(ApiClient.tenant_id == tenant.id, ApiClient.customer_id == customer.id,
+                              ApiClient.revoked_at.is_(None))
+                       .values(revoked_at=utcnow()))
+
+
+def require_customer_may_buy(session: Session, customer_id: str) -> None:
+    """Forbidden (403) unless the customer is active: an inactive or deleted one buys nothing,
+    whatever token it holds."""
+    status = session.scalar(select(Customer.status).where(Customer.id == customer_id))
+    if status != CustomerStatus.ACTIVE:
+        raise Forbidden("This customer is not active: it can make no purchase.")
 
 
 # What stands in a deleted customer's row for its personal data (".invalid" is never an address).
@@ -153,10 +172,7 @@ def delete_customer(session: Session, tenant: Tenant, customer_id: str) -> None:
     from the store's database, the copies its orders hold included. Its orders, purchases and
     provisioned products stay, naming a row that holds none of it."""
     customer = get_customer(session, customer_id)
-    db.session.execute(update(ApiClient)
-                       .where(ApiClient.tenant_id == tenant.id, ApiClient.customer_id == customer.id,
-                              ApiClient.revoked_at.is_(None))
-                       .values(revoked_at=utcnow()))
+    _revoke_clients(tenant, customer)
     erased = deleted_email(customer.id)
     session.execute(update(Order).where(Order.customer_id == customer.id)
                     .values(email=erased, phone=None, shipping_address=None, updated_at=utcnow()))

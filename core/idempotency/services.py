@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from core.columns import new_uuid, utcnow
 from core.errors import DomainError, IdempotencyConflict
 from core.idempotency.models import IdempotencyRecord, IdempotencyState
+from core.locks import lock_id
 from core.statements import insert_or_skip
 from core.tenancy.stores import visit_stores
 from core.unit_of_work import commits
@@ -69,11 +70,6 @@ class StoredAnswer:
     status: int
     body: str
     replayed: bool
-
-
-def lock_id(scope: str, key: str) -> int:
-    digest = hashlib.sha256(f"{scope}\n{key}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def caller_scope(tenant_slug: str, *, subject: str | None = None, session_id: str | None = None) -> str:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from core.catalog.models import Product
 from core.customers.models import Customer, CustomerStatus
-from core.errors import Conflict, NotFound, ValidationFailed
+from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.inventory.services import find_product, take_stock
 from core.provisioner.models import ProvisionedProduct
 from core.tenancy.features import Limit, effective_limits
@@ -52,8 +52,10 @@ def provision_product(session: Session, tenant: Tenant, customer_id: str, produc
     # FOR NO KEY UPDATE: serializes this customer's provisionings without blocking the foreign-key
     # checks (KEY SHARE) of its purchases and provisioned rows, which would deadlock with them.
     customer = session.scalar(select(Customer).where(Customer.id == customer_id).with_for_update(key_share=True))
-    if customer is None or customer.status != CustomerStatus.ACTIVE:
+    if customer is None or customer.status == CustomerStatus.DELETED:
         raise NotFound("Customer not found.")
+    if customer.status != CustomerStatus.ACTIVE:
+        raise Forbidden("This customer is not active: it can make no purchase.")
     product = find_product(session, product_key, active_only=True)
     clean = validate_customization(product, customization or {})
 

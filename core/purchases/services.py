@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from core.catalog.models import Product
 from core.columns import utcnow
 from core.customers.models import Customer
+from core.customers.services import require_customer_may_buy
 from core.errors import IdempotencyConflict, NotFound, ServiceUnavailable, ValidationFailed
 from core.inventory.services import release_stock, try_take_stock
 from core.orders.lifecycle import cancel_order
@@ -70,6 +71,7 @@ def initiate_purchase(session: Session, tenant: Tenant, customer_id: str, lines:
     if not lines:
         raise ValidationFailed.field("products", "At least one product is required.")
     check_limit(tenant, Limit.MAX_PRODUCTS_PER_ORDER, len(lines), error=ValidationFailed)
+    require_customer_may_buy(session, customer_id)
     print_ = fingerprint(lines)
     if idempotency_key:
         existing = session.scalar(select(Purchase).where(Purchase.customer_id == customer_id,

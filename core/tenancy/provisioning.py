@@ -15,7 +15,7 @@ from typing import Callable
 from flask import current_app
 from redis.exceptions import RedisError
 from rq import Retry
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
@@ -23,9 +23,10 @@ from sqlalchemy.pool import NullPool
 from core.auth.tokens import issue_confirm_token, verify_confirm_token
 from core.catalog.seed import seed_demo_catalog
 from core.columns import utcnow
-from core.errors import (AlreadyExists, NotFound, PlanNotFound, ProvisioningFailed, ServiceUnavailable,
+from core.errors import (AlreadyExists, Conflict, NotFound, PlanNotFound, ProvisioningFailed, ServiceUnavailable,
                          Unauthorized, ValidationFailed)
 from core.extensions import db
+from core.locks import held_alone
 from core.queues import PROVISION_TENANT_JOB, PROVISIONING, queue
 from core.tenancy import migrations
 from core.tenancy.engines import engines, make_engine
@@ -121,15 +122,19 @@ def confirm_provisioning(token: str) -> Tenant:
     """Spend the confirm token and queue the provisioning job. Commits, because the job must
     see the Queued tenant; if Redis is unreachable the tenant goes back to Pending (503)."""
     claims = verify_confirm_token(token)
-    tenant = db.session.get(Tenant, claims["sub"])
+    # Spent by one conditional UPDATE: of concurrent confirms with one token, one changes the row.
+    spent = db.session.execute(
+        update(Tenant).where(Tenant.id == claims["sub"], Tenant.confirm_jti == claims["jti"],
+                             Tenant.status == TenantStatus.PENDING)
+        .values(confirm_jti=None, status=TenantStatus.QUEUED, updated_at=utcnow())
+        .execution_options(synchronize_session=False)).rowcount
+    tenant = db.session.get(Tenant, claims["sub"], populate_existing=True)
     if tenant is None:
         raise NotFound("Tenant not found.")
-    if tenant.confirm_jti != claims["jti"]:
-        raise Unauthorized("This confirmation token has already been used.")
-    if tenant.status != TenantStatus.PENDING:
+    if not spent:
+        if tenant.confirm_jti != claims["jti"]:
+            raise Unauthorized("This confirmation token has already been used.")
         raise ValidationFailed(f"Tenant is not in pending state (status {tenant.status}).")
-    tenant.confirm_jti = None
-    tenant.status = TenantStatus.QUEUED
     db.session.commit()
     try:
         enqueue_provisioning(tenant.id)
@@ -196,6 +201,10 @@ def provisioning_status(provisioning_id: str) -> Tenant:
 
 
 # --- the steps -------------------------------------------------------------------------------
+
+# One run of a store's steps at a time, across processes (core.locks.held_alone): a job retried
+# while the first still runs, or a repair during provisioning, waits its turn or is refused.
+STEPS_LOCK = "provisioning-steps"
 
 def create_database(tenant: Tenant) -> str:
     """Create the tenant's database if it does not exist (a real CREATE DATABASE on PostgreSQL)."""
@@ -301,16 +310,19 @@ def run_provisioning_steps(tenant: Tenant, on_step: StepCallback | None = None) 
 def provision_queued_tenant(tenant_id: str) -> str:
     """The body of the provisioning job. Safe to run twice: a Ready or Failed tenant is left as
     it is (repair is the way back from Failed); an interrupted one resumes, every step idempotent."""
-    tenant = db.session.get(Tenant, tenant_id)
-    if tenant is None:
-        return "missing"
-    if tenant.status not in PROVISIONING_STATUSES:
+    with held_alone(db.engine, STEPS_LOCK, tenant_id) as alone:
+        if not alone:
+            return "running"  # another job of this store runs the steps now; it settles the store
+        tenant = db.session.get(Tenant, tenant_id)
+        if tenant is None:
+            return "missing"
+        if tenant.status not in PROVISIONING_STATUSES:
+            return tenant.status
+        try:
+            run_provisioning_steps(tenant)
+        except ProvisioningFailed:
+            pass  # recorded on the step and the tenant
         return tenant.status
-    try:
-        run_provisioning_steps(tenant)
-    except ProvisioningFailed:
-        pass  # recorded on the step and the tenant
-    return tenant.status
 
 
 @commits("each step's progress must be visible (status endpoint, portal) while the steps run")
@@ -331,9 +343,13 @@ def repair_tenant(slug: str, on_step: StepCallback | None = None) -> Tenant:
     tenant = db.session.scalar(db.select(Tenant).filter_by(slug=slug))
     if tenant is None:
         raise NotFound(f"Tenant '{slug}' not found.")
-    was_suspended = tenant.status == TenantStatus.SUSPENDED
-    run_provisioning_steps(tenant, on_step)
-    if was_suspended:
-        tenant.status = TenantStatus.SUSPENDED
-        db.session.commit()
+    with held_alone(db.engine, STEPS_LOCK, tenant.id) as alone:
+        if not alone:
+            raise Conflict(f"The store '{slug}' is being provisioned or repaired now; try again when it is done.")
+        db.session.refresh(tenant)
+        was_suspended = tenant.status == TenantStatus.SUSPENDED
+        run_provisioning_steps(tenant, on_step)
+        if was_suspended:
+            tenant.status = TenantStatus.SUSPENDED
+            db.session.commit()
     return tenant

@@ -14,7 +14,8 @@ from sqlalchemy import select, text
 from api.checkout import PlaceOrderRequest
 from core.columns import utcnow
 from core.idempotency.models import IdempotencyRecord, IdempotencyState
-from core.idempotency.services import caller_scope, lock_id
+from core.idempotency.services import caller_scope
+from core.locks import lock_id
 from core.orders.checkout import CheckoutRequest
 from core.orders.models import Order, PaymentMethod
 from core.orders.placement import OrderContact

@@ -219,6 +219,43 @@ def test_delete_revokes_customer_credentials(client, store, api_clients_of):
     assert client.get("/product-provisioner/provisioned-products", headers=bearer).status_code == 401
 
 
+def test_a_deactivated_customer_buys_nothing_and_its_tokens_stop_at_once(client, store, superadmin_headers,
+                                                                          api_clients_of, tenant_db):
+    """PATCH status inactive revokes the customer's clients: the token it holds is refused at once
+    (401), its credentials get no new token, and the domain refuses it any purchase (403) whatever
+    token it might hold. Reactivated, it buys again with new credentials."""
+    from core.customers.services import require_customer_may_buy
+    from core.errors import Forbidden
+
+    customer = create(client, store).get_json()
+    creds = store.credentials("customer", customer["id"])
+    token = client.post("/auth/token", json={"grant_type": "client_credentials", "client_id": creds["clientId"],
+                                              "client_secret": creds["clientSecret"]}).get_json()["access_token"]
+    bearer = {"Authorization": f"Bearer {token}", "X-Tenant-Slug": store.slug}
+    assert client.get("/product-provisioner/provisioned-products", headers=bearer).status_code == 200
+    assert client.patch(f"{BASE}/{customer['id']}", headers=store.partner,
+                        json={"status": "inactive"}).status_code == 200
+    assert api_clients_of(store.slug)[-1] == ("customer", customer["id"], True)
+    purchase = client.post("/purchase-gateway/purchases", headers=bearer,
+                           json={"products": [{"id": "PROD001", "quantity": 1}]})
+    assert purchase.status_code == 401
+    again = client.post("/auth/token", json={"grant_type": "client_credentials", "client_id": creds["clientId"],
+                                              "client_secret": creds["clientSecret"]})
+    assert again.status_code == 401
+    with tenant_db(store.slug) as session, pytest.raises(Forbidden):
+        require_customer_may_buy(session, customer["id"])
+    # Reactivated, it buys again with new credentials; the old ones stay revoked.
+    assert client.patch(f"{BASE}/{customer['id']}", headers=store.partner,
+                        json={"status": "active"}).status_code == 200
+    fresh = store.credentials("customer", customer["id"])
+    token = client.post("/auth/token", json={"grant_type": "client_credentials", "client_id": fresh["clientId"],
+                                              "client_secret": fresh["clientSecret"]}).get_json()["access_token"]
+    bought = client.post("/purchase-gateway/purchases", headers={"Authorization": f"Bearer {token}",
+                                                                  "X-Tenant-Slug": store.slug},
+                         json={"products": [{"id": "PROD001", "quantity": 1}]})
+    assert bought.status_code == 200, bought.get_json()
+
+
 def test_credentials_only_for_active_customer(client, store, superadmin_headers, api_clients_of):
     response = client.post(f"/superadmin/tenants/{store.slug}/api-clients", headers=superadmin_headers,
                            json={"name": "c", "role": "customer", "customerId": "00000000-0000-4000-8000-000000000000"})

@@ -113,3 +113,84 @@ def test_a_slug_taken_after_the_check_is_a_conflict(pg_app):
             with pytest.raises(Conflict, match=f"A store with slug '{slug}' already exists."):
                 second.result(timeout=30)
     assert tenants_with_slug(pg_app, slug) == 1
+
+
+def test_a_confirm_token_is_spent_once_however_many_confirm_at_once(pg_app, redis_conn, live_server, rq_worker):
+    """Twenty confirms with one token at once, over four gunicorn workers: one 200, nineteen 401,
+    one job queued; two workers then bring the store to Ready, every step a success."""
+    import httpx
+    from rq import Queue
+
+    server = live_server(pg_app, workers=4)
+    slug = f"pg-confirm-{uuid.uuid4().hex[:8]}"
+    started = httpx.post(f"{server.url}/provision/tenants/init", json={"slug": slug, "name": "C", "plan": "Basic"})
+    assert started.status_code == 200, started.text
+    token, provisioning_id = started.json()["confirmToken"], started.json()["provisioningId"]
+    barrier = threading.Barrier(20)
+
+    def confirm(_):
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            barrier.wait()
+            return http.post("/provision/tenants/confirm", headers={"Authorization": f"Bearer {token}"}).status_code
+
+    with ThreadPoolExecutor(20) as pool:
+        statuses = sorted(pool.map(confirm, range(20)))
+    assert statuses == [200] + [401] * 19
+    assert len(Queue("provisioning", connection=redis_conn).job_ids) == 1
+    workers = [rq_worker(pg_app, "provisioning", burst=True) for _ in range(2)]
+    assert all(worker.wait(timeout=120) == 0 for worker in workers)
+    status = httpx.get(f"{server.url}/provision/tenants/{provisioning_id}/status").json()
+    assert status["status"] == "Ready" and {step["status"] for step in status["steps"]} == {"Success"}, status
+
+
+def test_one_run_of_a_store_s_steps_at_a_time(pg_app):
+    """A second job of a store while the first holds its steps returns at once ("running"),
+    touching nothing; a repair then is a 409; once the first is done, each may run."""
+    from core.locks import held_alone
+    from core.tenancy.provisioning import STEPS_LOCK, provision_queued_tenant, repair_tenant
+
+    client = pg_app.test_client()
+    provisioning_id, slug = init_and_confirm(client)
+    with pg_app.app_context():
+        with held_alone(db.engine, STEPS_LOCK, provisioning_id) as first:
+            assert first
+            assert provision_queued_tenant(provisioning_id) == "running"
+            assert db.session.get(Tenant, provisioning_id).status == "Queued"
+            with pytest.raises(Conflict):
+                repair_tenant(slug)
+        assert provision_queued_tenant(provisioning_id) == "Ready"
+        assert repair_tenant(slug).status == "Ready"
+
+
+def test_two_confirms_that_both_read_the_token_unspent_spend_it_once(pg_app):
+    """Each confirm is held after its first statement on the tenant until both have made one (or
+    for 3 s, when the other cannot: its UPDATE waits on the row). Reading the token and then
+    writing would let both through; the one conditional UPDATE lets one."""
+    client = pg_app.test_client()
+    slug = f"pg-spend-{uuid.uuid4().hex[:8]}"
+    token = client.post("/provision/tenants/init", json={"slug": slug, "name": "S", "plan": "Basic"}).get_json()[
+        "confirmToken"]
+    both = threading.Barrier(2, timeout=3)
+    held = threading.local()
+
+    def hold_after_the_first_statement_on_tenants(_conn, _cursor, statement, *_args):
+        if "tenants" in statement and not getattr(held, "done", False):
+            held.done = True
+            try:
+                both.wait()
+            except threading.BrokenBarrierError:
+                pass  # the other is waiting on the row: go on alone
+
+    def confirm():
+        return pg_app.test_client().post("/provision/tenants/confirm",
+                                         headers={"Authorization": f"Bearer {token}"}).status_code
+
+    with pg_app.app_context():
+        engine = db.engine
+    event.listen(engine, "after_cursor_execute", hold_after_the_first_statement_on_tenants)
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            statuses = sorted(future.result(timeout=60) for future in [pool.submit(confirm), pool.submit(confirm)])
+    finally:
+        event.remove(engine, "after_cursor_execute", hold_after_the_first_statement_on_tenants)
+    assert statuses == [200, 401]
