@@ -68,8 +68,9 @@ def _secret_key(handle: str) -> str:
 
 def safe_next(target: str | None) -> str | None:
     """A `next` address to return to after sign-in, only when it is a path of the portal on this
-    same host (never another site: no scheme, no host, no '//')."""
-    if not target:
+    same host (never another site: no scheme, no host, no '//'), written as a URL is: no space,
+    no control character (a CR/LF would split the Location header), no backslash."""
+    if not target or any(char.isspace() or char == "\\" or not char.isprintable() for char in target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not parts.path.startswith("/admin") or target.startswith("//"):

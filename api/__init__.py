@@ -68,6 +68,29 @@ def check_json_body() -> None:
     try:
         body = request.get_json(force=False, silent=False)
     except BadRequest as exc:
+        if isinstance(exc.__context__, RecursionError):
+            raise _too_deep() from None
         raise BadRequest("The request body is not valid JSON.") from exc
+    except RecursionError:
+        raise _too_deep() from None
     if not isinstance(body, dict):
         raise ValidationFailed.field("body", "The request body must be a JSON object.")
+    if _depth(body) > current_app.config["MAX_JSON_DEPTH"]:
+        raise _too_deep()
+
+
+def _too_deep() -> ValidationFailed:
+    return ValidationFailed.field("body", f"The request body nests deeper than "
+                                          f"{current_app.config['MAX_JSON_DEPTH']} levels.")
+
+
+def _depth(value) -> int:
+    """How deeply a parsed JSON value nests (a scalar is 0, {} or [] is 1), without recursion."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is not None:
+            deepest = max(deepest, level)
+            pending.extend((child, level + 1) for child in children)
+    return deepest

@@ -13,7 +13,8 @@ reads what the server does.
   (web.ratelimit: each request that carries an API client's token counts against the client's
   limit, whatever the operation, even one that needs no token; Retry-After says when to come
   back); one naming its store can answer 503 (web.errors.handle_busy_database: every
-  connection to the store's database server was busy, with Retry-After).
+  connection to the store's database server was busy, with Retry-After); one taking a body can
+  answer 413 (a body over MAX_REQUEST_BYTES).
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ ANY_OPERATION = {
     "500": "Internal Server Error: an unexpected error (the log has its trace, the answer has none)",
 }
 STORE_OPERATION = {"503": "Service Unavailable: the store's database server is busy; retry after Retry-After"}
+BODY_OPERATION = {"413": "Content Too Large: the body is larger than the server reads (MAX_REQUEST_BYTES)"}
 
 
 # JSON Schema keywords of a component that flask-openapi3's Schema model has no field for, and
@@ -80,6 +82,8 @@ def finish_document(document: dict) -> dict:
             extra = dict(ANY_OPERATION)
             if _names_a_store(operation):
                 extra.update(STORE_OPERATION)
+            if "requestBody" in operation:
+                extra.update(BODY_OPERATION)
             for status, description in extra.items():
                 responses.setdefault(status, {"description": description})
             for status, response in responses.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_openapi3 import APIBlueprint, Tag
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.schemas import CamelModel, CamelRequest, Identifier, NewSlug, ParameterModel, problem_responses
 from core.errors import Unauthorized
@@ -51,8 +51,13 @@ class ConfirmProvisioningResponse(CamelModel):
                    status_endpoint=f"/provision/tenants/{tenant.id}/status")
 
 
+# What the anonymous status endpoint says of a failed step.
+FAILED_STEP_MESSAGE = "This step failed. The platform's operators have the details and can repair the store."
+
+
 class ProvisioningStepDto(CamelModel):
-    """A recorded provisioning step, read from a ProvisioningStep's attributes."""
+    """A recorded provisioning step as the super admin sees it, read from a ProvisioningStep's
+    attributes: its error as recorded (the exception, which may quote SQL)."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -64,11 +69,21 @@ class ProvisioningStepDto(CamelModel):
     error_message: str | None
 
 
+class PublicProvisioningStepDto(ProvisioningStepDto):
+    """A provisioning step as the anonymous status endpoint shows it: whether it failed, never
+    why (the recorded error may quote the database's own; the log and the super admin have it)."""
+
+    @field_validator("error_message")
+    @classmethod
+    def _safe(cls, recorded: str | None) -> str | None:
+        return None if recorded is None else FAILED_STEP_MESSAGE
+
+
 class ProvisioningStatusResponse(CamelModel):
     status: str
     tenant_slug: str | None = Field(description="Set once the tenant is Ready")
     db_name: str | None = Field(description="Set once the tenant is Ready")
-    steps: list[ProvisioningStepDto]
+    steps: list[PublicProvisioningStepDto]
 
     @classmethod
     def of(cls, tenant: Tenant) -> ProvisioningStatusResponse:

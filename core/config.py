@@ -78,6 +78,9 @@ class EnvironmentSettings(BaseSettings):
     RECOVERY_INTERVAL_SECONDS: AtLeastOne = 60
     RECOVERY_GRACE_SECONDS: AtLeastZero = 60
     IDEMPOTENCY_RETENTION_HOURS: AtLeastOne = 24
+    # The largest request body read (413 beyond it), and how deeply a JSON body may nest (400).
+    MAX_REQUEST_BYTES: AtLeastOne = 1024 * 1024
+    MAX_JSON_DEPTH: AtLeastOne = 32
 
     SECRET_KEY: SecretStr | None = None
     SUPERADMIN_EMAIL: str = "admin@storefleet.dev"
@@ -214,6 +217,9 @@ class Config:
         # at most 4 per process: with stores and API clients kept per process (core.caching), a
         # request rarely reads it.
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_recycle": 1800, "pool_size": 2, "max_overflow": 2}
+        # Werkzeug refuses a larger body with 413 before anything reads it (web.errors answers it).
+        self.MAX_CONTENT_LENGTH = env.MAX_REQUEST_BYTES
+        self.MAX_JSON_DEPTH = env.MAX_JSON_DEPTH
         self.JSON_SORT_KEYS = False
 
 

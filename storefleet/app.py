@@ -27,6 +27,7 @@ from core.tenancy.engines import init_engines, ping_when_idle
 from storefleet.cli import register_cli
 from web.errors import register_error_handlers, validation_error_response
 from web.filters import register_template_filters
+from web.inputs import init_inputs
 from web.ratelimit import init_rate_limits
 
 API_INFO = Info(
@@ -71,6 +72,7 @@ def create_app(config: Config | None = None) -> OpenAPI:
     login_manager.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)
+    init_inputs(app)
     init_rate_limits(app)
     init_engines(app)
     init_catalog_pages(app)

@@ -251,3 +251,9 @@ def test_operation_ids_leave_path_converters_out(spec):
     assert tenant["get"]["operationId"] == "superadmin_get_tenant_tenants__slug__get"
     assert all("tenant_slug" not in operation["operationId"]
                for path_item in spec["paths"].values() for operation in path_item.values())
+
+
+def test_every_operation_with_a_body_declares_413(spec):
+    missing = [f"{method.upper()} {path}" for path, item in spec["paths"].items() for method, operation in item.items()
+               if "requestBody" in operation and "413" not in operation["responses"]]
+    assert missing == []

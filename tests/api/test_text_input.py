@@ -107,3 +107,34 @@ def test_a_name_of_spaces_is_refused_as_its_pattern_says(client, store, text, ac
         assert response.get_json()["name"] == text.strip()
     else:
         assert "name" in response.get_json()["errors"]
+
+
+def test_a_body_past_the_size_limit_is_a_413_problem_read_no_further(make_app):
+    app = make_app(MAX_CONTENT_LENGTH=2048)
+    response = app.test_client().post("/provision/tenants/init",
+                                      json={"slug": "big-store", "name": "x" * 4096, "plan": "Basic"})
+    assert response.status_code == 413 and response.mimetype == "application/problem+json"
+    assert response.get_json()["status"] == 413
+
+
+@pytest.mark.parametrize("depth, status", [(32, 200), (33, 400), (100_000, 400)])
+def test_a_body_nested_too_deeply_is_a_400_naming_the_body(client, depth, status):
+    """Past MAX_JSON_DEPTH (32) the body is refused before any model reads it; 100,000 levels
+    (beyond what Python's parser recurses into) is the same 400, never a 500."""
+    body = '{"slug": "deep-store", "name": "Deep", "plan": "Basic", "x": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
+    response = client.post("/provision/tenants/init", data=body, content_type="application/json")
+    assert response.status_code == status, response.get_json()
+    assert ("body" in (response.get_json().get("errors") or {})) is (status == 400)
+
+
+def test_nul_in_a_page_s_query_or_form_is_a_400_page_changing_nothing(app, client, create_tenant):
+    from tests.conftest import SUPERADMIN_EMAIL
+
+    slug = create_tenant()
+    host = f"http://{slug}.{app.config['PLATFORM_HOST']}"
+    searched = client.get("/", base_url=host, query_string={"search": "mug\x00"})
+    assert searched.status_code == 400 and searched.mimetype == "text/html"
+    signed_in = client.post("/admin/login", base_url=f"http://{app.config['PLATFORM_HOST']}",
+                            data={"email": SUPERADMIN_EMAIL + "\x00", "password": "x"})
+    assert signed_in.status_code == 400 and signed_in.mimetype == "text/html"
+    assert client.get("/", base_url=host, query_string={"search": "mug"}).status_code == 200
