@@ -34,6 +34,30 @@ def queue(name: str) -> Queue:
     return Queue(name, connection=redis_client())
 
 
+def unsettled_jobs(job_ids: Iterable[str]) -> set[str]:
+    """The ids among `job_ids` whose job will not run again by itself: missing from Redis (see
+    missing_jobs), or failed, its retries used up (RQ keeps it in the failed registry for an
+    operator). One round trip for all of them."""
+    ids = list(job_ids)
+    if not ids:
+        return set()
+    with redis_client().pipeline(transaction=False) as batch:
+        for job_id in ids:
+            batch.hget(Job.key_for(job_id), "status")
+        statuses = batch.execute()
+    return {job_id for job_id, status in zip(ids, statuses) if status is None or status == b"failed"}
+
+
+def count_recovery(job_id: str) -> int:
+    """How many times the recovery sweep has queued `job_id` again, this one included (kept a day)."""
+    key = f"storefleet:recovered:{job_id}"
+    with redis_client().pipeline(transaction=True) as batch:
+        batch.incr(key)
+        batch.expire(key, 86400)
+        count, _ = batch.execute()
+    return int(count)
+
+
 def missing_jobs(job_ids: Iterable[str]) -> set[str]:
     """The ids among `job_ids` whose job Redis does not hold: never queued (a crash between a
     commit and its enqueue), or lost with Redis's data. One round trip for all of them. A job

@@ -6,8 +6,12 @@ data (one without persistence, restarted), leaves a row waiting for a job that d
 The sweep finds such rows — older than a grace period, their job missing from Redis — and
 queues the job again. It never makes anything run twice: both jobs do nothing for a row that
 is no longer waiting, so a job queued by the sweep beside one that did exist after all only
-finds the work done. A job that is queued, running, or failed after its retries (RQ's failed
-registry, for an operator: `rq requeue`) is left to RQ.
+finds the work done. A job that is queued or running is left to RQ.
+
+A purchase's job that failed after its retries (its database was down for longer than they
+waited, say) is settled too: queued again, up to MAX_RECOVERIES times, then the purchase ends
+FAILED with the reason in its message, nothing reserved (the orchestrator's work is one
+transaction, so a failed run left nothing behind). No purchase stays PENDING for good.
 
 `python -m jobs.cron` runs the sweep every RECOVERY_INTERVAL_SECONDS; `flask requeue-lost-jobs`
 runs it once.
@@ -19,11 +23,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app
+from rq.registry import FailedJobRegistry
 
 from core.columns import utcnow
 from core.extensions import db
-from core.purchases.services import enqueue_processing, pending_purchase_ids, purchase_job_id
-from core.queues import missing_jobs
+from core.purchases.models import PurchaseStatus
+from core.purchases.services import enqueue_processing, pending_purchase_ids, purchase_job_id, reject_purchase
+from core.queues import PURCHASES, count_recovery, missing_jobs, redis_client, unsettled_jobs
 from core.tenancy.models import Tenant
 from core.tenancy.provisioning import enqueue_provisioning, provisioning_job_id, stalled_tenant_ids
 from core.tenancy.stores import visit_stores
@@ -32,6 +38,8 @@ log = logging.getLogger(__name__)
 
 # Purchases looked at per tenant and sweep: a backlog larger than this is recovered over several.
 PURCHASES_PER_SWEEP = 1000
+# How many times the sweep queues a purchase's failed or lost job again before ending it FAILED.
+MAX_RECOVERIES = 3
 
 
 @dataclass
@@ -41,6 +49,7 @@ class Recovered:
     tenants: list[str] = field(default_factory=list)  # slugs whose provisioning job was queued again
     purchases: dict[str, int] = field(default_factory=dict)  # slug → purchases whose job was queued again
     unreachable: list[str] = field(default_factory=list)  # slugs whose database could not be read
+    failed: int = 0  # purchases ended FAILED after MAX_RECOVERIES
 
 
 def requeue_lost_jobs(grace: timedelta | None = None) -> Recovered:
@@ -64,16 +73,34 @@ def requeue_lost_jobs(grace: timedelta | None = None) -> Recovered:
         return pending_purchase_ids(session, before, PURCHASES_PER_SWEEP)
 
     waiting, recovered.unreachable = visit_stores(waiting_purchases)
+    given_up: list[str] = []
     for slug, purchase_ids in waiting.items():
-        lost = missing_jobs(purchase_job_id(slug, purchase_id) for purchase_id in purchase_ids)
+        unsettled = unsettled_jobs(purchase_job_id(slug, purchase_id) for purchase_id in purchase_ids)
         enqueue = enqueue_processing(slug)
+        failed = FailedJobRegistry(PURCHASES, connection=redis_client())
         for purchase_id in purchase_ids:
-            if purchase_job_id(slug, purchase_id) in lost:
-                enqueue(purchase_id)
-        if lost:
-            recovered.purchases[slug] = len(lost)
+            job_id = purchase_job_id(slug, purchase_id)
+            if job_id not in unsettled:
+                continue
+            if count_recovery(job_id) > MAX_RECOVERIES:
+                given_up.append(purchase_id)
+                continue
+            failed.remove(job_id)  # the job is queued again under its id
+            enqueue(purchase_id)
+            recovered.purchases[slug] = recovered.purchases.get(slug, 0) + 1
+    if given_up:
+        recovered.failed = sum(visit_stores(lambda session: _give_up(session, given_up), write=True)[0].values())
     for slug in recovered.tenants:
         log.warning("recovery: provisioning job of tenant %s was lost; queued again", slug)
     for slug, count in recovered.purchases.items():
-        log.warning("recovery: %d purchase job(s) of tenant %s were lost; queued again", count, slug)
+        log.warning("recovery: %d purchase job(s) of tenant %s were lost or failed; queued again", count, slug)
+    if recovered.failed:
+        log.warning("recovery: %d purchase(s) failed after %d recoveries; ended FAILED", recovered.failed,
+                    MAX_RECOVERIES)
     return recovered
+
+
+def _give_up(session, purchase_ids: list[str]) -> int:
+    """End FAILED those of `purchase_ids` that are this store's and still PENDING."""
+    reason = f"it failed again after being queued {MAX_RECOVERIES} more times; nothing was reserved."
+    return sum(reject_purchase(session, purchase_id, reason) == PurchaseStatus.FAILED for purchase_id in purchase_ids)

@@ -95,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     # database session or transaction outlives the job that used it.
     worker = WORKER_CLASSES[args.worker_class](args.queues, connection=connection, name=args.name)
     logging.getLogger("rq.worker").setLevel(logging.INFO)
-    worker.work(burst=args.burst, with_scheduler=False)
+    # The scheduler queues a failed job's retry when its back-off is over (core.purchases); one
+    # worker at a time runs it (RQ elects it by a lock in Redis).
+    worker.work(burst=args.burst, with_scheduler=True)
     return 0
 
 

@@ -239,15 +239,21 @@ def purchase_job_id(tenant_slug: str, purchase_id: str) -> str:
     return f"purchase_{tenant_slug}_{purchase_id}"
 
 
+# A failed orchestrator run is retried after 10 s, 30 s, 90 s and 4 min: long enough to ride out a
+# database or worker restart (the workers' scheduler queues a retry when it is due). After that
+# the recovery sweep takes over (core.recovery).
+PURCHASE_RETRY = Retry(max=4, interval=[10, 30, 90, 240])
+
+
 def enqueue_processing(tenant_slug: str):
     """The enqueue function for initiate_purchase: the orchestrator job on the `purchases` queue,
-    retried up to three times if it fails."""
+    retried with back-off if it fails (PURCHASE_RETRY)."""
 
     def enqueue(purchase_id: str):
         # The outcome lives in the purchase row; RQ keeps a finished job only briefly. Not 0: with
         # result_ttl=0 RQ deletes the job at once, which reads its executions back first (seven
         # more Redis round trips per job than letting the hash expire).
-        return queue(PURCHASES).enqueue(PROCESS_PURCHASE_JOB, tenant_slug, purchase_id, retry=Retry(max=3),
+        return queue(PURCHASES).enqueue(PROCESS_PURCHASE_JOB, tenant_slug, purchase_id, retry=PURCHASE_RETRY,
                                         job_id=purchase_job_id(tenant_slug, purchase_id),
                                         job_timeout=120, result_ttl=PURCHASE_JOB_RESULT_TTL,
                                         description=f"purchase {purchase_id} of {tenant_slug}")

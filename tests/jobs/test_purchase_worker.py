@@ -6,7 +6,8 @@ import sqlite3
 
 import pytest
 from rq import Queue
-from rq.registry import StartedJobRegistry
+from rq.job import Job
+from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 from sqlalchemy import create_engine, text
 
 from tests.support.b2b import b2b_store
@@ -46,9 +47,16 @@ def test_worker_process_completes_a_purchase(app, client, redis_conn, rq_worker)
 
 def _retry_abandoned_jobs(redis_conn) -> None:
     """What RQ does for a job whose worker died: its maintenance finds the job abandoned in the
-    started registry and, as the job has retries left, queues it again. Triggered here at once
-    instead of after the heartbeat expires."""
+    started registry and, as the job has retries left, schedules its retry after the back-off
+    (core.purchases.PURCHASE_RETRY); the workers' scheduler queues it when due. Both triggered
+    here at once instead of after the heartbeat expires and the back-off passes."""
     StartedJobRegistry("purchases", connection=redis_conn).cleanup(timestamp=10**10)
+    scheduled = ScheduledJobRegistry("purchases", connection=redis_conn)
+    due = scheduled.get_jobs_to_schedule(timestamp=10**10)
+    assert due, "the abandoned job's retry was not scheduled"
+    for job_id in due:
+        Queue("purchases", connection=redis_conn).enqueue_job(Job.fetch(job_id, connection=redis_conn))
+        scheduled.remove(job_id)
 
 
 def _kill_midway_then_retry(app, client, redis_conn, rq_worker, store, hold_lock, wait_blocked, release):

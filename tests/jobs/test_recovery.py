@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from rq import Queue
 from rq.job import Job
+from rq.registry import FailedJobRegistry
 from sqlalchemy import text, update
 
 from tests.support.b2b import b2b_store
@@ -141,18 +142,39 @@ def test_a_purchase_younger_than_the_grace_period_is_left_alone(app, client, red
     assert sweep(app, grace=timedelta(0)).purchases == {store.slug: 1}
 
 
-def test_a_failed_job_is_left_to_rqs_failed_registry(app, client, redis_conn):
+def test_a_failed_job_is_queued_again_then_its_purchase_ends_failed(app, client, redis_conn, run_jobs):
+    """A job whose retries were used up (its database down longer than they waited) is no longer
+    left in RQ's failed registry with its purchase PENDING for good: the sweep queues it again,
+    MAX_RECOVERIES times in all, then ends the purchase FAILED, its products REJECTED, nothing
+    reserved."""
+    from core.recovery import MAX_RECOVERIES
+
     store = b2b_store(client)
     purchase_id = record_purchase_without_job(app, store.slug)
     with app.app_context():
         from core.purchases.services import purchase_job_id
 
         job_id = purchase_job_id(store.slug, purchase_id)
-    sweep(app)
-    job = Job.fetch(job_id, connection=redis_conn)
-    job.set_status("failed")  # its retries used up: an operator looks at it (rq requeue)
-    Queue("purchases", connection=redis_conn).remove(job_id)
-    assert sweep(app).purchases == {}
+
+    def fail_the_job():
+        job = Job.fetch(job_id, connection=redis_conn)
+        job.set_status("failed")  # as RQ leaves it once its retries are used up
+        Queue("purchases", connection=redis_conn).remove(job_id)
+        FailedJobRegistry("purchases", connection=redis_conn).add(job, ttl=3600)
+
+    assert sweep(app).purchases == {store.slug: 1}  # lost: queued (the first of MAX_RECOVERIES)
+    for _ in range(MAX_RECOVERIES - 1):
+        fail_the_job()
+        assert sweep(app).purchases == {store.slug: 1}  # failed: queued again
+        assert job_id in Queue("purchases", connection=redis_conn).job_ids
+        assert job_id not in FailedJobRegistry("purchases", connection=redis_conn).get_job_ids()
+    fail_the_job()
+    settled = sweep(app)
+    assert settled.purchases == {} and settled.failed == 1
+    status = client.get(f"/purchase-gateway/purchases/{purchase_id}", headers=store.customer).get_json()
+    assert status["status"] == "FAILED" and f"queued {MAX_RECOVERIES} more times" in status["message"]
+    assert {p["status"] for p in status["products"]} == {"REJECTED"}
+    assert sweep(app).failed == 0  # settled once
 
 
 def test_a_queued_tenant_whose_job_was_lost_is_provisioned(app, client, redis_conn, run_jobs):
@@ -238,3 +260,17 @@ def test_the_sweep_leaves_the_engine_cache_alone(app, client, redis_conn):
     registry.dispose_all()
     assert sweep(app).purchases == {stores[0].slug: 1}
     assert len(registry) == 0
+
+
+def test_a_purchase_job_retries_with_a_back_off_long_enough_for_a_restart(app, client, redis_conn):
+    """A failed run is retried after 10 s, 30 s, 90 s and 4 min (the workers' scheduler queues
+    each when due), not four times within a second, which a database restart outlasts."""
+    store = b2b_store(client)
+    started = client.post("/purchase-gateway/purchases", headers=store.customer,
+                          json={"products": [{"id": "PROD001", "quantity": 1}]})
+    assert started.status_code == 200, started.get_json()
+    with app.app_context():
+        from core.purchases.services import purchase_job_id
+
+        job = Job.fetch(purchase_job_id(store.slug, started.get_json()["purchaseId"]), connection=redis_conn)
+    assert (job.retries_left, job.retry_intervals) == (4, [10, 30, 90, 240])
