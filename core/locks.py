@@ -8,6 +8,7 @@ from typing import Iterator
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 
 def lock_id(scope: str, key: str) -> int:
@@ -35,3 +36,12 @@ def held_alone(engine: Engine, scope: str, key: str) -> Iterator[bool]:
         finally:
             if held:
                 connection.execute(text("SELECT pg_advisory_unlock(:number)"), {"number": number})
+
+
+def one_at_a_time(session: Session, scope: str, key: str) -> None:
+    """Make the rest of `session`'s transaction wait for any other holding (scope, key), until
+    it ends: a count then an insert under a plan limit (maxCustomers) stays within it when many
+    run at once. On PostgreSQL a transaction advisory lock, given back at commit or rollback;
+    SQLite's writing session already runs one writer at a time (core.tenancy.engines)."""
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(text("SELECT pg_advisory_xact_lock(:number)"), {"number": lock_id(scope, key)})

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.catalog.models import Category, Product
 from core.catalog.rules import NewProduct, ProductDetails, category_keys, checked
 from core.errors import AlreadyExists, ValidationFailed
+from core.locks import one_at_a_time
 from core.tenancy.features import Limit, check_limit
 
 
@@ -41,14 +42,6 @@ def _validated(session: Session, model: type[ProductDetails], fields: dict) -> t
     return details, categories
 
 
-def _lock_product_creation(session: Session) -> None:
-    """PostgreSQL: serialise product creation in this database for the rest of the transaction,
-    so two concurrent creates cannot both pass the plan's maxProducts count. (SQLite writers
-    are already serialised by BEGIN IMMEDIATE.)"""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtext('storefleet.create_product'))"))
-
-
 def create_product(session: Session, tenant, *, sku: str, name: str, price, quantity: int,
                    description: str = "", discount=0, images: Iterable[str] | None = None,
                    dynamic_attributes: dict | None = None, customization_options: dict | None = None,
@@ -61,7 +54,7 @@ def create_product(session: Session, tenant, *, sku: str, name: str, price, quan
         sku=sku, name=name, price=price, quantity=quantity, description=description, discount=discount,
         images=images, dynamic_attributes=dynamic_attributes, customization_options=customization_options,
         category_ids=category_ids, low_stock_threshold=low_stock_threshold, is_active=is_active))
-    _lock_product_creation(session)
+    one_at_a_time(session, "max-products", tenant.slug)  # the count, then the insert: one create at a time
     if session.scalar(select(Product.id).where(Product.sku == new.sku)) is not None:
         raise AlreadyExists(f"A product with SKU '{new.sku}' already exists.", field="sku", sku=new.sku)
     existing = session.scalar(select(func.count()).select_from(Product)) or 0

@@ -18,6 +18,7 @@ from core.columns import utcnow
 from core.customers.models import Customer, CustomerStatus
 from core.errors import AlreadyExists, Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
+from core.locks import one_at_a_time
 from core.orders.models import Order
 from core.tenancy.features import Limit, check_limit
 from core.tenancy.models import Tenant
@@ -79,7 +80,9 @@ def _email_taken(session: Session, email: str, except_id: str | None = None) -> 
 
 
 def create_customer(session: Session, tenant: Tenant, data: CustomerData) -> Customer:
-    """A new active customer. Unique contact email (409); plan limit maxCustomers (403)."""
+    """A new active customer. Unique contact email (409); plan limit maxCustomers (403), held
+    however many are created at once (the count and the insert are one at a time per store)."""
+    one_at_a_time(session, "max-customers", tenant.slug)
     active = session.scalar(select(func.count()).select_from(Customer).where(Customer.status == CustomerStatus.ACTIVE))
     check_limit(tenant, Limit.MAX_CUSTOMERS, active + 1)
     if _email_taken(session, data.contact_email):
@@ -130,6 +133,7 @@ def patch_customer(session: Session, tenant: Tenant, customer_id: str, patch: Cu
     if values.get("contact_email") and _email_taken(session, values["contact_email"], except_id=customer.id):
         raise _email_taken_error(values['contact_email'])
     if values.get("status") == CustomerStatus.ACTIVE and customer.status != CustomerStatus.ACTIVE:
+        one_at_a_time(session, "max-customers", tenant.slug)
         active = session.scalar(select(func.count()).select_from(Customer)
                                 .where(Customer.status == CustomerStatus.ACTIVE))
         check_limit(tenant, Limit.MAX_CUSTOMERS, active + 1)
