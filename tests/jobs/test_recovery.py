@@ -274,3 +274,41 @@ def test_a_purchase_job_retries_with_a_back_off_long_enough_for_a_restart(app, c
 
         job = Job.fetch(purchase_job_id(store.slug, started.get_json()["purchaseId"]), connection=redis_conn)
     assert (job.retries_left, job.retry_intervals) == (4, [10, 30, 90, 240])
+
+
+@pytest.mark.slow
+def test_the_cron_scheduler_carries_on_after_redis_restarts_empty(make_app, tmp_path):
+    """Redis stopped under `python -m jobs.cron` and started again without its data: the
+    scheduler says so in its log, keeps running, and queues the sweep again once Redis is back."""
+    from redis import Redis
+    from rq import Queue
+
+    from storefleet.cli import start_embedded_redis, stop_embedded_redis
+
+    socket_path = tmp_path / "own-redis" / "redis.sock"
+    server = start_embedded_redis(socket_path)
+    app = make_app(REDIS_URL=f"unix://{socket_path}")
+    log = tmp_path / "cron.log"
+    cron = subprocess.Popen([sys.executable, "-m", "jobs.cron"], cwd=ROOT,
+                            env=process_env(app, RECOVERY_INTERVAL_SECONDS=2),
+                            stdout=log.open("wb"), stderr=subprocess.STDOUT)
+
+    def sweep_queued() -> bool:
+        try:
+            return bool(Queue("default", connection=Redis(unix_socket_path=str(socket_path))).job_ids)
+        except Exception:  # noqa: BLE001 - Redis not answering yet
+            return False
+
+    try:
+        wait_until(sweep_queued, timeout=60, message="the sweep to be queued at start")
+        stop_embedded_redis(server, save=False)
+        wait_until(lambda: b"Redis failed" in log.read_bytes() or cron.poll() is not None, timeout=60,
+                   message="the scheduler to see Redis gone")
+        assert cron.poll() is None, log.read_text()
+        server = start_embedded_redis(socket_path)  # empty: its data was not saved
+        wait_until(sweep_queued, timeout=60, message="the sweep to be queued again once Redis is back")
+        assert cron.poll() is None
+    finally:
+        cron.terminate()
+        assert cron.wait(timeout=30) == 0
+        stop_embedded_redis(server, save=False)
