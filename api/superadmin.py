@@ -5,8 +5,8 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from flask_openapi3 import APIBlueprint, Tag
-from werkzeug.routing import BaseConverter
 from pydantic import EmailStr, Field, RootModel, WithJsonSchema
+from werkzeug.routing import BaseConverter
 
 from api.platform import ProvisioningStepDto
 from api.document import operation_id, schema_keywords
@@ -18,6 +18,7 @@ from core.tenancy.features import MAX_LIMIT, Feature, Limit, effective_features,
 from core.tenancy.models import Tenant
 from core.validation import not_blank
 from web.auth import require_principal
+
 
 class TenantSlugConverter(BaseConverter):
     """A tenant's slug in a path beside /superadmin/tenants/repair: never "repair" (a reserved
