@@ -6,7 +6,9 @@ data (one without persistence, restarted), leaves a row waiting for a job that d
 The sweep finds such rows — older than a grace period, their job missing from Redis — and
 queues the job again. It never makes anything run twice: both jobs do nothing for a row that
 is no longer waiting, so a job queued by the sweep beside one that did exist after all only
-finds the work done. A job that is queued or running is left to RQ.
+finds the work done. A job that is queued or running is left to RQ, but one whose worker died
+is handed back to RQ's retries as soon as its heartbeat has expired, not after RQ's 10-minute
+maintenance.
 
 A purchase's job that failed after its retries (its database was down for longer than they
 waited, say) is settled too: queued again, up to MAX_RECOVERIES times, then the purchase ends
@@ -23,13 +25,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app
-from rq.registry import FailedJobRegistry
+from rq.registry import FailedJobRegistry, StartedJobRegistry
 
 from core.columns import utcnow
 from core.extensions import db
 from core.purchases.models import PurchaseStatus
 from core.purchases.services import enqueue_processing, pending_purchase_ids, purchase_job_id, reject_purchase
-from core.queues import PURCHASES, count_recovery, missing_jobs, redis_client, unsettled_jobs
+from core.queues import PROVISIONING, PURCHASES, count_recovery, missing_jobs, redis_client, unsettled_jobs
 from core.tenancy.models import Tenant
 from core.tenancy.provisioning import enqueue_provisioning, provisioning_job_id, stalled_tenant_ids
 from core.tenancy.stores import visit_stores
@@ -61,6 +63,11 @@ def requeue_lost_jobs(grace: timedelta | None = None) -> Recovered:
         grace = timedelta(seconds=current_app.config["RECOVERY_GRACE_SECONDS"])
     before = utcnow() - grace
     recovered = Recovered()
+    # A job whose worker died stays "started" until its heartbeat expires (90 s); RQ's own
+    # maintenance looks for such jobs every 10 minutes, the sweep every RECOVERY_INTERVAL_SECONDS:
+    # each is retried (or, its retries used up, failed, which the sweep settles below).
+    for name in (PROVISIONING, PURCHASES):
+        StartedJobRegistry(name, connection=redis_client()).cleanup()
 
     stalled = stalled_tenant_ids(before)
     lost = missing_jobs(provisioning_job_id(tenant_id) for tenant_id in stalled)

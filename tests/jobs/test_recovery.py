@@ -312,3 +312,29 @@ def test_the_cron_scheduler_carries_on_after_redis_restarts_empty(make_app, tmp_
         cron.terminate()
         assert cron.wait(timeout=30) == 0
         stop_embedded_redis(server, save=False)
+
+
+def test_a_job_whose_worker_died_is_retried_by_the_next_sweep(app, client, redis_conn):
+    """A worker killed mid-job leaves it "started" until its heartbeat expires; RQ looks for such
+    jobs every 10 minutes, the sweep every minute: the job goes back to its retries then."""
+    import time
+
+    from rq.job import JobStatus
+    from rq.registry import StartedJobRegistry
+
+    store = b2b_store(client)
+    started = client.post("/purchase-gateway/purchases", headers=store.customer,
+                          json={"products": [{"id": "PROD001", "quantity": 1}]})
+    with app.app_context():
+        from core.purchases.services import purchase_job_id
+
+        job_id = purchase_job_id(store.slug, started.get_json()["purchaseId"])
+    queue = Queue("purchases", connection=redis_conn)
+    queue.remove(job_id)
+    job = Job.fetch(job_id, connection=redis_conn)
+    job.set_status(JobStatus.STARTED)  # what a worker killed while running it leaves behind ...
+    registry = StartedJobRegistry("purchases", connection=redis_conn)
+    redis_conn.zadd(registry.key, {f"{job_id}:killed-execution": time.time() - 1})  # ... its heartbeat expired
+    sweep(app)
+    assert job_id not in registry.get_job_ids()
+    assert Job.fetch(job_id, connection=redis_conn).get_status() == JobStatus.SCHEDULED  # its retry, after the back-off
