@@ -93,7 +93,7 @@ def test_sign_in_returns_to_the_page_asked_for_but_never_to_another_site(sign_in
 
 
 @pytest.mark.parametrize("target", ["http://evil.example/admin", "//evil.example/admin", "/elsewhere",
-                                    "/admin/tenants\r\nSet-Cookie: taken=1", "/admin/tenants\x00", "/admin/ tenants",
+                                    "/admin/tenants\r\nSet-Cookie: taken=1", "/admin/ tenants",
                                     "/admin\\evil.example"])
 def test_sign_in_ignores_a_next_outside_the_portal(target, sign_in, platform_host):
     assert sign_in(platform_host, next=target).headers["Location"] == "/admin/tenants"
