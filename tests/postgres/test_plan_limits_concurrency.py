@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.support.b2b import b2b_store
+from tests.support.races import held_pair
 
 pytestmark = pytest.mark.postgres
 
@@ -56,30 +57,16 @@ def test_two_creates_that_both_counted_below_the_limit_make_one_customer(pg_app)
     """Each create is held after its count of customers until both have counted (or for 3 s, when
     the other cannot: it waits for the first's transaction). Counting and then inserting would
     let both in, one past maxCustomers; one at a time per store lets one."""
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-
     client = pg_app.test_client()
     store = b2b_store(client)  # holds one customer
     assert client.patch(f"/superadmin/tenants/{store.slug}", headers=store.admin,
                         json={"limits": {"maxCustomers": 2}}).status_code == 200
-    both = threading.Barrier(2, timeout=3)
-
-    def hold_after_counting(_conn, _cursor, statement, *_args):
-        if statement.lstrip().upper().startswith("SELECT COUNT") and "customers" in statement:
-            try:
-                both.wait()
-            except threading.BrokenBarrierError:
-                pass  # the other waits for this transaction: go on alone
 
     def create() -> int:
         return pg_app.test_client().post("/api/provisioning/customers", headers=store.partner, json={
             "name": "Racer", "contactEmail": f"{uuid.uuid4().hex[:12]}@race.example.com"}).status_code
 
-    event.listen(Engine, "after_cursor_execute", hold_after_counting)
-    try:
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            statuses = sorted(future.result(timeout=60) for future in [pool.submit(create), pool.submit(create)])
-    finally:
-        event.remove(Engine, "after_cursor_execute", hold_after_counting)
-    assert statuses == [201, 403]
+    def counts_customers(statement: str) -> bool:
+        return statement.lstrip().upper().startswith("SELECT COUNT") and "customers" in statement
+
+    assert held_pair(counts_customers, create) == [201, 403]

@@ -15,6 +15,7 @@ from core.tenancy.models import Tenant
 from core.tenancy.provisioning import init_provisioning
 from tests.support.flows import init_and_confirm
 from tests.support.processes import wait_until
+from tests.support.races import held_pair
 
 pytestmark = pytest.mark.postgres
 
@@ -170,27 +171,9 @@ def test_two_confirms_that_both_read_the_token_unspent_spend_it_once(pg_app):
     slug = f"pg-spend-{uuid.uuid4().hex[:8]}"
     token = client.post("/provision/tenants/init", json={"slug": slug, "name": "S", "plan": "Basic"}).get_json()[
         "confirmToken"]
-    both = threading.Barrier(2, timeout=3)
-    held = threading.local()
-
-    def hold_after_the_first_statement_on_tenants(_conn, _cursor, statement, *_args):
-        if "tenants" in statement and not getattr(held, "done", False):
-            held.done = True
-            try:
-                both.wait()
-            except threading.BrokenBarrierError:
-                pass  # the other is waiting on the row: go on alone
 
     def confirm():
         return pg_app.test_client().post("/provision/tenants/confirm",
                                          headers={"Authorization": f"Bearer {token}"}).status_code
 
-    with pg_app.app_context():
-        engine = db.engine
-    event.listen(engine, "after_cursor_execute", hold_after_the_first_statement_on_tenants)
-    try:
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            statuses = sorted(future.result(timeout=60) for future in [pool.submit(confirm), pool.submit(confirm)])
-    finally:
-        event.remove(engine, "after_cursor_execute", hold_after_the_first_statement_on_tenants)
-    assert statuses == [200, 401]
+    assert held_pair(lambda statement: "tenants" in statement, confirm) == [200, 401]
