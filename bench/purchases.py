@@ -121,13 +121,10 @@ def prepare(app, slug: str, count: int) -> None:
         customer_id = customer.id
     enqueue = enqueue_processing(slug)
     # initiate_purchase commits each purchase itself (the job must find it), as the API's does.
-    session = Session(engines().bind(tenant.db_url, write=True))
-    try:
+    with engines().connect(tenant.db_url, write=True) as connection, Session(connection) as session:
         for _ in range(count):
             initiate_purchase(session, tenant, customer_id, [("PROD001", 1), ("PROD002", 2), ("PROD005", 1)],
                               None, enqueue)
-    finally:
-        session.close()
     db.session.commit()
 
 
