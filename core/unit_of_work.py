@@ -7,6 +7,14 @@ once: `commit()` (the store databases first, then the control database) or `roll
 
 - Requests: `install(app)` commits the request's unit after an answer below 400 and rolls it
   back after any other; `current_unit()` is the request's unit.
+
+One commit decides. The sessions that wrote commit first, the store's before the control
+database's; once one of them has committed (or a service's own commit, or a one-statement
+session's statement, committed work), the unit's work is done and the answer stands: a later
+commit or the end of a session that only read cannot turn it into an error (its failure is
+logged; what such a follow-up writes must be idempotent or settled by a job, see
+core.recovery). A failure before that commit leaves nothing done, and the request answers 503
+when it was a lost connection (web.errors).
 - Jobs and commands: `with unit_of_work():` commits when the block returns and rolls back when
   it raises.
 
@@ -20,20 +28,56 @@ sweep over every store — is an `own_transaction`.
 """
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
 from typing import Callable, Iterator, TypeVar
 
 from flask import Flask, g
-from sqlalchemy import Connection
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, TextClause, event
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from core.extensions import db
 from core.tenancy.engines import engines
 from core.tenancy.models import Tenant
 
+log = logging.getLogger(__name__)
+
 _CURRENT = "unit_of_work"
 ONE_STATEMENT = "storefleet.one_statement"
+# A session's info: it wrote in its current transaction / work of it is committed.
+_WROTE, _COMMITTED_WORK = "storefleet.wrote", "storefleet.committed_work"
 F = TypeVar("F", bound=Callable)
+
+
+@event.listens_for(Session, "after_flush")
+def _flushed(session: Session, _flush_context) -> None:
+    session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _executing(state: ORMExecuteState) -> None:
+    statement = state.statement
+    if state.is_insert or state.is_update or state.is_delete or (
+            isinstance(statement, TextClause) and not statement.text.lstrip()[:6].upper() == "SELECT"):
+        session = state.session
+        # A one-statement session runs in autocommit: its statement is committed work at once.
+        session.info[_COMMITTED_WORK if session.info.get(ONE_STATEMENT) else _WROTE] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    if session.info.pop(_WROTE, False):
+        session.info[_COMMITTED_WORK] = True
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(session: Session) -> None:
+    session.info.pop(_WROTE, None)
+
+
+def _wrote(session: Session) -> bool:
+    """Whether `session` has uncommitted writes: flushed or Core statements, or pending objects."""
+    return bool(session.info.get(_WROTE) or session.new or session.dirty or session.deleted)
 
 
 def commits(reason: str) -> Callable[[F], F]:
@@ -81,21 +125,49 @@ class UnitOfWork:
                 session.info[ONE_STATEMENT] = True
         return session
 
+    def _sessions(self) -> list[Session]:
+        """The unit's sessions: the stores' (in the order they were opened), then the control
+        database's."""
+        return [*self._tenant_sessions.values(), db.session()]
+
+    def _writers(self) -> list[Session]:
+        """The sessions to commit: the stores' writing sessions, and any other that wrote."""
+        return [session for key, session in self._tenant_sessions.items() if key[1] or _wrote(session)] + (
+            [db.session()] if _wrote(db.session()) else [])
+
+    @property
+    def decided(self) -> bool:
+        """Whether work of this unit is committed (see the module's doc)."""
+        return any(session.info.get(_COMMITTED_WORK) for session in self._sessions())
+
     def commit(self) -> None:
-        """Commit the store databases' sessions, then the control database's; should one
-        commit fail, everything not yet committed is rolled back and the error raised."""
-        try:
-            for session in self._tenant_sessions.values():
+        """Commit the sessions that wrote (the stores' first, then the control database's), and
+        end the ones that only read. Until work is committed a failure rolls everything back and
+        is raised; after it, a failure is logged and the unit's work stands (see the module's doc)."""
+        sessions, writers = self._sessions(), self._writers()
+        for session in writers:
+            decided = self.decided
+            try:
                 session.commit()
-            db.session.commit()
-        except BaseException:
-            self.rollback()
-            raise
+            except BaseException:
+                if not decided:
+                    self.rollback()
+                    raise
+                log.exception("a follow-up commit failed after the unit's work was committed; the work stands")
+                break
+        self._end_quietly(session for session in sessions if session not in writers or _wrote(session))
 
     def rollback(self) -> None:
-        for session in self._tenant_sessions.values():
-            session.rollback()
-        db.session.rollback()
+        """Roll every session back; a session whose connection is lost ends anyway (logged)."""
+        self._end_quietly(self._sessions())
+
+    @staticmethod
+    def _end_quietly(sessions) -> None:
+        for session in sessions:
+            try:
+                session.rollback()
+            except Exception:  # a lost connection: nothing of it was committed, and nothing is to be
+                log.warning("rolling back a session failed", exc_info=True)
 
     def close(self) -> None:
         """Close the sessions and give their connections back to the pools."""

@@ -7,7 +7,7 @@ import logging
 
 from flask import Flask, Response, json, render_template, request
 from pydantic import ValidationError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from core.errors import DomainError, ValidationFailed
@@ -60,6 +60,8 @@ def handle_domain_error(exc: DomainError):
 
 
 def handle_http_exception(exc: HTTPException):
+    if isinstance(exc, InternalServerError) and isinstance(exc.original_exception, DBAPIError):
+        return handle_database_error(exc.original_exception)  # raised after the view: the unit's commit
     if exc.response is not None and exc.response.mimetype == PROBLEM_JSON:
         return exc.response  # already a problem (flask-openapi3 validation answers)
     title = exc.name
@@ -76,14 +78,35 @@ def handle_http_exception(exc: HTTPException):
     return problem(exc.code or 500, title, detail, headers=headers)
 
 
-def handle_busy_database(_exc: PoolTimeout):
-    """Every connection of this process to a store's database server was in use for
-    TENANT_POOL_TIMEOUT_SECONDS (core.tenancy.engines): 503, to be retried in a moment."""
-    detail = "The store's database is busy; please retry in a moment."
+def _unavailable(detail: str):
+    """503 with Retry-After: nothing was done, and the same request may be sent again shortly."""
     if not is_api_request():
         page, status = _html_error(503, "Service Unavailable", detail)
         return page, status, {"Retry-After": "1"}
     return problem(503, "Service Unavailable", detail, headers={"Retry-After": "1"})
+
+
+def handle_busy_database(_exc: PoolTimeout):
+    """Every connection of this process to a store's database server was in use for
+    TENANT_POOL_TIMEOUT_SECONDS (core.tenancy.engines): 503, to be retried in a moment."""
+    return _unavailable("The store's database is busy; please retry in a moment.")
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether `exc` says a database could not be reached or its connection was lost (a server
+    restart, a terminated backend), rather than that a statement was wrong."""
+    return isinstance(exc, (OperationalError, InterfaceError)) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated)
+
+
+def handle_database_error(exc: DBAPIError):
+    """A lost connection reaches here only before the request's work was committed
+    (core.unit_of_work: after it, the answer stands): 503, nothing was done. Any other
+    database error is unexpected."""
+    if connection_lost(exc):
+        log.warning("database connection lost on %s %s: %s", request.method, request.path, exc.orig)
+        return _unavailable("The database could not be reached; nothing was done. Please retry in a moment.")
+    return handle_unexpected(exc)
 
 
 def handle_unexpected(exc: Exception):
@@ -102,5 +125,6 @@ def handle_unexpected(exc: Exception):
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(PoolTimeout, handle_busy_database)
+    app.register_error_handler(DBAPIError, handle_database_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)

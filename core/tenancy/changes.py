@@ -79,7 +79,8 @@ class ChangeWatch:
 
         @event.listens_for(engine, "rollback")
         def _rolled_back(conn) -> None:
-            if conn.info.get(mark) == _PENDING:
+            # A lost connection cannot be asked (its mark, if any, makes a needless notice).
+            if not conn.invalidated and conn.info.get(mark) == _PENDING:
                 del conn.info[mark]
 
         @event.listens_for(engine, "checkin")

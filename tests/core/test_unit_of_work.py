@@ -1,12 +1,15 @@
-"""core.unit_of_work.UnitOfWork's sessions on a store database: a unit whose whole change is one
-statement runs it in autocommit on a database server, and refuses an ordinary writing session
-after it (its statements would each commit alone)."""
+"""core.unit_of_work.UnitOfWork: its sessions on a store database (a unit whose whole change is
+one statement runs it in autocommit on a database server, and refuses an ordinary writing session
+after it: its statements would each commit alone), and its one deciding commit."""
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
+from core.extensions import db
 from core.tenancy.admin import get_tenant
+from core.tenancy.models import Plan
 from core.unit_of_work import unit_of_work
 from tests.support.backends import on_both_backends, on_postgres
 
@@ -33,3 +36,48 @@ def test_a_writing_session_opened_first_stays_transactional(app, create_tenant):
         session.execute(text("UPDATE products SET stock = stock + 1 WHERE sku = 'PROD001'"))
         session.rollback()
         assert session.scalar(text("SELECT stock FROM products WHERE sku = 'PROD001'")) == 50
+
+
+class _LostConnection(OperationalError):
+    def __init__(self):
+        super().__init__("COMMIT", {}, Exception("server closed the connection unexpectedly"))
+
+
+def _stock(app, slug: str) -> int:
+    with app.app_context(), unit_of_work() as unit:
+        return unit.tenant_db(get_tenant(slug)).scalar(text("SELECT stock FROM products WHERE sku = 'PROD001'"))
+
+
+@on_both_backends
+def test_once_the_store_committed_a_failing_follow_up_commit_leaves_the_work_standing(app, create_tenant,
+                                                                                    monkeypatch, caplog):
+    """One commit decides: the control database's commit after the store's cannot turn work done
+    into an error (its follow-up is logged)."""
+    slug = create_tenant()
+    with app.app_context():
+        with unit_of_work() as unit:
+            unit.tenant_db(get_tenant(slug), write=True).execute(
+                text("UPDATE products SET stock = 7 WHERE sku = 'PROD001'"))
+            db.session.add(Plan(code="FOLLOWUP", name="Follow-up", features={}, limits={}))
+            monkeypatch.setattr(db.session(), "commit", lambda: (_ for _ in ()).throw(_LostConnection()))
+    assert _stock(app, slug) == 7
+    assert "the work stands" in caplog.text
+
+
+@on_both_backends
+def test_a_failure_before_any_commit_rolls_everything_back_and_is_raised(app, create_tenant, monkeypatch):
+    slug = create_tenant()
+    with app.app_context():
+        with pytest.raises(OperationalError), unit_of_work() as unit:
+            session = unit.tenant_db(get_tenant(slug), write=True)
+            session.execute(text("UPDATE products SET stock = 7 WHERE sku = 'PROD001'"))
+            monkeypatch.setattr(session, "commit", lambda: (_ for _ in ()).throw(_LostConnection()))
+    assert _stock(app, slug) == 50
+
+
+@on_both_backends
+def test_a_session_that_only_read_is_ended_without_deciding(app, create_tenant):
+    slug = create_tenant()
+    with app.app_context(), unit_of_work() as unit:
+        unit.tenant_db(get_tenant(slug)).scalar(text("SELECT count(*) FROM products"))
+        assert unit._writers() == [] and not unit.decided
