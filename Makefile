@@ -6,12 +6,12 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 export FLASK_APP := wsgi
 
-.PHONY: run test bench install install-dev vendor node chromium bench-tools clean
+.PHONY: run test bench install install-dev vendor node chromium nginx bench-tools clean
 
 run: install vendor
 	$(VENV)/bin/flask dev
 
-test: install-dev vendor chromium
+test: install-dev vendor chromium nginx
 	$(PY) -m pytest
 
 # Storefleet side by side with its anchors (bench/compare.py; BENCH_ARGS passes options to it).
@@ -47,6 +47,10 @@ node:
 # Browser tests drive Debian's Chromium; install it when it is missing.
 chromium:
 	@test -x /usr/bin/chromium || { apt-get update && apt-get install -y --no-install-recommends chromium; }
+
+# The production set-up's buffering proxy (deploy/proxy), which the slow-client tests run.
+nginx:
+	@test -x /usr/sbin/nginx || { apt-get update && apt-get install -y --no-install-recommends nginx; }
 
 # wrk drives the HTTP load of `make bench`; pgbench (PostgreSQL's client tools) gives its anchor.
 bench-tools:

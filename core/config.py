@@ -81,6 +81,8 @@ class EnvironmentSettings(BaseSettings):
     # The largest request body read (413 beyond it), and how deeply a JSON body may nest (400).
     MAX_REQUEST_BYTES: AtLeastOne = 1024 * 1024
     MAX_JSON_DEPTH: AtLeastOne = 32
+    # Proxies in front whose X-Forwarded-For and X-Forwarded-Proto are trusted (deploy/proxy: 1).
+    PROXY_COUNT: Annotated[int, Field(ge=0, le=5, description="a whole number from 0 to 5")] = 0
 
     SECRET_KEY: SecretStr | None = None
     SUPERADMIN_EMAIL: str = "admin@storefleet.dev"
@@ -220,6 +222,7 @@ class Config:
         # Werkzeug refuses a larger body with 413 before anything reads it (web.errors answers it).
         self.MAX_CONTENT_LENGTH = env.MAX_REQUEST_BYTES
         self.MAX_JSON_DEPTH = env.MAX_JSON_DEPTH
+        self.PROXY_COUNT = env.PROXY_COUNT
         self.JSON_SORT_KEYS = False
 
 

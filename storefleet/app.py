@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from flask_openapi3 import Info, OpenAPI
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import core.auth.login  # noqa: F401  (the portals' user loader)
 import core.models  # noqa: F401  (all tables known before anything queries)
@@ -88,4 +89,8 @@ def create_app(config: Config | None = None) -> OpenAPI:
     register_admin(app)
     register_error_handlers(app)
     register_cli(app)
+    if app.config["PROXY_COUNT"]:
+        # The client's address and scheme as the trusted proxies in front saw them (deploy/proxy).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_COUNT"], x_proto=app.config["PROXY_COUNT"],
+                                x_host=0, x_port=0, x_prefix=0)
     return app

@@ -34,6 +34,8 @@ DEMO_SLUG = "demo"
 ROOT = Path(__file__).resolve().parents[1]
 # What `flask dev` runs (through honcho), and what `honcho start` runs in production.
 PROCFILE = ROOT / "Procfile"
+# Procfile lines `flask dev` does not run: the buffering proxy (nginx, deploy/proxy) is for production.
+PRODUCTION_ONLY = ("proxy",)
 # The return codes honcho's Manager gives a loop ended by SIGINT or SIGTERM.
 STOPPED_BY_SIGNAL = frozenset(signal_info["rc"] for signal_info in SIGNALS.values())
 
@@ -233,9 +235,9 @@ def _interrupt(signum, frame) -> None:
 
 def procfile_processes(workers: int) -> list[tuple[str, str]]:
     """The Procfile's processes, named as honcho names them: web.1, worker.1 … worker.N (N =
-    `workers`), cron.1; every other line once."""
+    `workers`), cron.1; every other line once, but the production-only ones (PRODUCTION_ONLY)."""
     procfile = parse_procfile(PROCFILE.read_text())
-    counts = {"worker": workers}
+    counts = {"worker": workers, **{name: 0 for name in PRODUCTION_ONLY}}
     return [(f"{name}.{number}", command) for name, command in procfile.processes.items()
             for number in range(1, counts.get(name, 1) + 1)]
 

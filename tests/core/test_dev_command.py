@@ -15,7 +15,7 @@ import psutil
 import pytest
 
 from core.config import Config
-from storefleet.cli import process_environment, procfile_processes
+from storefleet.cli import PROCFILE, process_environment, procfile_processes
 from tests.support.processes import ROOT, free_port, wait_until
 
 
@@ -81,6 +81,11 @@ def test_procfile_processes_are_named_as_honcho_names_them():
     assert commands["web.1"].endswith(" wsgi:app")
     assert (commands["worker.1"], commands["cron.1"]) == ("python -m jobs.worker", "python -m jobs.cron")
     assert [name for name, _ in procfile_processes(workers=0)] == ["web.1", "cron.1"]
+
+
+def test_the_production_proxy_line_is_in_the_procfile_and_not_run_by_dev():
+    assert "\nproxy: deploy/proxy\n" in PROCFILE.read_text() + "\n"
+    assert not any(name.startswith("proxy.") for name, _ in procfile_processes(workers=1))
 
 
 def test_processes_configure_themselves_like_the_dev_process(tmp_path, monkeypatch):

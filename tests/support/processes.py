@@ -97,6 +97,42 @@ class LiveServer:
         self.log.close()
 
 
+class Proxy:
+    """deploy/proxy (nginx) in front of a LiveServer, on a free loopback port."""
+
+    def __init__(self, app, upstream: LiveServer, **env):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(Path(app.config["DATA_DIR"]) / f"proxy-{self.port}.log", "wb")
+        self.process = subprocess.Popen(
+            [str(ROOT / "deploy" / "proxy")], cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
+            env=process_env(app, PROXY_LISTEN=f"127.0.0.1:{self.port}", UPSTREAM=f"127.0.0.1:{upstream.port}",
+                            **env))
+        wait_until(self._answers, timeout=30, message="the proxy to answer /health")
+
+    def _answers(self) -> bool:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"deploy/proxy exited with {self.process.returncode}; see {self.log.name}")
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+        try:
+            connection.request("GET", "/health")
+            return connection.getresponse().status != 502
+        except (OSError, http.client.HTTPException):
+            return False
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # nginx: fast shut-down
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
 class Worker:
     """`python -m jobs.worker` as a real process (burst or long-running)."""
 
