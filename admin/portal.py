@@ -3,12 +3,12 @@ portal's blueprint: admin.store, admin.platform)."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_login import login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 
 from admin.auth import portal_tenant, safe_next
 from admin.forms import LoginForm
-from core.auth.services import authenticate_portal_user
-from core.errors import Unauthorized
+from core.auth.services import authenticate_portal_user, end_sessions
+from core.errors import TooManyAttempts, Unauthorized
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -26,13 +26,18 @@ def index():
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """Sign in to this host's portal. A wrong password, an account of another portal and a locked
-    account all stay on the form with an error beside it; success starts a new session."""
+    """Sign in to this host's portal. A wrong password, an account of another portal and too many
+    attempts (core.auth.throttle) all stay on the form with an error beside it; success starts a
+    new session."""
     tenant = portal_tenant()
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = authenticate_portal_user(form.email.data, form.password.data, tenant)
+            user = authenticate_portal_user(form.email.data, form.password.data, tenant, request.remote_addr)
+        except TooManyAttempts as exc:
+            form.password.errors.append(exc.detail)
+            return render_template("admin/login.html", form=form, tenant=tenant), 429, {
+                "Retry-After": str(exc.data["retry_after"])}
         except Unauthorized as exc:
             form.password.errors.append(exc.detail)
         else:
@@ -48,6 +53,9 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    """Sign out: every copy of the session ends, on every browser (core.auth.services.end_sessions)."""
+    if current_user.is_authenticated:
+        end_sessions(current_user)
     logout_user()
     session.clear()
     flash("You are signed out.")

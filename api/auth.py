@@ -12,6 +12,7 @@ from core.auth import services
 from core.auth.tokens import jwks
 from core.errors import ValidationFailed
 from core.validation import RequestModel, validation_failed
+from web.ratelimit import check_token_requests
 
 bp = APIBlueprint("auth", __name__, abp_tags=[Tag(name="Auth")])
 
@@ -84,21 +85,25 @@ def _client_credentials_from_basic(body: dict) -> dict:
     return body
 
 
-@bp.post("/auth/token", responses={200: TokenResponse, **problem_responses(400, 401, 415)},
+@bp.post("/auth/token", responses={200: TokenResponse, **problem_responses(400, 401, 415, 429)},
          security=[{}, {"basic": []}],
          openapi_extensions={"requestBody": {"required": True, "content": {
              "application/x-www-form-urlencoded": {"schema": _grant_schema()},
              "application/json": {"schema": _grant_schema()}}}})
 def token():
-    """Exchange a password (users) or client credentials (API clients) for an RS256 access token."""
+    """Exchange a password (users) or client credentials (API clients) for an RS256 access token.
+    Requests from one address are limited per minute, and failed attempts slow the next ones
+    down (429 with Retry-After)."""
+    address = request.remote_addr
+    check_token_requests(address)
     body = _grant_body()
     grant_type = body.get("grant_type")
     if grant_type == "password":
         grant = _parse_grant(PasswordGrant, body)
-        issued = services.password_grant(grant.username, grant.password)
+        issued = services.password_grant(grant.username, grant.password, address)
     elif grant_type == "client_credentials":
         grant = _parse_grant(ClientCredentialsGrant, _client_credentials_from_basic(body))
-        issued = services.client_credentials_grant(grant.client_id, grant.client_secret)
+        issued = services.client_credentials_grant(grant.client_id, grant.client_secret, address)
     else:
         raise ValidationFailed.field("grant_type", "grant_type must be 'password' or 'client_credentials'.")
     return TokenResponse.model_validate(issued)

@@ -81,6 +81,10 @@ class EnvironmentSettings(BaseSettings):
     # The largest request body read (413 beyond it), and how deeply a JSON body may nest (400).
     MAX_REQUEST_BYTES: AtLeastOne = 1024 * 1024
     MAX_JSON_DEPTH: AtLeastOne = 32
+    # A portal session unused for this long is signed out (core.auth.login).
+    SESSION_IDLE_MINUTES: AtLeastOne = 30
+    # Requests a minute one client address may make to /auth/token (core.auth.throttle).
+    AUTH_TOKEN_REQUESTS_PER_MINUTE: AtLeastOne = 60
     # Proxies in front whose X-Forwarded-For and X-Forwarded-Proto are trusted (deploy/proxy: 1).
     PROXY_COUNT: Annotated[int, Field(ge=0, le=5, description="a whole number from 0 to 5")] = 0
 
@@ -223,6 +227,8 @@ class Config:
         self.MAX_CONTENT_LENGTH = env.MAX_REQUEST_BYTES
         self.MAX_JSON_DEPTH = env.MAX_JSON_DEPTH
         self.PROXY_COUNT = env.PROXY_COUNT
+        self.AUTH_TOKEN_REQUESTS_PER_MINUTE = env.AUTH_TOKEN_REQUESTS_PER_MINUTE
+        self.SESSION_IDLE_MINUTES = env.SESSION_IDLE_MINUTES
         self.JSON_SORT_KEYS = False
 
 

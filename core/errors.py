@@ -24,6 +24,7 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_CONFLICT = "idempotency-conflict"
     SERVICE_UNAVAILABLE = "service-unavailable"
     PROVISIONING_FAILED = "provisioning-failed"
+    TOO_MANY_ATTEMPTS = "too-many-attempts"
 
 
 class DomainError(Exception):
@@ -75,6 +76,12 @@ class InsufficientStock(Conflict):
 
 class IdempotencyConflict(Conflict):
     code, title = ErrorCode.IDEMPOTENCY_CONFLICT, "Idempotency Key Conflict"
+
+
+class TooManyAttempts(DomainError):
+    """Sign-in attempts (or token requests) are coming too fast from this client or for this
+    account: wait `retry_after` seconds (core.auth.throttle)."""
+    status, code, title = 429, ErrorCode.TOO_MANY_ATTEMPTS, "Too Many Attempts"
 
 
 class Unauthorized(DomainError):

@@ -33,6 +33,7 @@ from limits.storage import storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
+from core.auth import throttle
 from core.caching import WarnNowAndThen
 from core.errors import Unauthorized
 from core.tenancy.directory import Store, find_store
@@ -161,6 +162,17 @@ def check_rate_limit() -> None:
     retry_after = current_app.extensions[_EXTENSION].admit(store.slug, subject, per_minute)
     if retry_after is not None:
         raise TooManyRequests(f"This client may make {per_minute} requests a minute to this store.",
+                              retry_after=retry_after)
+
+
+def check_token_requests(address: str | None) -> None:
+    """/auth/token: at most AUTH_TOKEN_REQUESTS_PER_MINUTE requests a minute from one client
+    address, answered or refused (429 past it), counted like an API client's calls."""
+    per_minute = current_app.config["AUTH_TOKEN_REQUESTS_PER_MINUTE"]
+    retry_after = current_app.extensions[_EXTENSION].admit(
+        "auth-token", f"{throttle.deployment()}:{address or 'unknown'}", per_minute)
+    if retry_after is not None:
+        raise TooManyRequests(f"At most {per_minute} token requests a minute are taken from one address.",
                               retry_after=retry_after)
 
 

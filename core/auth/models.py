@@ -35,8 +35,8 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(20))
     tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     is_active_user: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None]
+    # Raised at sign-out: the login id carries it, so every copy of the session ends (get_id).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     tenant: Mapped[Tenant | None] = relationship()
@@ -46,8 +46,9 @@ class User(UserMixin, db.Model):
         return self.is_active_user
 
     def get_id(self) -> str:
-        # The login id carries a digest of the password hash, so a password change ends sessions.
-        digest = hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
+        # The login id carries a digest of the password hash and the session version, so a
+        # password change or a sign-out ends every session signed in before it.
+        digest = hashlib.sha256(f"{self.session_version}:{self.password_hash}".encode()).hexdigest()[:16]
         return f"{self.id}:{digest}"
 
 

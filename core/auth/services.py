@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from core.auth import throttle
 from core.auth.models import CLIENT_ROLES, ApiClient, Role, User
 from core.auth.tokens import issue_access_token
 from core.columns import utcnow
@@ -14,10 +14,7 @@ from core.customers.services import require_active_customer
 from core.errors import AlreadyExists, NotFound, Unauthorized, ValidationFailed
 from core.extensions import db
 from core.tenancy.models import Tenant
-from core.unit_of_work import commits
 
-LOCKOUT_THRESHOLD = 5
-LOCKOUT_PERIOD = timedelta(minutes=15)
 # Compared against when the user does not exist, so both paths cost one hash check.
 _DUMMY_HASH = generate_password_hash("storefleet-dummy-password")
 
@@ -54,35 +51,28 @@ def ensure_superadmin(email: str, password: str) -> tuple[User, bool]:
     return ensure_user(email, password, Role.SUPERADMIN)
 
 
-@commits("a failed attempt must count (towards the lock-out) although its request fails")
-def authenticate_user(email: str, password: str) -> User:
-    """Check a password; repeated failures lock the account for LOCKOUT_PERIOD."""
-    user = db.session.scalar(db.select(User).filter_by(email=(email or "").strip().lower()))
-    if user is None:
-        check_password_hash(_DUMMY_HASH, password or "")
+def authenticate_user(email: str, password: str, address: str | None) -> User:
+    """Check a password of a sign-in from `address`, throttled (core.auth.throttle): while a wait
+    runs, TooManyAttempts before the password is looked at; a wrong password, an unknown email or
+    an inactive account is the same Unauthorized, and counts."""
+    email = (email or "").strip().lower()
+    throttle.check(email, address)
+    user = db.session.scalar(db.select(User).filter_by(email=email))
+    # An unknown email costs the same hash check as a known one.
+    if not check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "") \
+            or user is None or not user.is_active:
+        throttle.failed(email, address)
         raise Unauthorized("Invalid email or password.")
-    now = utcnow()
-    if user.locked_until is not None and user.locked_until > now:
-        raise Unauthorized("Too many failed attempts; try again later.")
-    if not user.is_active or not check_password_hash(user.password_hash, password or ""):
-        user.failed_logins += 1
-        if user.failed_logins >= LOCKOUT_THRESHOLD:
-            user.locked_until = now + LOCKOUT_PERIOD
-            user.failed_logins = 0
-        # The failure must count even though the request fails: commit it before raising.
-        db.session.commit()
-        raise Unauthorized("Invalid email or password.")
-    user.failed_logins = 0
-    user.locked_until = None
+    throttle.succeeded(email, address)
     return user
 
 
-def authenticate_portal_user(email: str, password: str, tenant: Tenant | None) -> User:
-    """A portal sign-in: the password check of authenticate_user (with its lock-out), and the
+def authenticate_portal_user(email: str, password: str, tenant: Tenant | None, address: str | None) -> User:
+    """A portal sign-in: the password check of authenticate_user (with its throttle), and the
     user must belong to the portal of this host — a super admin on the platform host (tenant
     None), a store admin of `tenant` on its subdomain. Anyone else is refused with the same
     answer as a wrong password, so the portal never tells which accounts exist elsewhere."""
-    user = authenticate_user(email, password)
+    user = authenticate_user(email, password, address)
     if not may_use_portal(user, tenant):
         raise Unauthorized("Invalid email or password.")
     return user
@@ -109,16 +99,27 @@ def create_api_client(tenant: Tenant, name: str, role: str, customer_id: str | N
     return client, secret
 
 
-def password_grant(username: str, password: str) -> dict:
-    user = authenticate_user(username, password)
+def end_sessions(user: User) -> None:
+    """Sign-out: every copy of every session of `user` stops working (the login id carries the
+    session version, User.get_id)."""
+    user.session_version += 1
+
+
+def password_grant(username: str, password: str, address: str | None) -> dict:
+    user = authenticate_user(username, password, address)
     return issue_access_token(subject=user.id, tenant=user.tenant.slug if user.tenant else None, roles=[user.role])
 
 
-def client_credentials_grant(client_id: str, client_secret: str) -> dict:
+def client_credentials_grant(client_id: str, client_secret: str, address: str | None) -> dict:
+    """A token for an API client's id and secret, throttled as passwords are (core.auth.throttle)."""
+    account = f"client:{client_id or ''}"
+    throttle.check(account, address)
     client = db.session.scalar(db.select(ApiClient).filter_by(client_id=client_id or ""))
     valid = client is not None and client.revoked_at is None
     if not check_password_hash(client.secret_hash if valid else _DUMMY_HASH, client_secret or "") or not valid:
+        throttle.failed(account, address)
         raise Unauthorized("Invalid client credentials.")
+    throttle.succeeded(account, address)
     return issue_access_token(subject=client.client_id, tenant=client.tenant.slug, roles=[client.role],
                               customer_id=client.customer_id)
 

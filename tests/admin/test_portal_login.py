@@ -1,9 +1,11 @@
 """Signing in to the portals: the host decides the portal, only its own users get in, a new
-session starts at sign-in, wrong passwords lock the account for a while, CSRF is enforced."""
+session starts at sign-in, wrong passwords slow the guessing address down, signing out ends every
+copy of the session and an idle one ends by itself, CSRF is enforced."""
 from __future__ import annotations
 
 import pytest
 
+from core.auth import throttle
 from tests.admin.conftest import STORE_ADMIN_PASSWORD
 from tests.conftest import SUPERADMIN_EMAIL, SUPERADMIN_PASSWORD
 from tests.support.html import csrf_token
@@ -48,12 +50,20 @@ def test_wrong_password_shows_the_error_beside_the_field(sign_in, platform_host)
     assert 'id="password-error"' in html and 'aria-describedby="password-error"' in html
 
 
-def test_repeated_wrong_passwords_lock_the_account_for_a_while(sign_in, platform_host):
-    for _ in range(5):
+def test_repeated_wrong_passwords_make_that_address_wait_beside_the_field(client, sign_in, platform_host):
+    for _ in range(throttle.PAIR.free + 1):
         assert sign_in(platform_host, SUPERADMIN_EMAIL, "wrong-password").status_code == 401
-    locked = sign_in(platform_host)  # the right password, during the lock-out
-    assert locked.status_code == 401
-    assert "Too many failed attempts" in locked.get_data(as_text=True)
+    waiting = sign_in(platform_host)  # the right password, while the wait runs
+    html = waiting.get_data(as_text=True)
+    assert waiting.status_code == 429 and int(waiting.headers["Retry-After"]) >= 1
+    assert 'id="password-error"' in html and "Too many sign-in attempts; try again in" in html
+    # The owner, from another address, signs in at once.
+    base = f"http://{platform_host}"
+    page = client.get("/admin/login", base_url=base, environ_base={"REMOTE_ADDR": "198.51.100.20"})
+    signed_in = client.post("/admin/login", base_url=base, environ_base={"REMOTE_ADDR": "198.51.100.20"},
+                            data={"csrf_token": csrf_token(page.get_data(as_text=True)), "email": SUPERADMIN_EMAIL,
+                                  "password": SUPERADMIN_PASSWORD})
+    assert signed_in.status_code == 302
 
 
 def test_sign_in_without_its_csrf_token_is_refused(client, platform_host):
@@ -123,6 +133,39 @@ def test_sign_out_ends_the_session(client, sign_in, platform_host):
     page = client.get("/admin/tenants", base_url=base).get_data(as_text=True)
     response = client.post("/admin/logout", base_url=base, data={"csrf_token": csrf_token(page)})
     assert response.status_code == 302
+    after = client.get("/admin/tenants", base_url=base)
+    assert after.status_code == 302 and after.headers["Location"].startswith("/admin/login?next=")
+
+
+def _session_cookie(client, host: str) -> str:
+    return client.get_cookie("session", domain=host.split(":")[0]).value
+
+
+def test_sign_out_ends_every_copy_of_the_session(app, client, sign_in, platform_host):
+    """A copied cookie (another browser, a thief's) stops working once its owner signs out."""
+    base = f"http://{platform_host}"
+    sign_in(platform_host)
+    copy = app.test_client()
+    copy.set_cookie("session", _session_cookie(client, platform_host), domain=platform_host.split(":")[0])
+    assert copy.get("/admin/tenants", base_url=base).status_code == 200
+    page = client.get("/admin/tenants", base_url=base).get_data(as_text=True)
+    client.post("/admin/logout", base_url=base, data={"csrf_token": csrf_token(page)})
+    after = copy.get("/admin/tenants", base_url=base)
+    assert after.status_code == 302 and after.headers["Location"].startswith("/admin/login?next=")
+    # Signing in again starts a session that works.
+    assert sign_in(platform_host).status_code == 302
+    assert client.get("/admin/tenants", base_url=base).status_code == 200
+
+
+def test_a_session_idle_for_longer_than_the_setting_is_signed_out(app, client, sign_in, platform_host):
+    base = f"http://{platform_host}"
+    sign_in(platform_host)
+    assert client.get("/admin/tenants", base_url=base).status_code == 200
+    with client.session_transaction(base_url=base) as session:
+        session["_seen"] -= app.config["SESSION_IDLE_MINUTES"] * 60 - 30   # used just within the limit
+    assert client.get("/admin/tenants", base_url=base).status_code == 200
+    with client.session_transaction(base_url=base) as session:
+        session["_seen"] -= app.config["SESSION_IDLE_MINUTES"] * 60 + 1    # idle past it
     after = client.get("/admin/tenants", base_url=base)
     assert after.status_code == 302 and after.headers["Location"].startswith("/admin/login?next=")
 

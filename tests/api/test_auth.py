@@ -98,15 +98,6 @@ def test_unknown_user_is_401(client):
     assert response.get_json()["detail"] == wrong_password.get_json()["detail"] == "Invalid email or password."
 
 
-def test_repeated_wrong_passwords_lock_the_account(client):
-    for _ in range(5):
-        client.post("/auth/token", json={"grant_type": "password", "username": SUPERADMIN_EMAIL, "password": "nope"})
-    response = client.post("/auth/token", json={"grant_type": "password", "username": SUPERADMIN_EMAIL,
-                                                 "password": SUPERADMIN_PASSWORD})
-    assert response.status_code == 401
-    assert "try again later" in response.get_json()["detail"]
-
-
 def test_unsupported_grant_is_400(client):
     response = client.post("/auth/token", json={"grant_type": "implicit"})
     assert response.status_code == 400
