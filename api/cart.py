@@ -53,12 +53,17 @@ class UpdateCartItemRequest(CamelRequest):
     quantity: Quantity = Field(description="The new quantity (must be > 0)")
 
 
+# What a line's previousPrice says (core.orders.pricing).
+PREVIOUS_PRICE = ("The price the shopper was last shown, when the product's price has changed since (else null): "
+                  "place-order refuses the cart (409) until a quote, or a change of the line, shows the new price.")
+
+
 class CartItemPath(ParameterModel):
     item_id: Identifier = Field(description="Cart item identifier (from the cart response)")
 
 
 class CartItemDto(CamelModel):
-    """CartItemDto: `price` is the unit price at the time of adding, `subtotal` price × quantity."""
+    """CartItemDto: `price` is the product's price now, `subtotal` price × quantity."""
 
     id: str
     product_id: str
@@ -67,13 +72,15 @@ class CartItemDto(CamelModel):
     quantity: int
     subtotal: Money
     product_image: str | None
+    previous_price: Money | None = Field(None, description=PREVIOUS_PRICE)
 
     @classmethod
     def of(cls, item) -> CartItemDto:
         """The answer for a CartItem; the image is the product's first, or null."""
-        return cls(id=item.id, product_id=item.product_id, product_name=item.product.name, price=item.unit_price,
-                   quantity=item.quantity, subtotal=line_total(item.unit_price, item.quantity),
-                   product_image=(item.product.images or [None])[0])
+        return cls(id=item.id, product_id=item.product_id, product_name=item.product.name, price=item.current_price,
+                   quantity=item.quantity, subtotal=line_total(item.current_price, item.quantity),
+                   product_image=(item.product.images or [None])[0],
+                   previous_price=item.previous_price)
 
 
 class CartDto(CamelModel):

@@ -9,7 +9,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import EmailStr, Field
 
 from api.answers import RenderedAnswer, render_answer
-from api.cart import CART_SECURITY, SessionHeaders
+from api.cart import CART_SECURITY, PREVIOUS_PRICE, SessionHeaders
 from api.schemas import CamelModel, CamelRequest, Money, problem_responses
 from core.errors import ValidationFailed
 from core.orders import checkout
@@ -59,12 +59,14 @@ class QuoteItemDto(CamelModel):
     price: Money
     quantity: int
     subtotal: Money
+    previous_price: Money | None = Field(None, description=PREVIOUS_PRICE)
 
     @classmethod
-    def of(cls, item) -> QuoteItemDto:
+    def of(cls, item, previous_price=None) -> QuoteItemDto:
         """The answer for a CartItem of the quote."""
-        return cls(id=item.id, product_id=item.product_id, product_name=item.product.name, price=item.unit_price,
-                   quantity=item.quantity, subtotal=line_total(item.unit_price, item.quantity))
+        return cls(id=item.id, product_id=item.product_id, product_name=item.product.name, price=item.current_price,
+                   quantity=item.quantity, subtotal=line_total(item.current_price, item.quantity),
+                   previous_price=previous_price)
 
 
 class CheckoutQuoteResponse(CamelModel):
@@ -79,7 +81,7 @@ class CheckoutQuoteResponse(CamelModel):
         """The answer for a Quote: its totals and its lines."""
         totals = quote.totals
         return cls(subtotal=totals.subtotal, tax=totals.tax, shipping=totals.shipping, total=totals.total,
-                   items=[QuoteItemDto.of(item) for item in quote.items])
+                   items=[QuoteItemDto.of(item, quote.previous_price(item)) for item in quote.items])
 
 
 class PlaceOrderResponse(CamelModel):
@@ -107,10 +109,11 @@ def _render_order(order) -> tuple[int, str]:
          openapi_extensions={"requestBody": {"required": False, "content": {
              "application/json": {"schema": {"type": "object", "description": "Empty for now"}}}}})
 def quote(header: SessionHeaders):
-    """Totals, tax and shipping of the session's cart; 400 when it is empty, 409 when a
-    product's stock no longer covers it."""
-    key = header.cart_key()  # first: a merge opens the writing session the read then uses
-    return CheckoutQuoteResponse.of(checkout.quote_cart(tenant_db(), current_tenant(), key))
+    """Totals, tax and shipping of the session's cart at today's prices (a line whose price
+    changed since the shopper saw it shows the old one in previousPrice, and this quote shows
+    them the new one); 400 when it is empty, 409 when a product's stock no longer covers it."""
+    key = header.cart_key()
+    return CheckoutQuoteResponse.of(checkout.quote_cart(tenant_db(write=True), current_tenant(), key, shown=True))
 
 
 @bp.post("/place-order", security=[{"bearer": []}, {}],

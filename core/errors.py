@@ -25,6 +25,7 @@ class ErrorCode(StrEnum):
     SERVICE_UNAVAILABLE = "service-unavailable"
     PROVISIONING_FAILED = "provisioning-failed"
     TOO_MANY_ATTEMPTS = "too-many-attempts"
+    PRICE_CHANGED = "price-changed"
 
 
 class DomainError(Exception):
@@ -72,6 +73,12 @@ class AlreadyExists(Conflict):
 
 class InsufficientStock(Conflict):
     code, title = ErrorCode.INSUFFICIENT_STOCK, "Insufficient Stock"
+
+
+class PriceChanged(Conflict):
+    """A cart line's price changed since the shopper was shown it: nothing is ordered until they
+    have seen the new one (core.orders.pricing)."""
+    code, title = ErrorCode.PRICE_CHANGED, "Price Changed"
 
 
 class IdempotencyConflict(Conflict):

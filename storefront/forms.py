@@ -115,6 +115,9 @@ class CheckoutForm(FlaskForm):
     # Rendered into the form when the checkout page is shown: a resubmission of this form (a
     # double click, the browser's "resend") is the same request, so it places one order.
     idempotency_key = HiddenField(validators=[_uuid])
+    # The digest of the prices the page shows (core.orders.pricing.prices_shown): placing the
+    # order confirms the shopper saw them.
+    prices_seen = HiddenField()
     email = EmailField("Email", validators=[DataRequired("Enter your email address."), Length(max=254),
                                             Email("Enter a valid email address, like name@example.com.")])
     phone = TelField("Phone", description="International form, e.g. +44 20 7946 0958", filters=[strip_whitespace],

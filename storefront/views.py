@@ -16,7 +16,7 @@ from core.cart import services as carts
 from core.catalog import listing as catalog
 from core.catalog.pages import catalog_pages
 from core.errors import (DomainError, FeatureDisabled, GuestCheckoutDisabled, IdempotencyConflict, InsufficientStock,
-                         LimitExceeded, NotFound, ValidationFailed)
+                         LimitExceeded, NotFound, PriceChanged, ValidationFailed)
 from core.orders import checkout as checkout_service
 from core.orders import pricing
 from core.orders.models import PaymentMethod
@@ -281,9 +281,15 @@ def _quote_or_redirect():
         return None, redirect_after_post(url_for(".cart"))
 
 
-def _render_checkout(form, quote, status: int = 200, message: str | None = None):
-    context = {"form": form, "quote": quote, "message": message, "payment_methods": list(PaymentMethod)}
-    if wants_partial("checkout-form"):
+def _render_checkout(form, quote, status: int = 200, message: str | None = None, *, new_prices: bool = False):
+    """The checkout page, or its form alone for htmx (with the order summary out of band when
+    `new_prices`). The form carries the digest of the prices the page shows, which placing the
+    order confirms (core.orders.pricing)."""
+    form.prices_seen.data = pricing.prices_shown(quote.items)
+    partial = wants_partial("checkout-form")
+    context = {"form": form, "quote": quote, "message": message, "payment_methods": list(PaymentMethod),
+               "oob_quote": new_prices and partial}
+    if partial:
         return render_template("storefront/_checkout_form.html", **context), status
     return render_template("storefront/checkout.html", **context), status
 
@@ -314,8 +320,13 @@ def place_order():
     key = form.idempotency_key.data
     try:
         answer = checkout_service.place_checkout_order(
-            tenant_db(write=True), tenant, None, checkout_service.CheckoutRequest(sid, key, form.contact()),
+            tenant_db(write=True), tenant, None,
+            checkout_service.CheckoutRequest(sid, key, form.contact(), prices_seen=form.prices_seen.data or None),
             render=lambda order: (200, json.dumps({"orderNumber": order.number})))
+    except PriceChanged as exc:
+        # The page showed other prices: show these, keep what the shopper typed, place nothing.
+        quote, redirect_response = _quote_or_redirect()
+        return redirect_response or _render_checkout(form, quote, exc.status, message=exc.detail, new_prices=True)
     except InsufficientStock as exc:
         flash(f"Your order was not placed. {exc.detail}", "error")
         return redirect_after_post(url_for(".cart"))

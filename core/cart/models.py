@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.catalog.models import Product
 from core.columns import new_uuid, utcnow
+from core.money import to_money
 from core.tenancy.base import TenantBase
 
 
@@ -42,10 +43,22 @@ class CartItem(TenantBase):
     cart_id: Mapped[str] = mapped_column(ForeignKey("carts.id", ondelete="CASCADE"))
     product_id: Mapped[str] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
     quantity: Mapped[int]
-    # The product's finalPrice when the shopper (last) added it: the quote and the order use it.
+    # The product's finalPrice when the shopper was last shown the line (added or changed it, took
+    # a quote, or confirmed a checkout page): an order is placed only when it is still the
+    # product's price (core.orders.pricing).
     unit_price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     cart: Mapped[Cart] = relationship(back_populates="items")
     product: Mapped[Product] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def current_price(self) -> Decimal:
+        """What one unit of the line costs now: its product's finalPrice."""
+        return to_money(self.product.final_price)
+
+    @property
+    def previous_price(self) -> Decimal | None:
+        """The price the shopper was last shown, when the product's price has changed since."""
+        return None if self.unit_price == self.current_price else self.unit_price

@@ -128,7 +128,7 @@ def add_item(session: Session, tenant, session_id: str, product_id: str, quantit
                                    unit_price=to_money(product.final_price)))
     else:
         item.quantity = current + quantity
-        item.unit_price = to_money(product.final_price)
+        item.unit_price = item.current_price
     if not made_now:
         cart.updated_at = utcnow()
     session.flush()
@@ -144,13 +144,15 @@ def _locked_item(session: Session, session_id: str, item_id: str) -> tuple[Cart,
 
 
 def update_item(session: Session, tenant, session_id: str, item_id: str, quantity: int) -> Cart:
-    """Set an item's quantity (> 0). The item must belong to this session's cart (404); the new
-    quantity must be in stock (409) and keep the cart within maxCartItems (403)."""
+    """Set an item's quantity (> 0), at the product's current finalPrice as add_item prices a line
+    (core.orders.pricing). The item must belong to this session's cart (404); the new quantity
+    must be in stock (409) and keep the cart within maxCartItems (403)."""
     _require_quantity(quantity)
     cart, item = _locked_item(session, session_id, item_id)
     _check_available(item.product, quantity)
     check_limit(tenant, Limit.MAX_CART_ITEMS, cart.item_count - item.quantity + quantity)
     item.quantity = quantity
+    item.unit_price = item.current_price
     cart.updated_at = utcnow()
     session.flush()
     return cart

@@ -25,7 +25,7 @@ from core.errors import GuestCheckoutDisabled
 from core.idempotency.services import IdempotentRequest, StoredAnswer, caller_scope, key_state, request_fingerprint
 from core.orders.models import Order
 from core.orders.placement import OrderContact, place_order_idempotently
-from core.orders.pricing import Quote, quote
+from core.orders.pricing import Quote, quote, reprice
 from core.tenancy.features import Feature, effective_features, require_feature
 from core.tenancy.models import Tenant
 from core.unit_of_work import commits
@@ -41,6 +41,9 @@ class CheckoutRequest:
     session_id: str
     idempotency_key: str
     contact: OrderContact
+    # The digest of the prices on the checkout page the shopper confirms (core.orders.pricing
+    # .prices_shown); None from the API, whose clients are shown prices by the cart and the quote.
+    prices_seen: str | None = None
 
     def fingerprint(self) -> str:
         contact = self.contact
@@ -67,11 +70,17 @@ def require_placing(tenant: Tenant, principal: Principal | None) -> None:
         raise GuestCheckoutDisabled("Guest checkout is disabled for this store; a bearer token is required.")
 
 
-def quote_cart(session: Session, tenant: Tenant, session_id: str | None) -> Quote:
+def quote_cart(session: Session, tenant: Tenant, session_id: str | None, *, shown: bool = False) -> Quote:
     """The quote of the session's cart (core.orders.pricing.quote: 400 when the cart is missing
-    or empty, 409 when a product's stock no longer covers its line). Reads only."""
+    or empty, 409 when a product's stock no longer covers its line). `shown`: the quote is the
+    shopper's answer (the API's), so its prices are recorded as shown to them (pricing.reprice;
+    `session` is then a writing session); else it only reads."""
     require_checkout(tenant)
-    return quote(tenant, find_cart(session, session_id) if session_id else None)
+    result = quote(tenant, find_cart(session, session_id) if session_id else None)
+    if shown:
+        reprice(result.items)
+        session.flush()
+    return result
 
 
 def _scope(tenant: Tenant, principal: Principal | None, session_id: str) -> str:
@@ -89,7 +98,8 @@ def place_checkout_order(session: Session, tenant: Tenant, principal: Principal 
     idempotent = IdempotentRequest(_scope(tenant, principal, request.session_id), request.idempotency_key,
                                    request.fingerprint())
     return place_order_idempotently(session, tenant, idempotent, request.session_id, request.contact,
-                                    customer_id=principal.customer_id if principal else None, render=render)
+                                    customer_id=principal.customer_id if principal else None,
+                                    prices_seen=request.prices_seen, render=render)
 
 
 def placed_answer(session: Session, tenant: Tenant, principal: Principal | None, session_id: str,

@@ -26,7 +26,8 @@ from core.idempotency.services import IdempotentRequest, StoredAnswer, run_once
 from core.inventory.services import take_stock_for_lines
 from core.money import MAX_AMOUNT, format_money, to_money
 from core.orders.models import Order, OrderChannel, OrderItem, OrderStatus, PaymentMethod
-from core.orders.pricing import ZERO, cart_items, fits_an_order, line_total, order_totals
+from core.orders.pricing import (ZERO, cart_items, fits_an_order, line_total, order_totals, prices_shown, reprice,
+                                 require_prices_shown)
 from core.statements import insert_or_skip, loaded, persistent
 from core.tenancy.features import Limit, check_limit
 from core.unit_of_work import commits
@@ -151,14 +152,21 @@ def _attach(session: Session, values: dict, item_values: list[dict]) -> Order:
 
 
 def place_order(session: Session, tenant, session_id: str, contact: OrderContact, *,
-                customer_id: str | None = None, idempotency_key: str | None = None) -> Order:
+                customer_id: str | None = None, idempotency_key: str | None = None,
+                prices_seen: str | None = None) -> Order:
     """Turn the session's cart into a storefront order, all in the caller's one transaction:
     the cart is locked (two checkouts of one cart never both succeed), must not be empty (400)
-    nor hold more distinct products than maxProductsPerOrder (400); every line's stock is taken
-    at the cart's prices (409 when short, nothing taken); then the cart is emptied."""
+    nor hold more distinct products than maxProductsPerOrder (400); every line must be at the
+    price the shopper was shown (PriceChanged, 409, else: core.orders.pricing) — `prices_seen`,
+    the digest of a checkout page the shopper confirms (pricing.prices_shown), shows them the
+    current prices; every line's stock is taken (409 when short, nothing taken); then the cart is
+    emptied."""
     cart = lock_cart(session, session_id)
     items = cart_items(cart)
     check_limit(tenant, Limit.MAX_PRODUCTS_PER_ORDER, len(items), error=ValidationFailed)
+    if prices_seen is not None and prices_seen == prices_shown(items):
+        reprice(items)
+    require_prices_shown(items)
     # The cart's statement read its lines' products in this transaction: not read again.
     order = create_order(session, tenant,
                          [OrderLine(item.product_id, item.quantity, item.unit_price) for item in items],
@@ -174,6 +182,7 @@ def place_order(session: Session, tenant, session_id: str, contact: OrderContact
 @commits("the answer is stored and committed with the order before replying")
 def place_order_idempotently(session: Session, tenant, request: IdempotentRequest, session_id: str,
                              contact: OrderContact, *, customer_id: str | None = None,
+                             prices_seen: str | None = None,
                              render: Callable[[Order], tuple[int, str]]) -> StoredAnswer:
     """place_order at most once per Idempotency-Key (see core.idempotency.services), in
     `session`'s one transaction: the first request places the order, stores render(order) with
@@ -182,7 +191,7 @@ def place_order_idempotently(session: Session, tenant, request: IdempotentReques
     or failed request stores nothing."""
     def work() -> tuple[int, str]:
         order = place_order(session, tenant, session_id, contact, customer_id=customer_id,
-                            idempotency_key=request.key)
+                            idempotency_key=request.key, prices_seen=prices_seen)
         return render(order)
 
     return run_once(session, request, work)

@@ -39,7 +39,7 @@ def test_add_item_returns_the_cart_dto(client, store):
     uuid.UUID(item["id"])
     assert item == {"id": item["id"], "productId": store.product_id("PROD001"), "productName": "Wireless Headphones",
                     "price": D("71.99"), "quantity": 2, "subtotal": D("143.98"),
-                    "productImage": "/static/img/products/headphones.svg"}
+                    "productImage": "/static/img/products/headphones.svg", "previousPrice": None}
     assert body["itemCount"] == 2 and body["subtotal"] == D("143.98")
     assert store.carts() == {session_id: {"PROD001": 2}}
     assert client.get("/api/cart", headers=store.headers(session_id)).get_json() == body
@@ -60,12 +60,29 @@ def test_add_item_merges_the_same_product_into_one_line(client, store):
     assert body["subtotal"] == D("119.96") + D("85.49")
 
 
-def test_add_item_keeps_the_price_at_the_time_of_adding(client, store):
+def test_a_line_costs_todays_price_and_shows_the_price_seen_before_it_changed(client, store):
     session_id = store.cart_with(("PROD004", 1))
     store.set_product("PROD004", price=D("59.99"))
-    assert client.get("/api/cart", headers=store.headers(session_id)).get_json()["items"][0]["price"] == D("49.99")
-    # Adding the product again prices the line at today's finalPrice.
-    assert store.add(session_id, "PROD004", 1)["items"][0]["price"] == D("59.99")
+    cart = client.get("/api/cart", headers=store.headers(session_id)).get_json()
+    assert (cart["items"][0]["price"], cart["items"][0]["previousPrice"], cart["subtotal"]) == (
+        D("59.99"), D("49.99"), D("59.99"))
+    # Adding the product again shows the line at today's price: nothing is left to tell.
+    again = store.add(session_id, "PROD004", 1)["items"][0]
+    assert (again["price"], again["previousPrice"], again["subtotal"]) == (D("59.99"), None, D("119.98"))
+
+
+def test_changing_a_quantity_prices_the_line_as_adding_does(client, store):
+    """The fault this rule ends: a line added at 10.00 kept that price when set to 100 units at 1000.00."""
+    store.set_product("PROD002", price=D("10.00"), discount=D("0"))
+    session_id = store.cart_with(("PROD002", 1))
+    store.set_product("PROD002", price=D("1000.00"))
+    item_id = client.get("/api/cart", headers=store.headers(session_id)).get_json()["items"][0]["id"]
+    updated = client.put(f"{ITEMS}/{item_id}", headers=store.headers(session_id), json={"quantity": 100})
+    assert updated.status_code == 200
+    line = updated.get_json()["items"][0]
+    assert (line["price"], line["previousPrice"], line["subtotal"]) == (D("1000.00"), None, D("100000.00"))
+    placed = store.place_order(session_id)
+    assert placed.status_code == 200 and placed.get_json()["total"] > D("100000.00")
 
 
 def test_add_item_beyond_stock_is_409(client, store):

@@ -54,8 +54,27 @@ def test_quote_returns_totals_and_the_items_snapshot(client, store):
     assert body == {"subtotal": D("143.98"), "tax": D("21.60"), "shipping": D("0.00"), "total": D("165.58"),
                     "items": [{"id": item["id"], "productId": store.product_id("PROD001"),
                                "productName": "Wireless Headphones", "price": D("71.99"), "quantity": 2,
-                               "subtotal": D("143.98")}]}
+                               "subtotal": D("143.98"), "previousPrice": None}]}
     assert b'"shipping":0.00' in response.data and b'"tax":21.60' in response.data
+
+
+def test_place_order_refuses_a_price_the_shopper_was_not_shown_until_a_quote_shows_it(client, store):
+    session_id = store.cart_with(("PROD004", 2))
+    store.set_product("PROD004", price=D("59.99"))
+    before = snapshot(store)
+    refused = store.place_order(session_id)
+    assert refused.status_code == 409 and refused.get_json()["title"] == "Price Changed"
+    assert "now costs 59.99 (was 49.99)" in refused.get_json()["detail"]
+    assert snapshot(store) == before   # nothing ordered, nothing taken, the cart as it was
+    quoted = client.post(QUOTE, headers=store.headers(session_id), json={}).get_json()
+    assert (quoted["items"][0]["price"], quoted["items"][0]["previousPrice"], quoted["subtotal"]) == (
+        D("59.99"), D("49.99"), D("119.98"))
+    again = client.post(QUOTE, headers=store.headers(session_id), json={}).get_json()
+    assert again["items"][0]["previousPrice"] is None   # the first quote showed it
+    placed = store.place_order(session_id)
+    assert placed.status_code == 200 and placed.get_json()["total"] == quoted["total"]
+    [order] = orders_of(store)
+    assert [(item.sku, item.unit_price) for item in order.items] == [("PROD004", D("59.99"))]
 
 
 def test_quote_charges_flat_shipping_up_to_the_threshold(client, store):

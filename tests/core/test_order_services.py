@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from core.cart import services as carts
-from core.errors import Conflict, InsufficientStock, NotFound, ValidationFailed
+from core.errors import Conflict, InsufficientStock, NotFound, PriceChanged, ValidationFailed
 from core.orders import lifecycle, placement, pricing, queries
 from core.orders.models import Order, OrderChannel, OrderStatus
 from core.validation import normalize_phone
@@ -86,14 +86,20 @@ def fill_cart(store, tenant, *lines) -> str:
     return session_id
 
 
-def test_quote_prices_the_cart_at_its_items_prices(store, tenant):
+def test_quote_prices_the_cart_at_todays_prices_and_tells_which_changed(store, tenant):
     session_id = fill_cart(store, tenant, ("PROD001", 1), ("PROD003", 2))
-    store.set_product("PROD001", price=D("1.00"))  # a later price change does not touch the cart
+    store.set_product("PROD001", price=D("1.00"), discount=D("0"))
     with store.db() as session:
         quote = pricing.quote(tenant, carts.find_cart(session, session_id))
-    assert [(i.product.sku, i.unit_price, i.quantity) for i in quote.items] == [
-        ("PROD001", D("71.99"), 1), ("PROD003", D("127.49"), 2)]
-    assert quote.totals == pricing.Totals(D("326.97"), D("49.05"), D("0.00"), D("376.02"))
+        assert [(i.product.sku, i.current_price, i.quantity) for i in quote.items] == [
+            ("PROD001", D("1.00"), 1), ("PROD003", D("127.49"), 2)]
+        assert {quote.items[0].product.sku: quote.previous_price(quote.items[0])} == {"PROD001": D("71.99")}
+        assert quote.previous_price(quote.items[1]) is None
+        assert quote.totals == pricing.Totals(D("255.98"), D("38.40"), D("0.00"), D("294.38"))
+        with pytest.raises(PriceChanged, match="now costs 1.00"):
+            pricing.require_prices_shown(quote.items)
+        assert pricing.reprice(quote.items) == {quote.items[0].id: D("71.99")}
+        pricing.require_prices_shown(quote.items)
 
 
 def test_quote_refuses_an_empty_cart_and_a_short_stock(store, tenant):

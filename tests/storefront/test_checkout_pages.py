@@ -1,10 +1,12 @@
 """Checkout pages: the quote, the form's field errors, the idempotent "Place order", the
-confirmation page (for the placing session only), and stock that ran out meanwhile."""
+confirmation page (for the placing session only), stock that ran out meanwhile, and a price that
+changed since the shopper saw it."""
 from __future__ import annotations
 
 import re
 import uuid
 from datetime import datetime, timezone
+from decimal import Decimal as D
 
 import pytest
 
@@ -232,3 +234,41 @@ def test_an_order_placed_through_the_api_by_another_session_is_not_shown(buyer, 
     assert number not in text_of(page)
     # Nor did the API's order touch this shopper's cart.
     assert len(store.carts()) == 2 and [lines for lines in store.carts().values() if lines] == [{"PROD002": 2}]
+
+
+def _prices_seen(html: str) -> str:
+    return re.search(r'id="prices_seen" name="prices_seen" type="hidden" value="([^"]+)"', html).group(1)
+
+
+def test_a_price_changed_since_adding_is_shown_and_the_order_is_placed_at_it(buyer):
+    store, s = buyer
+    store.set_product("PROD002", price=D("39.99"), discount=D("0"))
+    cart = text_of(s.get("/cart"))
+    assert "Price changed: <del><span class=\"visually-hidden\">was </span>$29.99</del> when you added it" in cart
+    assert '<strong id="cart-subtotal">$79.98</strong>' in cart
+    html, key = _checkout_form(s)
+    assert "Prices changed since you added this item: the total below is at today's prices." in html
+    assert '<dd id="quote-subtotal">$79.98</dd>' in html
+    response = s.post("/checkout", {**VALID, "idempotency_key": key, "prices_seen": _prices_seen(html)})
+    assert response.status_code == 303
+    with store.db() as session:
+        order = session.query(Order).one()
+        assert (order.subtotal, [item.unit_price for item in order.items]) == (D("79.98"), [D("39.99")])
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_price_changed_while_the_page_was_open_places_nothing_and_shows_the_new_total(buyer, htmx):
+    store, s = buyer
+    html, key = _checkout_form(s)
+    store.set_product("PROD002", price=D("39.99"), discount=D("0"))
+    refused = s.post("/checkout", {**VALID, "idempotency_key": key, "prices_seen": _prices_seen(html)},
+                     htmx_target="checkout-form" if htmx else None)
+    assert refused.status_code == 409
+    page = text_of(refused)
+    assert "Prices changed since you saw them: USB-C Charger now costs 39.99 (was 29.99)." in page
+    assert '<dd id="quote-subtotal">$79.98</dd>' in page
+    assert ('hx-swap-oob="true"' in page) is htmx               # the summary replaced beside the form
+    assert 'value="ada@example.com"' in page                    # what the shopper typed is kept
+    assert store.count(Order) == 0 and store.stock("PROD002") == 100
+    placed = s.post("/checkout", {**VALID, "idempotency_key": key, "prices_seen": _prices_seen(page)})
+    assert placed.status_code == 303 and store.count(Order) == 1
