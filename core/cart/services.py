@@ -12,7 +12,8 @@ import uuid
 from typing import Callable
 
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import Session, joinedload, lazyload, selectinload
+from sqlalchemy.orm import Session, joinedload, lazyload, noload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core.auth.principals import Principal
 from core.cart.models import Cart, CartItem
@@ -62,9 +63,16 @@ def get_cart(session: Session, session_id: str) -> Cart:
 def lock_cart(session: Session, session_id: str) -> Cart | None:
     """The session's cart for a change, row-locked until the transaction ends (PostgreSQL: FOR
     UPDATE; SQLite: the writing transaction already holds the database lock), so two requests
-    of one shopper change it one after the other; None when the session has no cart. One
-    statement reads the cart, its items and their products (joined: only the cart is locked)."""
-    return session.execute(_LOCKED_CART, {"session_id": session_id}).unique().scalar_one_or_none()
+    of one shopper change it one after the other; None when the session has no cart.
+
+    Its lines are read by a second statement, once the lock is held: a statement that waited for
+    the lock sees the cart row as the request before it left it, but rows joined to it as they
+    were when the statement began (PostgreSQL re-checks only the locked row), so a line that
+    request added would be missing — counted short against maxCartItems, added twice."""
+    cart = session.execute(_LOCKED_CART, {"session_id": session_id}).scalar_one_or_none()
+    if cart is not None:
+        set_committed_value(cart, "items", list(session.scalars(_CART_LINES, {"cart_id": cart.id})))
+    return cart
 
 
 def _cart_to_change(session: Session, session_id: str) -> tuple[Cart, bool]:
@@ -85,9 +93,11 @@ def _cart_to_change(session: Session, session_id: str) -> tuple[Cart, bool]:
     return cart, True
 
 
-_LOCKED_CART = (select(Cart).where(Cart.session_id == bindparam("session_id"))
-                .options(joinedload(Cart.items).joinedload(CartItem.product).lazyload(Product.categories))
-                .with_for_update(of=Cart))
+_LOCKED_CART = (select(Cart).where(Cart.session_id == bindparam("session_id")).options(noload(Cart.items))
+                .with_for_update().execution_options(populate_existing=True))
+_CART_LINES = (select(CartItem).where(CartItem.cart_id == bindparam("cart_id"))
+               .options(joinedload(CartItem.product).lazyload(Product.categories))
+               .order_by(CartItem.created_at, CartItem.id).execution_options(populate_existing=True))
 
 
 def _active_product(session: Session, product_id: str) -> Product:
