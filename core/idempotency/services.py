@@ -20,7 +20,9 @@ caller's one transaction, which also decides the answer:
 
 A record `in_progress` is what the releases before this design left while their request ran
 (a claim committed on its own): younger than STALE_AFTER it is a running request (409), older
-it belongs to a request whose process died and is taken over.
+it belongs to a request whose process died and is taken over. A request of this design whose
+process dies holds nothing afterwards: PostgreSQL ends its transaction, and the lock with it, when
+its connection drops, so a retry is served at once (tests/postgres/test_killed_requests.py).
 """
 from __future__ import annotations
 
@@ -42,8 +44,9 @@ from core.statements import insert_or_skip
 from core.tenancy.stores import visit_stores
 from core.unit_of_work import commits
 
-# An `in_progress` record older than this belongs to a request whose process died.
-STALE_AFTER = timedelta(minutes=5)
+# An `in_progress` record older than this belongs to a request whose process died (no request
+# runs that long: gunicorn's worker timeout is 30 s), so its key is retryable within a minute.
+STALE_AFTER = timedelta(minutes=1)
 
 RUNNING = "A request with this Idempotency-Key is still being processed; retry once it has finished."
 DIFFERENT = "This Idempotency-Key was already used for a different request."

@@ -14,7 +14,7 @@ from sqlalchemy import select, text
 from api.checkout import PlaceOrderRequest
 from core.columns import utcnow
 from core.idempotency.models import IdempotencyRecord, IdempotencyState
-from core.idempotency.services import caller_scope
+from core.idempotency.services import STALE_AFTER, caller_scope
 from core.locks import lock_id
 from core.orders.checkout import CheckoutRequest
 from core.orders.models import Order, PaymentMethod
@@ -173,9 +173,10 @@ def test_place_order_accepts_the_seed_example_and_creates_a_pending_order(client
 
 @on_both_backends
 def test_place_order_reads_the_cart_once_and_each_taken_stock_from_its_update(client, store, count_queries):
-    """The key's record is looked up first; one SELECT reads (and locks) the cart with its lines
-    and their products; each line's conditional UPDATE returns the stock it left (RETURNING):
-    nothing is read again, and the key's answer is the transaction's last statement."""
+    """The key's record is looked up first; one SELECT locks the cart and, the lock held, one
+    reads its lines with their products (core.cart.services.lock_cart says why not one); each
+    line's conditional UPDATE returns the stock it left (RETURNING): nothing is read again, and
+    the key's answer is the transaction's last statement."""
     session_id = store.cart_with(("PROD001", 2), ("PROD004", 1))
     with count_queries(store.slug) as statements:
         placed = store.place_order(session_id)
@@ -184,8 +185,9 @@ def test_place_order_reads_the_cart_once_and_each_taken_stock_from_its_update(cl
     assert len(updates) == 2 and all("RETURNING" in s for s in updates)
     selects = [s for s in statements if s.startswith("SELECT")]
     sent = [s for s in statements if s != "BEGIN IMMEDIATE"]  # SQLite's writing transaction begins so
-    assert len(selects) == 2 and "idempotency_records" in selects[0] and sent[0] == selects[0], statements
-    assert "FROM carts" in selects[1] and "JOIN products" in selects[1], selects
+    assert len(selects) == 3 and "idempotency_records" in selects[0] and sent[0] == selects[0], statements
+    assert "FROM carts" in selects[1] and "cart_items" not in selects[1], selects
+    assert "FROM cart_items" in selects[2] and "JOIN products" in selects[2], selects
     assert statements[-1].startswith("INSERT INTO idempotency_records"), statements
     assert store.stocks()["PROD001"] == 48
 
@@ -437,7 +439,7 @@ def test_place_order_with_the_key_of_another_running_request_is_409(client, stor
 
 def test_place_order_takes_over_a_claim_abandoned_by_a_crashed_request(client, store):
     session_id, key = store.cart_with(("PROD003", 1)), str(uuid.uuid4())
-    claim_key_as_running(store, session_id, key, locked_at=utcnow() - timedelta(minutes=10))
+    claim_key_as_running(store, session_id, key, locked_at=utcnow() - STALE_AFTER - timedelta(seconds=1))
     response = store.place_order(session_id, key)
     assert response.status_code == 200
     assert len(orders_of(store)) == 1

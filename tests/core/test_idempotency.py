@@ -13,7 +13,7 @@ from core.cart.models import Cart
 from core.columns import utcnow
 from core.errors import IdempotencyConflict, InsufficientStock, ValidationFailed
 from core.idempotency.models import IdempotencyRecord, IdempotencyState
-from core.idempotency.services import (IdempotentRequest, StoredAnswer, caller_scope, key_state, request_fingerprint,
+from core.idempotency.services import (STALE_AFTER, IdempotentRequest, StoredAnswer, caller_scope, key_state, request_fingerprint,
                                        run_once)
 from tests.support.backends import on_both_backends, on_postgres
 
@@ -186,7 +186,7 @@ def an_earlier_releases_claim(store, *, age: timedelta) -> None:
 
 @on_both_backends
 def test_a_running_claim_of_an_earlier_release_is_409(store, main_session):
-    an_earlier_releases_claim(store, age=timedelta(minutes=4))
+    an_earlier_releases_claim(store, age=STALE_AFTER - timedelta(seconds=10))
     with pytest.raises(IdempotencyConflict, match="still being processed"):
         run_once(main_session, a_request(), answer("{}"))
     main_session.rollback()
@@ -195,7 +195,7 @@ def test_a_running_claim_of_an_earlier_release_is_409(store, main_session):
 
 @on_both_backends
 def test_a_claim_of_an_earlier_release_whose_process_died_is_taken_over(store, main_session):
-    an_earlier_releases_claim(store, age=timedelta(minutes=6))
+    an_earlier_releases_claim(store, age=STALE_AFTER + timedelta(seconds=1))
     assert run_once(main_session, a_request(), answer('{"orderId": "o-2"}')).replayed is False
     [record] = records(store)
     assert (record.state, record.response_body) == (IdempotencyState.COMPLETED, '{"orderId": "o-2"}')
