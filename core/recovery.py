@@ -10,6 +10,10 @@ finds the work done. A job that is queued or running is left to RQ, but one whos
 is handed back to RQ's retries as soon as its heartbeat has expired, not after RQ's 10-minute
 maintenance.
 
+A customer made inactive or deleted has its API clients revoked by the same request, in the
+control database after the store's commit; should that follow-up be lost, the sweep revokes
+them (core.customers.services.revoke_lapsed_clients).
+
 A purchase's job that failed after its retries (its database was down for longer than they
 waited, say) is settled too: queued again, up to MAX_RECOVERIES times, then the purchase ends
 FAILED with the reason in its message, nothing reserved (the orchestrator's work is one
@@ -28,6 +32,7 @@ from flask import current_app
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 
 from core.columns import utcnow
+from core.customers.services import revoke_lapsed_clients
 from core.extensions import db
 from core.purchases.models import PurchaseStatus
 from core.purchases.services import enqueue_processing, pending_purchase_ids, purchase_job_id, reject_purchase
@@ -52,6 +57,7 @@ class Recovered:
     purchases: dict[str, int] = field(default_factory=dict)  # slug → purchases whose job was queued again
     unreachable: list[str] = field(default_factory=list)  # slugs whose database could not be read
     failed: int = 0  # purchases ended FAILED after MAX_RECOVERIES
+    revoked: int = 0  # clients of customers no longer active, revoked (customers.revoke_lapsed_clients)
 
 
 def requeue_lost_jobs(grace: timedelta | None = None) -> Recovered:
@@ -97,10 +103,15 @@ def requeue_lost_jobs(grace: timedelta | None = None) -> Recovered:
             recovered.purchases[slug] = recovered.purchases.get(slug, 0) + 1
     if given_up:
         recovered.failed = sum(visit_stores(lambda session: _give_up(session, given_up), write=True)[0].values())
+    recovered.revoked, unreachable = revoke_lapsed_clients()
+    recovered.unreachable += [slug for slug in unreachable if slug not in recovered.unreachable]
     for slug in recovered.tenants:
         log.warning("recovery: provisioning job of tenant %s was lost; queued again", slug)
     for slug, count in recovered.purchases.items():
         log.warning("recovery: %d purchase job(s) of tenant %s were lost or failed; queued again", count, slug)
+    if recovered.revoked:
+        log.warning("recovery: %d API client(s) of customers no longer active were still valid; revoked",
+                    recovered.revoked)
     if recovered.failed:
         log.warning("recovery: %d purchase(s) failed after %d recoveries; ended FAILED", recovered.failed,
                     MAX_RECOVERIES)

@@ -58,7 +58,7 @@ def _flushed(session: Session, _flush_context) -> None:
 def _executing(state: ORMExecuteState) -> None:
     statement = state.statement
     if state.is_insert or state.is_update or state.is_delete or (
-            isinstance(statement, TextClause) and not statement.text.lstrip()[:6].upper() == "SELECT"):
+            isinstance(statement, TextClause) and statement.text.lstrip()[:6].upper() != "SELECT"):
         session = state.session
         # A one-statement session runs in autocommit: its statement is committed work at once.
         session.info[_COMMITTED_WORK if session.info.get(ONE_STATEMENT) else _WROTE] = True

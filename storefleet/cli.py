@@ -191,14 +191,17 @@ def requeue_lost_jobs(grace: int | None) -> None:
     """Queue again the purchase and provisioning jobs that Redis lost, once (`python -m
     jobs.cron` does it every RECOVERY_INTERVAL_SECONDS). Exits 1 when a store's database could
     not be read."""
-    recovered = sweep_lost_jobs(None if grace is None else timedelta(seconds=grace))
+    with unit_of_work():
+        recovered = sweep_lost_jobs(None if grace is None else timedelta(seconds=grace))
     for slug in recovered.tenants:
         click.echo(f"{slug}: provisioning job queued again")
     for slug, count in recovered.purchases.items():
         click.echo(f"{slug}: {count} purchase job(s) queued again")
+    if recovered.revoked:
+        click.echo(f"{recovered.revoked} API client(s) of customers no longer active revoked")
     for slug in recovered.unreachable:
         click.echo(f"{slug}: database unreachable, not swept", err=True)
-    if not (recovered.tenants or recovered.purchases or recovered.unreachable):
+    if not (recovered.tenants or recovered.purchases or recovered.unreachable or recovered.revoked):
         click.echo("no lost jobs")
     if recovered.unreachable:
         raise SystemExit(1)

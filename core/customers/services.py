@@ -5,6 +5,7 @@ validate a customer the same way.
 """
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, EmailStr, Field, StringConstraints
@@ -21,8 +22,12 @@ from core.extensions import db
 from core.locks import one_at_a_time
 from core.orders.models import Order
 from core.tenancy.features import Limit, check_limit
-from core.tenancy.models import Tenant
+from core.tenancy.engines import engines
+from core.tenancy.models import PROVISIONED_STATUSES, Tenant
+from core.unit_of_work import own_transaction
 from core.validation import Phone, RequestModel, not_blank
+
+log = logging.getLogger(__name__)
 
 Text200 = not_blank(200)
 
@@ -137,8 +142,8 @@ def patch_customer(session: Session, tenant: Tenant, customer_id: str, patch: Cu
         active = session.scalar(select(func.count()).select_from(Customer)
                                 .where(Customer.status == CustomerStatus.ACTIVE))
         check_limit(tenant, Limit.MAX_CUSTOMERS, active + 1)
-    if values.get("status") == CustomerStatus.INACTIVE and customer.status == CustomerStatus.ACTIVE:
-        _revoke_clients(tenant, customer)
+    if values.get("status") == CustomerStatus.INACTIVE:
+        _revoke_clients(tenant, customer)   # also when already inactive: a PATCH sent again completes it
     _apply(customer, values)
     _flush_unique(session, customer.contact_email)
     return customer
@@ -146,11 +151,42 @@ def patch_customer(session: Session, tenant: Tenant, customer_id: str, patch: Cu
 
 def _revoke_clients(tenant: Tenant, customer: Customer) -> None:
     """Revoke every API client issued for `customer`: its tokens stop working at once and it gets
-    no new one (reactivated, it needs new credentials)."""
+    no new one (reactivated, it needs new credentials). It is written in the control database,
+    a follow-up of the store's commit (core.unit_of_work): should it be lost, the recovery sweep
+    revokes what it missed (revoke_lapsed_clients)."""
     db.session.execute(update(ApiClient)
                        .where(ApiClient.tenant_id == tenant.id, ApiClient.customer_id == customer.id,
                               ApiClient.revoked_at.is_(None))
                        .values(revoked_at=utcnow()))
+
+
+def revoke_lapsed_clients() -> tuple[int, list[str]]:
+    """The recovery sweep's part: revoke the clients still valid of customers that are no longer
+    active (a PATCH or DELETE whose control-database follow-up was lost). Only stores holding
+    such clients are read, one statement each. Returns how many clients it revoked, and the
+    slugs of stores whose database could not be read (left for the next sweep)."""
+    held = db.session.execute(select(Tenant.id, Tenant.slug, Tenant.db_url, ApiClient.customer_id)
+                              .join(Tenant, Tenant.id == ApiClient.tenant_id)
+                              .where(ApiClient.customer_id.is_not(None), ApiClient.revoked_at.is_(None),
+                                     Tenant.status.in_(PROVISIONED_STATUSES))).all()
+    by_store: dict[tuple[str, str, str], set[str]] = {}
+    for tenant_id, slug, db_url, customer_id in held:
+        by_store.setdefault((tenant_id, slug, db_url), set()).add(customer_id)
+    revoked, unreachable = 0, []
+    for (tenant_id, slug, db_url), customer_ids in by_store.items():
+        try:
+            with engines().passing(db_url) as connection, own_transaction(connection, write=False) as session:
+                lapsed = list(session.scalars(select(Customer.id).where(Customer.id.in_(customer_ids),
+                                                                        Customer.status != CustomerStatus.ACTIVE)))
+        except Exception:  # one store's database down must not stop the others
+            log.exception("could not read the customers of tenant %s", slug)
+            unreachable.append(slug)
+            continue
+        if lapsed:
+            revoked += db.session.execute(update(ApiClient).where(
+                ApiClient.tenant_id == tenant_id, ApiClient.customer_id.in_(lapsed), ApiClient.revoked_at.is_(None))
+                .values(revoked_at=utcnow())).rowcount
+    return revoked, unreachable
 
 
 def require_customer_may_buy(session: Session, customer_id: str) -> None:

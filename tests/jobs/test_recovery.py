@@ -338,3 +338,29 @@ def test_a_job_whose_worker_died_is_retried_by_the_next_sweep(app, client, redis
     sweep(app)
     assert job_id not in registry.get_job_ids()
     assert Job.fetch(job_id, connection=redis_conn).get_status() == JobStatus.SCHEDULED  # its retry, after the back-off
+
+
+def test_the_sweep_revokes_clients_of_a_customer_whose_revocation_was_lost(app, client, redis_conn):
+    """A PATCH to INACTIVE commits the customer in the store's database and revokes its clients
+    in the control database after it; should that follow-up be lost, the sweep revokes them."""
+    store = b2b_store(client)
+    customer = store.customer
+    assert client.get("/purchase-gateway/purchases/none", headers=customer).status_code == 404   # the token works
+    _tenant_id, db_url = _tenant(app, store.slug)
+
+    def sweep_and_commit():
+        with app.app_context():
+            from core.recovery import requeue_lost_jobs
+            from core.unit_of_work import unit_of_work
+
+            with unit_of_work():
+                return requeue_lost_jobs(GRACE)
+
+    with app.app_context():
+        from core.unit_of_work import own_transaction
+
+        with own_transaction(db_url) as session:   # the store's commit, without its follow-up
+            session.execute(text("UPDATE customers SET status = 'INACTIVE'"))
+    assert sweep_and_commit().revoked == 1
+    assert client.get("/purchase-gateway/purchases/none", headers=customer).status_code == 401
+    assert sweep_and_commit().revoked == 0   # nothing left to revoke
