@@ -7,6 +7,8 @@ once: `commit()` (the store databases first, then the control database) or `roll
 
 - Requests: `install(app)` commits the request's unit after an answer below 400 and rolls it
   back after any other; `current_unit()` is the request's unit.
+- Jobs and commands: `with unit_of_work():` commits when the block returns and rolls back when
+  it raises.
 
 One commit decides. The sessions that wrote commit first, the store's before the control
 database's; once one of them has committed (or a service's own commit, or a one-statement
@@ -15,14 +17,11 @@ commit or the end of a session that only read cannot turn it into an error (its 
 logged; what such a follow-up writes must be idempotent or settled by a job, see
 core.recovery). A failure before that commit leaves nothing done, and the request answers 503
 when it was a lost connection (web.errors).
-- Jobs and commands: `with unit_of_work():` commits when the block returns and rolls back when
-  it raises.
 
 Services flush and never commit: the unit of work of their caller decides. The few that must
 make part of their work durable before their unit ends say so with `@commits(reason)` (a job
-must find the row it is queued for; a failed sign-in must count although its request fails;
-provisioning progress must be visible while the steps run; a keyed request's answer is stored
-and committed with its work before the reply). tests/test_architecture.py refuses a commit or a
+must find the row it is queued for; provisioning progress must be visible while the steps run;
+a keyed request's answer is stored and committed with its work before the reply). tests/test_architecture.py refuses a commit or a
 rollback anywhere else. A transaction that is not the caller's at all — one store's part of a
 sweep over every store — is an `own_transaction`.
 """
@@ -170,7 +169,10 @@ class UnitOfWork:
                 log.warning("rolling back a session failed", exc_info=True)
 
     def close(self) -> None:
-        """Close the sessions and give their connections back to the pools."""
+        """Close the sessions and give their connections back to the pools. The control session
+        outlives the unit (a command runs several in one app context): what it committed for
+        this unit is forgotten, so the next unit decides on its own."""
+        db.session().info.pop(_COMMITTED_WORK, None)
         sessions, self._tenant_sessions = list(self._tenant_sessions.values()), {}
         for session in sessions:
             connection = session.bind

@@ -81,3 +81,18 @@ def test_a_session_that_only_read_is_ended_without_deciding(app, create_tenant):
     with app.app_context(), unit_of_work() as unit:
         unit.tenant_db(get_tenant(slug)).scalar(text("SELECT count(*) FROM products"))
         assert unit._writers() == [] and not unit.decided
+
+
+@on_both_backends
+def test_a_unit_after_one_that_committed_in_the_same_context_decides_on_its_own(app, create_tenant, monkeypatch):
+    """A command runs several units in one app context, sharing its control session: what the
+    first committed does not make a failure of the second's first commit a mere follow-up."""
+    slug = create_tenant()
+    with app.app_context():
+        with unit_of_work():
+            db.session.add(Plan(code="FIRST", name="First", features={}, limits={}))
+        with pytest.raises(OperationalError), unit_of_work() as unit:
+            session = unit.tenant_db(get_tenant(slug), write=True)
+            session.execute(text("UPDATE products SET stock = 7 WHERE sku = 'PROD001'"))
+            monkeypatch.setattr(session, "commit", lambda: (_ for _ in ()).throw(_LostConnection()))
+    assert _stock(app, slug) == 50
