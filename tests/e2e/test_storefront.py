@@ -127,13 +127,18 @@ def test_shopper_browses_searches_filters_buys_and_the_stock_follows(page, store
     assert page.evaluate("window.samePage") is True  # both answers were swapped in, no page load
     shots(page, "product-stock-error")
 
-    # cart: change the quantity in place
+    # cart: a quantity typed and left (Tab), or stepped with the arrow keys, is saved in place
     page.get_by_role("link", name=re.compile(r"^Cart")).click()
     expect(page.get_by_role("heading", name="Your cart")).to_be_visible()
-    page.get_by_label("Quantity of Bluetooth Speaker").fill("2")
-    page.get_by_role("button", name="Update").click()
+    page.evaluate("window.samePage = true")
+    page.get_by_label("Quantity of Bluetooth Speaker").fill("1")
+    page.get_by_label("Quantity of Bluetooth Speaker").press("Tab")
+    expect(page.locator("#cart-subtotal")).to_have_text("$127.49")
+    expect(page.locator("#cart-count")).to_have_text("1 item")
+    page.get_by_label("Quantity of Bluetooth Speaker").press("ArrowUp")
     expect(page.locator("#cart-subtotal")).to_have_text("$254.98")
     expect(page.locator("#cart-count")).to_have_text("2 items")
+    assert page.evaluate("window.samePage") is True  # swapped in place, no page load
     shots(page, "cart")
 
     # checkout: a field error beside its field, then a valid form
