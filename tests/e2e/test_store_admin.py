@@ -140,6 +140,17 @@ def test_store_admin_edits_replenishes_and_cancels_an_order(page, site, browser_
     expect(page.get_by_role("status").filter(has_text="its stock was given back")).to_be_visible()
     assert inventory(site, slug, "PROD003")["quantity"] == 42
 
+    # The Status filter works in place, and keeps its choice in the address and after a reload.
+    page.get_by_role("navigation", name="Portal").get_by_role("link", name="Orders").click()
+    page.get_by_label("Status").select_option("PENDING")
+    expect(page.get_by_text("No orders match these filters.")).to_be_visible()
+    page.get_by_label("Status").select_option("CANCELLED")
+    expect(page.get_by_role("row").filter(has_text=order["orderNumber"])).to_contain_text("cancelled")
+    expect(page).to_have_url(re.compile(r"[?&]status=CANCELLED"))
+    page.reload()
+    expect(page.get_by_label("Status")).to_have_value("CANCELLED")
+    expect(page.get_by_role("row").filter(has_text=order["orderNumber"])).to_contain_text("cancelled")
+
     # Customers and API clients.
     page.get_by_role("navigation", name="Portal").get_by_role("link", name="Customers").click()
     expect(page.get_by_role("rowheader", name=re.compile("Acme Corp"))).to_be_visible()
