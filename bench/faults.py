@@ -357,7 +357,8 @@ def main() -> None:
                     break
             workers.append(processes.start(f"worker-r{index}", [sys.executable, "-m", "jobs.worker"],
                                            PGAPPNAME=WORKER))
-            faults.append(f"SIGKILL an RQ worker {'while' if registry_busy(queue) else 'after'} running a job of {queue}")
+            when = "while" if registry_busy(queue) else "after"
+            faults.append(f"SIGKILL an RQ worker {when} running a job of {queue}")
 
         def fault_schedule() -> None:
             at(0.1)
@@ -431,7 +432,8 @@ def main() -> None:
 
         # --- what came of it ---------------------------------------------------------------
         lost = doubled = stranded = 0
-        orders_of = Counter(row[0] for row in rows(platform, "SELECT session_id FROM orders WHERE session_id IS NOT NULL"))
+        orders_of = Counter(row[0] for row in rows(platform, "SELECT session_id FROM orders "
+                                                             "WHERE session_id IS NOT NULL"))
         purchases_rows = dict(rows(platform, "SELECT idempotency_key, status FROM purchases"))
         purchase_orders = platform.scalar(platform.bench_db, "SELECT count(*) FROM orders WHERE channel = 'api'")
         effects: dict[str, str] = {}

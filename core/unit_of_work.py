@@ -21,9 +21,10 @@ when it was a lost connection (web.errors).
 Services flush and never commit: the unit of work of their caller decides. The few that must
 make part of their work durable before their unit ends say so with `@commits(reason)` (a job
 must find the row it is queued for; provisioning progress must be visible while the steps run;
-a keyed request's answer is stored and committed with its work before the reply). tests/test_architecture.py refuses a commit or a
-rollback anywhere else. A transaction that is not the caller's at all — one store's part of a
-sweep over every store — is an `own_transaction`.
+a keyed request's answer is stored and committed with its work before the reply).
+tests/test_architecture.py refuses a commit or a rollback anywhere else. A transaction that is
+not the caller's at all — one store's part of a sweep over every store — is an
+`own_transaction`.
 """
 from __future__ import annotations
 

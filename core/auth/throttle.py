@@ -118,7 +118,8 @@ def failed(account: str, address: str | None) -> None:
         fail = redis_client().register_script(_FAIL)
         with redis_client().pipeline(transaction=False) as batch:
             for policy, subject in _counters(account, address):
-                fail(keys=_keys(policy, subject), args=[policy.window, policy.free, policy.first, policy.longest], client=batch)
+                fail(keys=_keys(policy, subject), client=batch,
+                     args=[policy.window, policy.free, policy.first, policy.longest])
             batch.execute()
     except RedisError as exc:
         _unreachable.warning("A failed sign-in was not counted: Redis cannot be reached: %s", exc)
