@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from flask import redirect, url_for
 from flask_openapi3 import Info, OpenAPI
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -41,6 +42,11 @@ ROOT = Path(__file__).resolve().parents[1]
 SECURITY_SCHEMES = {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
                     # An API client's credentials at POST /auth/token, as OAuth2 allows.
                     "basic": {"type": "http", "scheme": "basic"}}
+
+
+def favicon():
+    """Browsers that ask for /favicon.ico before reading a page's icon link get the same icon."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)
 
 
 def create_app(config: Config | None = None) -> OpenAPI:
@@ -89,6 +95,7 @@ def create_app(config: Config | None = None) -> OpenAPI:
     register_admin(app)
     register_error_handlers(app)
     register_cli(app)
+    app.add_url_rule("/favicon.ico", "favicon", favicon)
     if app.config["PROXY_COUNT"]:
         # The client's address and scheme as the trusted proxies in front saw them (deploy/proxy).
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_COUNT"], x_proto=app.config["PROXY_COUNT"],

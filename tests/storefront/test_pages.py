@@ -317,3 +317,18 @@ def test_a_refused_filter_is_never_kept(shop, shopper, count_queries):
     with count_queries(store.slug) as statements:
         refused = visitor.get("/?min_price=abc")
     assert refused.status_code == 400 and "categories" in " ".join(statements)
+
+
+@pytest.mark.parametrize("path", ["/", "/cart", "/admin/login"])
+@pytest.mark.parametrize("on_store", [True, False])
+def test_every_page_has_the_icon_and_favicon_ico_leads_to_it(shop, shopper, path, on_store):
+    s = shopper(shop().slug if on_store else None)
+    if not on_store and path == "/cart":
+        path = "/"   # the platform host has no cart
+    page = s.get(path)
+    assert page.status_code == 200
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in text_of(page)
+    asked = s.get("/favicon.ico")
+    assert asked.status_code == 301 and asked.headers["Location"] == "/static/favicon.svg"
+    icon = s.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
