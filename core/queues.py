@@ -34,18 +34,22 @@ def queue(name: str) -> Queue:
     return Queue(name, connection=redis_client())
 
 
+def _job_statuses(job_ids: Iterable[str]) -> dict[str, bytes | None]:
+    """Each job's RQ status as Redis holds it (None: Redis holds no such job), in one round trip."""
+    ids = list(job_ids)
+    if not ids:
+        return {}
+    with redis_client().pipeline(transaction=False) as batch:
+        for job_id in ids:
+            batch.hget(Job.key_for(job_id), "status")
+        return dict(zip(ids, batch.execute()))
+
+
 def unsettled_jobs(job_ids: Iterable[str]) -> set[str]:
     """The ids among `job_ids` whose job will not run again by itself: missing from Redis (see
     missing_jobs), or failed, its retries used up (RQ keeps it in the failed registry for an
     operator). One round trip for all of them."""
-    ids = list(job_ids)
-    if not ids:
-        return set()
-    with redis_client().pipeline(transaction=False) as batch:
-        for job_id in ids:
-            batch.hget(Job.key_for(job_id), "status")
-        statuses = batch.execute()
-    return {job_id for job_id, status in zip(ids, statuses) if status is None or status == b"failed"}
+    return {job_id for job_id, status in _job_statuses(job_ids).items() if status is None or status == b"failed"}
 
 
 def count_recovery(job_id: str) -> int:
@@ -62,11 +66,4 @@ def missing_jobs(job_ids: Iterable[str]) -> set[str]:
     """The ids among `job_ids` whose job Redis does not hold: never queued (a crash between a
     commit and its enqueue), or lost with Redis's data. One round trip for all of them. A job
     that is queued, running, finished or failed is not missing: RQ retries or keeps those."""
-    ids = list(job_ids)
-    if not ids:
-        return set()
-    with redis_client().pipeline(transaction=False) as batch:
-        for job_id in ids:
-            batch.exists(Job.key_for(job_id))
-        held = batch.execute()
-    return {job_id for job_id, exists in zip(ids, held) if not exists}
+    return {job_id for job_id, status in _job_statuses(job_ids).items() if status is None}
