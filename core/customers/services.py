@@ -5,7 +5,6 @@ validate a customer the same way.
 """
 from __future__ import annotations
 
-import logging
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, EmailStr, Field, StringConstraints
@@ -22,12 +21,9 @@ from core.extensions import db
 from core.locks import one_at_a_time
 from core.orders.models import Order
 from core.tenancy.features import Limit, check_limit
-from core.tenancy.engines import engines
-from core.tenancy.models import PROVISIONED_STATUSES, Tenant
-from core.unit_of_work import own_transaction
+from core.tenancy.models import Tenant
+from core.tenancy.stores import visit_stores
 from core.validation import Phone, RequestModel, not_blank
-
-log = logging.getLogger(__name__)
 
 Text200 = not_blank(200)
 
@@ -165,27 +161,25 @@ def revoke_lapsed_clients() -> tuple[int, list[str]]:
     active (a PATCH or DELETE whose control-database follow-up was lost). Only stores holding
     such clients are read, one statement each. Returns how many clients it revoked, and the
     slugs of stores whose database could not be read (left for the next sweep)."""
-    held = db.session.execute(select(Tenant.id, Tenant.slug, Tenant.db_url, ApiClient.customer_id)
+    held = db.session.execute(select(Tenant.slug, ApiClient.tenant_id, ApiClient.customer_id)
                               .join(Tenant, Tenant.id == ApiClient.tenant_id)
-                              .where(ApiClient.customer_id.is_not(None), ApiClient.revoked_at.is_(None),
-                                     Tenant.status.in_(PROVISIONED_STATUSES))).all()
-    by_store: dict[tuple[str, str, str], set[str]] = {}
-    for tenant_id, slug, db_url, customer_id in held:
-        by_store.setdefault((tenant_id, slug, db_url), set()).add(customer_id)
-    revoked, unreachable = 0, []
-    for (tenant_id, slug, db_url), customer_ids in by_store.items():
-        try:
-            with engines().passing(db_url) as connection, own_transaction(connection, write=False) as session:
-                lapsed = list(session.scalars(select(Customer.id).where(Customer.id.in_(customer_ids),
-                                                                        Customer.status != CustomerStatus.ACTIVE)))
-        except Exception:  # one store's database down must not stop the others
-            log.exception("could not read the customers of tenant %s", slug)
-            unreachable.append(slug)
-            continue
-        if lapsed:
+                              .where(ApiClient.customer_id.is_not(None), ApiClient.revoked_at.is_(None))).all()
+    if not held:
+        return 0, []
+    tenant_ids = {slug: tenant_id for slug, tenant_id, _ in held}
+    customer_ids = {customer_id for _, _, customer_id in held}   # UUIDs: no store holds another's
+
+    def lapsed(session: Session) -> list[str]:
+        return list(session.scalars(select(Customer.id).where(Customer.id.in_(customer_ids),
+                                                              Customer.status != CustomerStatus.ACTIVE)))
+
+    found, unreachable = visit_stores(lapsed, only=tenant_ids)
+    revoked = 0
+    for slug, customers in found.items():
+        if customers:
             revoked += db.session.execute(update(ApiClient).where(
-                ApiClient.tenant_id == tenant_id, ApiClient.customer_id.in_(lapsed), ApiClient.revoked_at.is_(None))
-                .values(revoked_at=utcnow())).rowcount
+                ApiClient.tenant_id == tenant_ids[slug], ApiClient.customer_id.in_(customers),
+                ApiClient.revoked_at.is_(None)).values(revoked_at=utcnow())).rowcount
     return revoked, unreachable
 
 
