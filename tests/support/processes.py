@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import BinaryIO, Callable
 
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,8 +56,45 @@ def wait_until(predicate, timeout: float = 30.0, interval: float = 0.05, message
         time.sleep(interval)
 
 
-class LiveServer:
+class _Server:
+    """A server process of a test answering HTTP on 127.0.0.1:`port`, its output in `log`."""
+
+    name: str
+    port: int
+    process: subprocess.Popen
+    log: BinaryIO
+
+    def _answers(self, path: str, answered: Callable[[int], bool]) -> bool:
+        """Whether GET `path` gets an answer that `answered(status)` accepts; the process must run."""
+        if self.process.poll() is not None:
+            raise RuntimeError(f"{self.name} exited with {self.process.returncode}; see {self.log.name}")
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+        try:
+            connection.request("GET", path)
+            response = connection.getresponse()
+            response.read()
+            return answered(response.status)
+        except (OSError, http.client.HTTPException):
+            return False
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        """SIGTERM (a fast shut-down for both gunicorn and nginx), SIGKILL after 15 s."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+class LiveServer(_Server):
     """gunicorn serving wsgi:app on a free loopback port with `workers` processes."""
+
+    name = "gunicorn"
 
     def __init__(self, app, workers: int = 4, threads: int = 1, port: int | None = None, **env):
         self.port = port or free_port()
@@ -68,37 +106,17 @@ class LiveServer:
              "--graceful-timeout", "5", "--timeout", "60", "--no-control-socket", "wsgi:app"],
             cwd=ROOT, env=process_env(app, **env), stdout=self.log, stderr=subprocess.STDOUT,
         )
-        wait_until(self._healthy, timeout=120, message="gunicorn to answer /health")
-
-    def _healthy(self) -> bool:
-        """True once a worker has loaded the app and answers HTTP (any status: /health may say a
-        dependency is down). The socket alone accepts connections as soon as gunicorn's master
-        binds it, long before a worker can answer them."""
-        if self.process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {self.process.returncode}; see {self.log.name}")
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-        try:
-            connection.request("GET", "/health")
-            connection.getresponse().read()
-            return True
-        except (OSError, http.client.HTTPException):
-            return False
-        finally:
-            connection.close()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
+        # Once a worker has loaded the app and answers HTTP (any status: /health may say a
+        # dependency is down). The socket alone accepts connections as soon as gunicorn's master
+        # binds it, long before a worker can answer them.
+        wait_until(lambda: self._answers("/health", lambda _status: True), timeout=120,
+                   message="gunicorn to answer /health")
 
 
-class Proxy:
+class Proxy(_Server):
     """deploy/proxy (nginx) in front of a LiveServer, on a free loopback port."""
+
+    name = "deploy/proxy"
 
     def __init__(self, app, upstream: LiveServer, **env):
         self.port = free_port()
@@ -108,29 +126,9 @@ class Proxy:
             [str(ROOT / "deploy" / "proxy")], cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
             env=process_env(app, PROXY_LISTEN=f"127.0.0.1:{self.port}", UPSTREAM=f"127.0.0.1:{upstream.port}",
                             **env))
-        wait_until(self._answers, timeout=30, message="the proxy to answer /health")
-
-    def _answers(self) -> bool:
-        if self.process.poll() is not None:
-            raise RuntimeError(f"deploy/proxy exited with {self.process.returncode}; see {self.log.name}")
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-        try:
-            connection.request("GET", "/health")
-            return connection.getresponse().status != 502
-        except (OSError, http.client.HTTPException):
-            return False
-        finally:
-            connection.close()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # nginx: fast shut-down
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
+        # Once nginx passes a request on to gunicorn (502: not listening yet).
+        wait_until(lambda: self._answers("/health", lambda status: status != 502), timeout=30,
+                   message="the proxy to answer /health")
 
 
 class Worker:
