@@ -331,7 +331,6 @@ def main() -> None:
             with httpx.Client(base_url=base, timeout=60) as http:
                 return job(http, arg)
 
-        done = threading.Event()
         faults: list[str] = []
 
         def at(offset: float) -> None:
@@ -347,9 +346,10 @@ def main() -> None:
                 return False
 
         def kill_worker_running(queue: str, index: int) -> None:
-            deadline = time.monotonic() + 10
-            while not registry_busy(queue) and time.monotonic() < deadline:
-                time.sleep(0.01)
+            try:   # a job of the queue running, if one comes within 10 s
+                wait_until(lambda: registry_busy(queue), 10, f"a job of {queue} to run")
+            except TimeoutError:
+                pass   # killed anyway: the table says "after"
             for process in workers:
                 if process.poll() is None:
                     os.killpg(process.pid, signal.SIGKILL)
@@ -399,7 +399,6 @@ def main() -> None:
             with ThreadPoolExecutor(max_workers=16) as clients:
                 outcomes = list(clients.map(run, enumerate(jobs)))
             schedule.result()
-        done.set()
         slow_stop.set()
         slow.join()
 
